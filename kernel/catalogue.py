@@ -1,0 +1,106 @@
+"""The catalogue of event types: type string (with schema version) → marshmallow schema.
+
+Payloads are validated against their schema when written and when read; an unknown type
+or version is a clear error, never a silently passed-through dict. Services declare their
+public events once in ``contracts`` and consumers import the catalogue from there.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import marshmallow
+
+from kernel.errors import EventSchemaError, UnknownEventTypeError
+
+EVENT_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\.v[1-9][0-9]*$")
+
+
+@dataclass(frozen=True)
+class EventContract:
+    type: str
+    schema: marshmallow.Schema
+    description: str
+    example: dict | None = None
+
+    @property
+    def source(self) -> str:
+        return self.type.split(".", 1)[0]
+
+
+class EventCatalogue:
+    def __init__(self) -> None:
+        self._contracts: dict[str, EventContract] = {}
+
+    def register(self, type_: str, schema: type[marshmallow.Schema], description: str,
+                 example: dict | None = None) -> None:
+        if not EVENT_TYPE_PATTERN.match(type_):
+            raise ValueError(f"event type {type_!r} must look like 'service.name.v1'")
+        if type_ in self._contracts:
+            raise ValueError(f"event type {type_!r} is already registered")
+        self._contracts[type_] = EventContract(type_, schema(), description, example)
+
+    def merge(self, other: "EventCatalogue") -> "EventCatalogue":
+        for contract in other:
+            if contract.type not in self._contracts:
+                self._contracts[contract.type] = contract
+        return self
+
+    def __iter__(self):
+        return iter(self._contracts.values())
+
+    def __contains__(self, type_: str) -> bool:
+        return type_ in self._contracts
+
+    def types(self, source: str | None = None) -> list[str]:
+        return sorted(t for t, c in self._contracts.items() if source in (None, c.source))
+
+    def contract(self, type_: str) -> EventContract:
+        try:
+            return self._contracts[type_]
+        except KeyError:
+            known = ", ".join(sorted(t for t in self._contracts if t.rsplit(".", 1)[0] == type_.rsplit(".", 1)[0]))
+            hint = f" (known versions: {known})" if known else ""
+            raise UnknownEventTypeError(f"unknown event type {type_!r}{hint}", field="type") from None
+
+    def serialize(self, type_: str, payload: Any) -> dict:
+        """Domain object or dict → JSON-ready dict, validated against the schema (write path)."""
+        contract = self.contract(type_)
+        try:
+            data = contract.schema.dump(payload)
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise EventSchemaError({"data": [f"{type_}: cannot serialise payload: {exc}"]}) from exc
+        self._check(contract, data)
+        return data
+
+    def deserialize(self, type_: str, data: dict) -> dict:
+        """Stored/wire dict → typed dict (dates as ``date``), validated (read path)."""
+        contract = self.contract(type_)
+        try:
+            return contract.schema.load(data)
+        except marshmallow.ValidationError as exc:
+            raise EventSchemaError(_prefixed(type_, exc.normalized_messages())) from exc
+
+    def validate(self, type_: str, data: dict) -> None:
+        self._check(self.contract(type_), data)
+
+    @staticmethod
+    def _check(contract: EventContract, data: dict) -> None:
+        errors = contract.schema.validate(data)
+        if errors:
+            raise EventSchemaError(_prefixed(contract.type, errors))
+
+
+def _prefixed(type_: str, errors: dict) -> dict[str, list[str]]:
+    flat: dict[str, list[str]] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}", inner)
+        else:
+            flat[prefix] = [str(m) for m in (value if isinstance(value, list) else [value])]
+
+    walk(f"data({type_})", errors)
+    return flat

@@ -1,0 +1,53 @@
+"""Configuration: one ``config.yml`` (nameko's format, ``${ENV_VAR:default}`` substitution),
+read by the services through nameko and by command-line tools through ``load_config``."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+
+from kernel.errors import EldercareError
+
+REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIG_FILE = REPOSITORY_ROOT / "config.yml"
+SERVICES = ("registry", "visits", "facilities", "subsidies", "notifications")
+
+
+class ConfigError(EldercareError):
+    code = "config_error"
+
+
+def load_config(path: str | os.PathLike | None = None) -> dict:
+    path = Path(path or os.environ.get("ELDERCARE_CONFIG", DEFAULT_CONFIG_FILE))
+    if not path.exists():
+        raise ConfigError(f"configuration file {path} not found (set ELDERCARE_CONFIG)")
+    from nameko.cli.main import setup_yaml_parser
+    setup_yaml_parser()
+    with open(path) as handle:
+        return yaml.unsafe_load(handle) or {}
+
+
+def database_url(config: dict, service: str) -> str:
+    try:
+        url = config["DATABASES"][service]
+    except KeyError:
+        raise ConfigError(f"no database URL for service {service!r}: set DATABASES.{service} "
+                          f"in config.yml or {service.upper()}_DATABASE_URL") from None
+    return resolve_sqlite_path(str(url))
+
+
+def resolve_sqlite_path(url: str) -> str:
+    """Relative SQLite paths are relative to the repository, not to whatever cwd a process has."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
+        return prefix + str(REPOSITORY_ROOT / url[len(prefix):])
+    return url
+
+
+def amqp_uri(config: dict) -> str:
+    return config.get("AMQP_URI") or "amqp://guest:guest@127.0.0.1:5672/"
+
+
+def setting(config: dict, section: str, key: str, default):
+    return (config.get(section) or {}).get(key, default)

@@ -1,0 +1,82 @@
+"""Engines for a service's own database: SQLite file by default, PostgreSQL by URL.
+
+SQLite: WAL, a busy timeout, and ``BEGIN IMMEDIATE`` so a transaction that will append
+takes the write lock up front (one writer at a time keeps positions and the hash chain in
+commit order). PostgreSQL: psycopg 3 told to wait with ``select`` so eventlet can switch
+greenthreads while a query runs (otherwise one slow query blocks the whole process).
+"""
+from __future__ import annotations
+
+import os
+
+# Must be set before psycopg is imported anywhere (see ../shared/STACK.md).
+os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
+
+import threading  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from sqlalchemy import create_engine, event  # noqa: E402
+from sqlalchemy.engine import Engine, make_url  # noqa: E402
+
+
+def normalise_url(url: str) -> str:
+    """Accept ``postgresql://`` and ``postgres://`` and use the psycopg 3 driver for them."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def create_service_engine(url: str, *, echo: bool = False) -> Engine:
+    url = normalise_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(url, parsed, echo)
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _sqlite_engine(url: str, parsed, echo: bool) -> Engine:
+    database = parsed.database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's own is deferred).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if database and database != ":memory:":
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def is_postgres(engine_or_connection) -> bool:
+    return engine_or_connection.dialect.name == "postgresql"
+
+
+_sqlite_write_locks: dict[int, "threading.RLock"] = {}
+
+
+@contextmanager
+def transaction(engine: Engine):
+    """A write transaction. On SQLite, writers in one process also queue on a (green) lock:
+    a greenthread waiting in SQLite's busy loop would block the whole eventlet hub, so the
+    holder of the file lock could never resume."""
+    if engine.dialect.name == "sqlite":
+        lock = _sqlite_write_locks.setdefault(id(engine), threading.RLock())
+        with lock, engine.begin() as conn:
+            yield conn
+    else:
+        with engine.begin() as conn:
+            yield conn

@@ -1,0 +1,84 @@
+"""Errors shared by every service.
+
+Pure Python on purpose: domain code raises these, the RPC edge serialises them and
+the gateway maps them to HTTP statuses in one table. Each error carries a
+machine-readable ``code`` and, where a field is at fault, the field's name.
+"""
+from __future__ import annotations
+
+
+class EldercareError(Exception):
+    """Base of every error this system raises on purpose."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "message": self.message, "field": self.field}
+
+
+class ValidationError(EldercareError):
+    """Input was refused; ``errors`` maps each bad field to its messages. Nothing was written."""
+
+    code = "validation_failed"
+
+    def __init__(self, errors: dict[str, list[str]] | str, *, field: str | None = None):
+        if isinstance(errors, str):
+            errors = {field or "_schema": [errors]}
+        self.errors = {name: list(msgs) if isinstance(msgs, (list, tuple)) else [str(msgs)]
+                       for name, msgs in errors.items()}
+        summary = "; ".join(f"{name}: {' '.join(map(str, msgs))}" for name, msgs in self.errors.items())
+        super().__init__(f"invalid input — {summary}", field=next(iter(self.errors), None))
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "errors": self.errors}
+
+
+class CommandRejected(EldercareError):
+    """A well-formed command that the rules refuse (e.g. elder already deceased)."""
+
+    code = "command_rejected"
+
+
+class NotFoundError(EldercareError):
+    code = "not_found"
+
+
+class ConflictError(EldercareError):
+    """The request clashes with existing state (duplicate id, already merged...)."""
+
+    code = "conflict"
+
+
+class ConcurrencyError(ConflictError):
+    """An append expected a stream version that is no longer current. Nothing was written."""
+
+    code = "concurrency_conflict"
+
+    def __init__(self, stream_id: str, expected: int, actual: int):
+        super().__init__(
+            f"stream {stream_id!r} is at version {actual}, the append expected {expected}; "
+            "reload and retry", field="expected_version")
+        self.stream_id, self.expected, self.actual = stream_id, expected, actual
+
+
+class UnknownEventTypeError(EldercareError):
+    """An event type (or version) that the catalogue does not know."""
+
+    code = "unknown_event_type"
+
+
+class EventSchemaError(ValidationError):
+    """An event payload that does not match its declared schema (on write or on read)."""
+
+    code = "event_schema_mismatch"
+
+
+class PolicyError(EldercareError):
+    """Jurisdiction policy data is missing or malformed."""
+
+    code = "policy_error"

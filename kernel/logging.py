@@ -1,0 +1,73 @@
+"""structlog, configured once per process.
+
+JSON lines when stdout is not a terminal (a log shipper reads them), coloured console
+otherwise. Every line carries the context bound for the current worker: service,
+entrypoint, call and correlation ids, and the stream/elder id where a handler bound one.
+Standard-library loggers (nameko, kombu, alembic) go through the same renderer.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import warnings
+
+import structlog
+
+_configured = False
+_process_service: str | None = None
+
+
+def _add_service(_logger, _method, event_dict):
+    # Worker greenthreads start with empty contextvars; the process's service name is global.
+    if _process_service and "service" not in event_dict:
+        event_dict["service"] = _process_service
+    return event_dict
+
+
+def configure_logging(service: str | None = None, *, json_output: bool | None = None,
+                      level: str | None = None) -> None:
+    global _configured, _process_service
+    if service:
+        _process_service = service
+    if _configured:
+        return
+    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+    level_name = (level or os.environ.get("LOG_LEVEL", "INFO")).upper()
+    choice = os.environ.get("LOG_FORMAT", "auto")
+    if json_output is None:
+        json_output = choice == "json" or (choice == "auto" and not sys.stderr.isatty())
+    shared = [
+        structlog.contextvars.merge_contextvars,
+        _add_service,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.StackInfoRenderer(),
+    ]
+    renderer = (structlog.processors.JSONRenderer(ensure_ascii=False) if json_output
+                else structlog.dev.ConsoleRenderer())
+    structlog.configure(
+        processors=shared + [structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    *( [structlog.processors.format_exc_info] if json_output else []),
+                    renderer])
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level_name)
+    for noisy in ("kombu", "amqp", "alembic.runtime.migration"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    _configured = True
+
+
+def bind(**values) -> None:
+    """Add context (e.g. ``elder_id``) to every later log line of this worker."""
+    structlog.contextvars.bind_contextvars(**{k: v for k, v in values.items() if v is not None})

@@ -1,0 +1,214 @@
+"""The append-only event store (SQLAlchemy: SQLite and PostgreSQL) and its in-memory twin.
+
+One log per service. Appends are serialised per log — a table lock on PostgreSQL,
+``BEGIN IMMEDIATE`` on SQLite — so positions are gapless and commit in order (a reader
+resuming "after position N" can never miss an earlier one that commits late) and each
+event's ``previous_hash`` is its committed predecessor's hash. Every append names the
+stream version it expects; a stale expectation raises ``ConcurrencyError`` and writes
+nothing.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from kernel.catalogue import EventCatalogue
+from kernel.clock import utc_now
+from kernel.envelope import GENESIS_HASH, Actor, Envelope, PendingEvent, canonical_json, format_time
+from kernel.errors import ConcurrencyError, ValidationError
+from kernel.ids import new_event_id
+from kernel.schema import events as events_table
+
+JURISDICTION_LENGTH = 12
+
+
+def envelope_from_row(row) -> Envelope:
+    return Envelope(
+        id=row.event_id, source=row.source, type=row.type, subject=row.stream_id,
+        time=datetime.fromisoformat(row.time), recorded_time=datetime.fromisoformat(row.recorded_time),
+        sequence=row.sequence, position=row.position, actor=Actor.from_dict(json.loads(row.actor)),
+        jurisdiction=row.jurisdiction, correlation_id=row.correlation_id,
+        causation_id=row.causation_id, data=json.loads(row.data),
+        previous_hash=row.previous_hash, hash=row.hash)
+
+
+def row_from_envelope(envelope: Envelope) -> dict:
+    return {
+        "position": envelope.position, "event_id": envelope.id, "stream_id": envelope.subject,
+        "sequence": envelope.sequence, "type": envelope.type, "source": envelope.source,
+        "time": format_time(envelope.time), "recorded_time": format_time(envelope.recorded_time),
+        "actor": canonical_json(envelope.actor.to_dict()), "jurisdiction": envelope.jurisdiction,
+        "correlation_id": envelope.correlation_id, "causation_id": envelope.causation_id,
+        "data": canonical_json(envelope.data), "previous_hash": envelope.previous_hash,
+        "hash": envelope.hash,
+    }
+
+
+class _EnvelopeBuilder:
+    """Turns pending events into sealed, chained envelopes once the log head is known."""
+
+    def __init__(self, source: str, catalogue: EventCatalogue):
+        self.source, self.catalogue = source, catalogue
+
+    def check(self, pending: Sequence[PendingEvent], expected_versions: Mapping[str, int]) -> None:
+        if not pending:
+            raise ValidationError({"events": ["nothing to append"]})
+        for index, event in enumerate(pending):
+            if event.stream_id not in expected_versions:
+                raise ValidationError({f"events[{index}].stream_id": [
+                    f"no expected version given for stream {event.stream_id!r}"]})
+            if len(event.jurisdiction or "") != JURISDICTION_LENGTH or not event.jurisdiction.isdigit():
+                raise ValidationError({f"events[{index}].jurisdiction": [
+                    f"must be a 12-digit division code, got {event.jurisdiction!r}"]})
+            if event.time.tzinfo is None:
+                raise ValidationError({f"events[{index}].time": ["must be timezone-aware"]})
+            self.catalogue.validate(event.type, event.data)
+
+    def build(self, pending, versions: dict[str, int], head_position: int, head_hash: str,
+              recorded_time: datetime) -> list[Envelope]:
+        sealed, position, previous_hash = [], head_position, head_hash
+        for event in pending:
+            versions[event.stream_id] += 1
+            position += 1
+            envelope = Envelope(
+                id=event.id or new_event_id(), source=self.source, type=event.type,
+                subject=event.stream_id, time=event.time, recorded_time=recorded_time,
+                sequence=versions[event.stream_id], position=position, actor=event.actor,
+                jurisdiction=event.jurisdiction, correlation_id=event.correlation_id,
+                causation_id=event.causation_id, data=event.data,
+                previous_hash=previous_hash).sealed()
+            previous_hash = envelope.hash
+            sealed.append(envelope)
+        return sealed
+
+
+def _check_versions(expected_versions: Mapping[str, int], current: Mapping[str, int]) -> None:
+    for stream_id, expected in expected_versions.items():
+        actual = current.get(stream_id, 0)
+        if expected != actual:
+            raise ConcurrencyError(stream_id, expected, actual)
+
+
+class SqlAlchemyEventStore:
+    """The log of one service in its own database. Methods that write take the caller's
+    connection so the append commits (or not) with the caller's other writes."""
+
+    def __init__(self, engine: Engine, source: str, catalogue: EventCatalogue):
+        self.engine, self.source = engine, source
+        self._builder = _EnvelopeBuilder(source, catalogue)
+        self.catalogue = catalogue
+
+    # -- writing -------------------------------------------------------------------
+    def append(self, conn: Connection, pending: Sequence[PendingEvent],
+               expected_versions: Mapping[str, int], recorded_time: datetime | None = None) -> list[Envelope]:
+        self._builder.check(pending, expected_versions)
+        self._lock_log(conn)
+        current = {stream: self.stream_version(stream, conn) for stream in expected_versions}
+        _check_versions(expected_versions, current)
+        head = conn.execute(select(events_table.c.position, events_table.c.hash)
+                            .order_by(events_table.c.position.desc()).limit(1)).first()
+        head_position, head_hash = (head.position, head.hash) if head else (0, GENESIS_HASH)
+        sealed = self._builder.build(pending, dict(current), head_position, head_hash,
+                                     recorded_time or utc_now())
+        try:
+            conn.execute(insert(events_table), [row_from_envelope(e) for e in sealed])
+        except IntegrityError as exc:
+            # The lock makes this unreachable for well-behaved writers; it is the backstop.
+            first = sealed[0]
+            raise ConcurrencyError(first.subject, expected_versions[first.subject], -1) from exc
+        return sealed
+
+    def _lock_log(self, conn: Connection) -> None:
+        if conn.dialect.name == "postgresql":
+            # Conflicts with itself (one appender at a time) but not with plain reads.
+            conn.execute(text("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE"))
+        # SQLite: the transaction began with BEGIN IMMEDIATE and already holds the write lock.
+
+    # -- reading -------------------------------------------------------------------
+    def _read(self, conn: Connection | None, statement) -> list[Envelope]:
+        if conn is not None:
+            return [envelope_from_row(r) for r in conn.execute(statement)]
+        with self.engine.connect() as own:
+            return [envelope_from_row(r) for r in own.execute(statement)]
+
+    def stream_version(self, stream_id: str, conn: Connection | None = None) -> int:
+        statement = select(func.max(events_table.c.sequence)).where(events_table.c.stream_id == stream_id)
+        if conn is not None:
+            return conn.execute(statement).scalar() or 0
+        with self.engine.connect() as own:
+            return own.execute(statement).scalar() or 0
+
+    def read_stream(self, stream_id: str, conn: Connection | None = None, *,
+                    effective_until: datetime | None = None,
+                    recorded_until: datetime | None = None) -> list[Envelope]:
+        """A stream in sequence order; optionally only events in effect by ``effective_until``
+        and/or only those the system had recorded by ``recorded_until`` (bitemporal reads)."""
+        statement = select(events_table).where(events_table.c.stream_id == stream_id)
+        if effective_until is not None:
+            statement = statement.where(events_table.c.time <= format_time(effective_until))
+        if recorded_until is not None:
+            statement = statement.where(events_table.c.recorded_time <= format_time(recorded_until))
+        return self._read(conn, statement.order_by(events_table.c.sequence))
+
+    def read_all(self, after_position: int = 0, limit: int = 1000,
+                 conn: Connection | None = None) -> list[Envelope]:
+        statement = (select(events_table).where(events_table.c.position > after_position)
+                     .order_by(events_table.c.position).limit(limit))
+        return self._read(conn, statement)
+
+    def iter_all(self, after_position: int = 0, batch_size: int = 5000) -> Iterator[Envelope]:
+        while True:
+            batch = self.read_all(after_position, batch_size)
+            if not batch:
+                return
+            yield from batch
+            after_position = batch[-1].position
+
+    def last_position(self, conn: Connection | None = None) -> int:
+        statement = select(func.max(events_table.c.position))
+        if conn is not None:
+            return conn.execute(statement).scalar() or 0
+        with self.engine.connect() as own:
+            return own.execute(statement).scalar() or 0
+
+
+class InMemoryEventStore:
+    """The same contract held in a list: for fast domain and handler tests."""
+
+    def __init__(self, source: str, catalogue: EventCatalogue):
+        self.source, self.catalogue = source, catalogue
+        self._builder = _EnvelopeBuilder(source, catalogue)
+        self._log: list[Envelope] = []
+
+    def append(self, conn, pending, expected_versions, recorded_time=None) -> list[Envelope]:
+        self._builder.check(pending, expected_versions)
+        current = {stream: self.stream_version(stream) for stream in expected_versions}
+        _check_versions(expected_versions, current)
+        head_position, head_hash = ((self._log[-1].position, self._log[-1].hash)
+                                    if self._log else (0, GENESIS_HASH))
+        sealed = self._builder.build(pending, dict(current), head_position, head_hash,
+                                     recorded_time or utc_now())
+        self._log.extend(sealed)
+        return sealed
+
+    def stream_version(self, stream_id, conn=None) -> int:
+        return max((e.sequence for e in self._log if e.subject == stream_id), default=0)
+
+    def read_stream(self, stream_id, conn=None, *, effective_until=None, recorded_until=None):
+        return [e for e in self._log if e.subject == stream_id
+                and (effective_until is None or e.time <= effective_until)
+                and (recorded_until is None or e.recorded_time <= recorded_until)]
+
+    def read_all(self, after_position=0, limit=1000, conn=None):
+        return [e for e in self._log if e.position > after_position][:limit]
+
+    def iter_all(self, after_position=0, batch_size=5000):
+        return iter([e for e in self._log if e.position > after_position])
+
+    def last_position(self, conn=None) -> int:
+        return self._log[-1].position if self._log else 0

@@ -1,0 +1,70 @@
+"""The unit of work: one database transaction holding the event append, the inbox record
+and every projection update of one command or one consumed event."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+import structlog
+from sqlalchemy.engine import Connection, Engine
+
+from kernel.clock import SystemClock
+from kernel.db import transaction
+from kernel.envelope import Envelope, PendingEvent
+
+log = structlog.get_logger(__name__)
+
+
+class Projection(Protocol):
+    """A read model kept in the service's own database, updated in the append's transaction."""
+
+    name: str
+    handles: frozenset[str]   # event types it applies; others are skipped
+
+    def apply(self, conn: Connection, envelope: Envelope) -> None: ...
+    def tables(self) -> Sequence: ...
+
+
+@dataclass
+class UnitOfWork:
+    conn: Connection
+    store: object
+    clock: SystemClock
+    projections: Sequence[Projection] = ()
+    appended: list[Envelope] = field(default_factory=list)
+
+    def append(self, pending: Sequence[PendingEvent], expected_versions: Mapping[str, int]) -> list[Envelope]:
+        """Append to the log and apply the new events to this service's own projections."""
+        envelopes = self.store.append(self.conn, pending, expected_versions, self.clock.now())
+        for envelope in envelopes:
+            apply_to_projections(self.conn, self.projections, envelope)
+        self.appended.extend(envelopes)
+        return envelopes
+
+    def read_stream(self, stream_id: str, **when) -> list[Envelope]:
+        return self.store.read_stream(stream_id, self.conn, **when)
+
+    def stream_version(self, stream_id: str) -> int:
+        return self.store.stream_version(stream_id, self.conn)
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+
+def apply_to_projections(conn: Connection, projections: Iterable[Projection], envelope: Envelope) -> None:
+    for projection in projections:
+        if envelope.type in projection.handles:
+            projection.apply(conn, envelope)
+
+
+@contextmanager
+def unit_of_work(engine: Engine, store, clock, projections=(), on_commit: Callable[[list[Envelope]], None] | None = None):
+    """Open a transaction; commit if the block succeeds, roll everything back if it raises."""
+    with transaction(engine) as conn:
+        uow = UnitOfWork(conn, store, clock, projections)
+        yield uow
+    if on_commit and uow.appended:
+        on_commit(uow.appended)

@@ -1,0 +1,71 @@
+"""Test set-up shared by every suite.
+
+eventlet must patch the standard library before anything imports sockets (nameko's pytest
+plugin no longer does it). Tests that need infrastructure use the real services: each
+PostgreSQL test gets its own database (dropped after), each RabbitMQ test its own vhost
+(nameko's ``rabbit_config`` fixture, through the management API).
+"""
+import warnings
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+import eventlet  # noqa: E402
+
+eventlet.monkey_patch()
+
+import os  # noqa: E402
+import uuid  # noqa: E402
+from urllib.parse import urljoin  # noqa: E402
+
+import pytest  # noqa: E402
+
+os.environ.setdefault("LOG_FORMAT", "console")
+
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'service.db'}"
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh PostgreSQL database for this test, dropped afterwards."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    name = f"eldercare_test_{uuid.uuid4().hex[:12]}"
+    admin = make_url(POSTGRES_ADMIN_URL)
+    conninfo = f"host={admin.host} port={admin.port or 5432} user={admin.username} dbname={admin.database}"
+    try:
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({exc}); start it with "
+                    "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start` "
+                    "or set TEST_POSTGRES_URL")
+    yield admin.set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request):
+    """Run a test once against SQLite and once against PostgreSQL."""
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "postgres_url")
+
+
+@pytest.fixture
+def web_session(web_config_port):
+    """nameko's fixture imports werkzeug.urls.url_join, which Werkzeug 3 removed."""
+    from requests import Session
+
+    class WebSession(Session):
+        def request(self, method, url, *args, **kwargs):
+            return super().request(method, urljoin(f"http://127.0.0.1:{web_config_port}/", url),
+                                   *args, **kwargs)
+
+    session = WebSession()
+    yield session
+    session.close()
