@@ -59,10 +59,11 @@ import argparse
 import json
 import random
 import sys
-import uuid
 from bisect import bisect
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
+from hashlib import sha256
 from itertools import accumulate
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -71,14 +72,13 @@ from demo.divisions import DEFAULT_DIVISION_FILES, Division, load_division_rows
 from demo.residents import MAX_ORDER_CODES_PER_SEX, make_resident_id, order_code
 
 DEFAULT_TODAY = date(2026, 11, 1)
-ELDER_NAMESPACE = uuid.UUID("6f1d7a52-3c1e-5b8e-9a57-2f0e41092800")
 
 MIN_AGE, MAX_AGE = 60, 100
-AGE_SCALE_YEARS = 14.0
+AGE_SCALE_YEARS = 16.0
 COUPLE_SHARE = 0.40
 SINGLE_FEMALE_SHARE = 0.62
 LEFT_WINDOW_DAYS = 3 * 365
-CHANGE_GATE = 0.30  # share of households regenerated in the change pass; >= every change probability
+CHANGE_GATE = 0.20  # share of households regenerated in the change pass; >= every change probability
 
 SUPPORTER_COUNTS = ((1, 2, 3, 4), (20, 35, 28, 17))
 RELATIONSHIPS = (("son", "daughter", "daughter_in_law", "grandchild", "son_in_law", "other"),
@@ -128,7 +128,7 @@ class _Village:
     township_name: str
 
 
-@dataclass
+@dataclass(slots=True)
 class _Supporter:
     supporter_id: str
     name: str
@@ -138,7 +138,7 @@ class _Supporter:
     left_on: date | None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Elder:
     elder_id: str
     name: str
@@ -153,7 +153,7 @@ class _Elder:
     support_status: dict[str, bool]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Household:
     number: int
     village_index: int
@@ -219,19 +219,26 @@ _DESTINATION_CUM = tuple(accumulate(weight for _, weight in DESTINATIONS))
 _SUPPORTER_COUNT_CUM = tuple(accumulate(SUPPORTER_COUNTS[1]))
 _RELATIONSHIP_CUM = tuple(accumulate(RELATIONSHIPS[1]))
 _CONTACT_CUM = tuple(accumulate(CONTACT_RELATIONSHIPS[1]))
+_ANY_FEMALE_NAMES = YOUNG_FEMALE_NAMES + ELDER_FEMALE_NAMES
+_ANY_MALE_NAMES = YOUNG_MALE_NAMES + ELDER_MALE_NAMES
+_RELATIONSHIP_NAMES = RELATIONSHIPS[0]
+_RELATIONSHIP_TOTAL = _RELATIONSHIP_CUM[-1]
+_BLOOD_RELATIONSHIPS = frozenset({"son", "daughter", "grandchild"})
+_MALE_RELATIONSHIPS = frozenset({"son", "son_in_law"})
+_SURNAME_TOTAL = SURNAME_CUM[-1]
+_MASK64 = (1 << 64) - 1
+_SPOUSE_AGE_GAPS = (0, 1, 1, 2, 2, 2, 3, 3, 4, 5, 6)
 
 
 def _generate(county: _County, elders: int, seed: int, today: date) -> Iterator[dict]:
     household_counts = [0] * len(county.villages)
     order_counters: dict[tuple[int, str], int] = {}
-    households = 0
+    run_key = _run_key(county, seed)
+    households = produced = 0
     last_room = 2
-    while elders - _produced(households, last_room, elders) > 0 if False else True:
-        break
-    produced = 0
     while produced < elders:
-        room = min(2, elders - produced)
-        household = _make_household(_household_rng(county, seed, households), county, seed, households, today, room)
+        last_room = min(2, elders - produced)
+        household = _make_household(_household_rng(run_key, households), county, households, today, last_room)
         household_counts[household.village_index] += 1
         household_id = f"{household.village.code}-{household_counts[household.village_index]:04d}"
         for elder in household.elders:
@@ -239,10 +246,388 @@ def _generate(county: _County, elders: int, seed: int, today: date) -> Iterator[
                                     _next_resident_id(county.code6, elder, order_counters))
         produced += len(household.elders)
         households += 1
-        last_room = room
+    # Second pass: rebuild only the gated households (same stream, same state) and draw
+    # their changes from where that stream left off.
     for number in range(households):
-        rng = _household_rng(county, seed, number)
+        if not _gated(run_key, number):
+            continue
+        rng = _household_rng(run_key, number)
         room = last_room if number == households - 1 else 2
-        household = _make_household(rng, county, seed, number, today, room, gated=True)
-        if household is not None:
-            yield from _change_commands(rng, county, household, today)
+        household = _make_household(rng, county, number, today, room)
+        yield from _change_commands(rng, county, household, today)
+
+
+def _run_key(county: _County, seed: int) -> int:
+    return int.from_bytes(sha256(f"{county.code6}/{seed}".encode()).digest()[:8], "big")
+
+
+def _household_rng(run_key: int, number: int) -> random.Random:
+    return random.Random((run_key << 40) | number)
+
+
+def _gated(run_key: int, number: int) -> bool:
+    """Whether a household is rebuilt in the change pass: splitmix64 of (run, household)."""
+    z = (run_key ^ (number * 0x9E3779B97F4A7C15)) & _MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return (z ^ (z >> 31)) < CHANGE_GATE * 2.0 ** 64
+
+
+def _make_household(rng: random.Random, county: _County, number: int, today: date, room: int) -> _Household:
+    if number < len(county.villages):
+        village_index = number
+    else:
+        village_index = bisect(county.village_cum, rng.random() * county.village_cum[-1])
+    village = county.villages[village_index]
+    couple = rng.random() < COUPLE_SHARE and room >= 2
+    first_age = _draw_age(rng)
+    if couple:
+        ages_sexes = [(first_age, "male"), (max(MIN_AGE, first_age - _pick(rng, _SPOUSE_AGE_GAPS)), "female")]
+    else:
+        ages_sexes = [(first_age, "female" if rng.random() < SINGLE_FEMALE_SHARE else "male")]
+    husband_surname = _surname(rng)
+    family_surname = husband_surname if ages_sexes[0][1] == "male" else _surname(rng)
+
+    start = today - timedelta(days=LEFT_WINDOW_DAYS)
+    supporters = _make_supporters(rng, family_surname, start, today)
+    away = [s for s in supporters if s.left_on is not None]
+    all_away = len(away) == len(supporters)
+    if away:
+        registered_on = min(today, max(s.left_on for s in away) + timedelta(days=_int(rng, 0, 180)))
+    else:
+        registered_on = _day_between(rng, start, today)
+
+    u = rng.random()
+    dibao = u < 0.08
+    tekun = not couple and not dibao and u < 0.08 + 0.047
+    poverty = rng.random() < (0.5 if dibao or tekun else 0.058)
+    lives_alone = not couple and rng.random() < (0.40 if all_away else 0.23)
+    carer = _person(rng, _CONTACT_CUM, CONTACT_RELATIONSHIPS[0]) if all_away and rng.random() < 0.6 else None
+    contacts = [_person(rng, _CONTACT_CUM, CONTACT_RELATIONSHIPS[0]) for _ in range(_int(rng, 1, 2))]
+
+    members: list[_Elder] = []
+    for index, (age, sex) in enumerate(ages_sexes):
+        birth_date = _draw_birth_date(rng, today, age)
+        if age < MIN_AGE + 4:  # older elders were 60 before any registration date we draw
+            registered_on = max(registered_on, _years_after(birth_date, MIN_AGE))
+        surname = husband_surname if sex == "male" else _surname(rng)
+        given = _pick(rng, ELDER_MALE_NAMES if sex == "male" else ELDER_FEMALE_NAMES)
+        self_care = _draw_self_care(rng, age)
+        members.append(_Elder(
+            elder_id=_uuid(rng),
+            name=surname + given, sex=sex, birth_date=birth_date, age=age, self_care=self_care,
+            health=_draw_health(rng, age, self_care), lives_alone=lives_alone,
+            phone=_phone(rng) if rng.random() < max(0.2, 0.95 - 0.02 * (age - MIN_AGE)) else None,
+            income_sources=_income(rng, age, self_care, bool(away), dibao, tekun),
+            support_status={"dibao": dibao, "tekun": tekun, "poverty_registered": poverty},
+        ))
+    return _Household(number=number, village_index=village_index, village=village,
+                      group=_int(rng, 1, 12), house=_int(rng, 1, 80), elders=members,
+                      supporters=supporters, carer=carer, contacts=contacts, registered_on=registered_on)
+
+
+def _make_supporters(rng: random.Random, family_surname: str, start: date, today: date) -> list[_Supporter]:
+    count = SUPPORTER_COUNTS[0][bisect(_SUPPORTER_COUNT_CUM, rng.random() * _SUPPORTER_COUNT_CUM[-1])]
+    u = rng.random()
+    if u < 0.70:
+        away_count = count
+    elif u < 0.87 and count > 1:
+        away_count = _int(rng, 1, count - 1)
+    else:
+        away_count = 0
+    away_ids = range(count) if away_count == count else set(rng.sample(range(count), away_count))
+    random_ = rng.random
+    supporters = []
+    for index in range(count):
+        relationship = _RELATIONSHIP_NAMES[bisect(_RELATIONSHIP_CUM, random_() * _RELATIONSHIP_TOTAL)]
+        surname = family_surname if relationship in _BLOOD_RELATIONSHIPS else _surname(rng)
+        female = relationship in FEMALE_RELATIONSHIPS or (relationship not in _MALE_RELATIONSHIPS and random_() < 0.5)
+        names = YOUNG_FEMALE_NAMES if female else YOUNG_MALE_NAMES
+        given = names[int(random_() * len(names))]
+        is_away = index in away_ids
+        supporters.append(_Supporter(
+            f"s{index + 1}", surname + given, relationship, _phone(rng),
+            _destination(rng) if is_away else None,
+            _departure(rng, start, today) if is_away else None,
+        ))
+    return supporters
+
+
+def _departure(rng: random.Random, start: date, today: date) -> date:
+    if rng.random() < 0.5:
+        festivals = _festivals_between(start, today)
+        if festivals:
+            return _pick(rng, festivals) + timedelta(days=_int(rng, 5, 33))
+    return _day_between(rng, start, today)
+
+
+@lru_cache(maxsize=8)
+def _festivals_between(start: date, today: date) -> tuple[date, ...]:
+    """Spring Festivals whose four weeks of departures fall inside [start, today]."""
+    return tuple(d for d in SPRING_FESTIVALS.values()
+                 if d + timedelta(days=5) >= start and d + timedelta(days=33) <= today)
+
+
+def _draw_age(rng: random.Random) -> int:
+    return MIN_AGE + bisect(_AGE_CUM, rng.random() * _AGE_CUM[-1])
+
+
+def _draw_birth_date(rng: random.Random, today: date, age: int) -> date:
+    earliest, span = _birth_window(today, age)
+    return earliest + timedelta(days=int(rng.random() * span))
+
+
+@lru_cache(maxsize=1024)
+def _birth_window(today: date, age: int) -> tuple[date, int]:
+    """First possible birth date of someone ``age`` years old on ``today``, and how many days follow."""
+    latest = _years_before(today, age)
+    earliest = _years_before(today, age + 1) + timedelta(days=1)
+    return earliest, (latest - earliest).days + 1
+
+
+def _draw_self_care(rng: random.Random, age: int) -> str:
+    semi, full = ((0.06, 0.025) if age < 70 else (0.11, 0.05) if age < 80
+                  else (0.19, 0.11) if age < 90 else (0.25, 0.20))
+    u = rng.random()
+    return "fully_disabled" if u < full else "semi_disabled" if u < full + semi else "full_self_care"
+
+
+def _draw_health(rng: random.Random, age: int, self_care: str) -> str:
+    if self_care == "full_self_care":
+        serious, chronic = 0.04, min(0.75, 0.45 + 0.01 * (age - MIN_AGE))
+    elif self_care == "semi_disabled":
+        serious, chronic = 0.2, 0.7
+    else:
+        serious, chronic = 0.5, 0.5
+    u = rng.random()
+    return "serious_illness" if u < serious else "chronic_illness" if u < serious + chronic else "good"
+
+
+def _income(rng: random.Random, age: int, self_care: str, someone_away: bool, dibao: bool,
+            tekun: bool) -> list[str]:
+    sources = []
+    if rng.random() < 0.96:
+        sources.append("pension")
+    farming = (0.05 if self_care != "full_self_care" else 0.7 if age < 70 else 0.45 if age < 80 else 0.15)
+    if rng.random() < farming:
+        sources.append("farming")
+    if age < 70 and self_care == "full_self_care" and rng.random() < 0.12:
+        sources.append("wages")
+    if rng.random() < (0.85 if someone_away else 0.6):
+        sources.append("children")
+    if dibao:
+        sources.append("dibao")
+    if tekun:
+        sources.append("tekun")
+    return sources or ["other"]
+
+
+def _person(rng: random.Random, cum: tuple, relationships: tuple) -> dict:
+    relationship = relationships[bisect(cum, rng.random() * cum[-1])]
+    given = _pick(rng, _ANY_FEMALE_NAMES if rng.random() < 0.5 else _ANY_MALE_NAMES)
+    return {"name": _surname(rng) + given, "relationship": relationship, "phone": _phone(rng)}
+
+
+def _surname(rng: random.Random) -> str:
+    return SURNAMES[bisect(SURNAME_CUM, rng.random() * _SURNAME_TOTAL)]
+
+
+def _destination(rng: random.Random) -> str:
+    return _DESTINATION_NAMES[bisect(_DESTINATION_CUM, rng.random() * _DESTINATION_CUM[-1])]
+
+
+def _phone(rng: random.Random) -> str:
+    random_ = rng.random
+    return f"{MOBILE_PREFIXES[int(random_() * len(MOBILE_PREFIXES))]}{int(random_() * 100_000_000):08d}"
+
+
+def _pick(rng: random.Random, items: Sequence):
+    # Cheaper than rng.choice (one C call instead of _randbelow); bias below 2**-40.
+    return items[int(rng.random() * len(items))]
+
+
+def _int(rng: random.Random, low: int, high: int) -> int:
+    """A uniformly drawn int in [low, high], like rng.randint but cheaper."""
+    return low + int(rng.random() * (high - low + 1))
+
+
+def _uuid(rng: random.Random) -> str:
+    """A version-4-shaped UUID drawn from the (seeded, so deterministic) stream."""
+    bits = rng.getrandbits(128) & ~(0xF << 76) & ~(0x3 << 62) | (0x4 << 76) | (0x2 << 62)
+    h = f"{bits:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _day_between(rng: random.Random, first: date, last: date) -> date:
+    """A uniformly drawn day in [first, last]."""
+    return first + timedelta(days=_int(rng, 0, (last - first).days))
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def _years_after(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # born 29 February: the birthday is kept on 1 March
+        return day.replace(year=day.year + years, month=3, day=1)
+
+
+def _next_resident_id(code6: str, elder: _Elder, counters: dict[tuple[int, str], int]) -> str:
+    key = (elder.birth_date.toordinal(), elder.sex)
+    n = counters.get(key, 0)
+    if n >= MAX_ORDER_CODES_PER_SEX - (elder.sex == "female"):
+        raise ValueError(f"more than {n} {elder.sex} elders born on {elder.birth_date} in {code6}: "
+                         "resident ID order codes exhausted; generate fewer elders per county")
+    counters[key] = n + 1
+    return make_resident_id(code6, elder.birth_date, order_code(n, elder.sex), elder.sex)
+
+
+def _register_command(household: _Household, household_id: str, elder: _Elder, resident_id: str) -> dict:
+    village = household.village
+    return {"command": "register_elder", "payload": {
+        "elder_id": elder.elder_id,
+        "resident_id": resident_id,
+        "name": elder.name,
+        "sex": elder.sex,
+        "birth_date": elder.birth_date.isoformat(),
+        "division_code": village.code,
+        "household_id": household_id,
+        "address": f"{village.township_name}{village.name}{household.group}组{household.house}号",
+        "phone": elder.phone,
+        "contacts": [dict(contact) for contact in household.contacts],
+        "supporters": [{
+            "supporter_id": s.supporter_id, "name": s.name, "relationship": s.relationship, "phone": s.phone,
+            "whereabouts": s.whereabouts, "left_on": s.left_on.isoformat() if s.left_on else None,
+        } for s in household.supporters],
+        "carer": dict(household.carer) if household.carer else None,
+        "income_sources": list(elder.income_sources),
+        "support_status": dict(elder.support_status),
+        "health": elder.health,
+        "self_care_level": elder.self_care,
+        "lives_alone": elder.lives_alone,
+        "effective_date": household.registered_on.isoformat(),
+    }}
+
+
+# --- change commands ---------------------------------------------------------------------
+# Every probability below is divided by CHANGE_GATE because only gated households get here.
+
+_RANK = {"record_supporter_returned": 0, "record_supporter_left": 1, "assess_self_care": 2,
+         "record_hospitalisation": 3, "record_death": 4}
+_REASSESSMENT = {
+    "full_self_care": (("semi_disabled", "fully_disabled", "full_self_care"), (0.75, 0.90)),
+    "semi_disabled": (("fully_disabled", "semi_disabled", "full_self_care"), (0.55, 0.80)),
+    "fully_disabled": (("fully_disabled", "semi_disabled", "full_self_care"), (0.80, 1.0)),
+}
+
+
+def _change_commands(rng: random.Random, county: _County, household: _Household, today: date) -> Iterator[dict]:
+    first = household.registered_on
+    if first >= today:
+        return
+    shared = _supporter_changes(rng, household, first, today)
+    for elder in household.elders:
+        changes = list(shared)
+        changes += _elder_changes(rng, county, household, elder, first, today)
+        changes.sort(key=lambda change: (change[0], _RANK[change[1]]))
+        for day, command, fields in changes:
+            yield {"command": command, "payload": {"elder_id": elder.elder_id, **fields,
+                                                   "effective_date": day.isoformat()}}
+            if command == "record_death":
+                break
+
+
+def _supporter_changes(rng: random.Random, household: _Household, first: date, today: date) -> list[tuple]:
+    changes: list[tuple] = []
+    away = [s for s in household.supporters if s.left_on is not None]
+    home = [s for s in household.supporters if s.left_on is None]
+    if away and rng.random() < 0.06 / CHANGE_GATE:
+        supporter = _pick(rng, away)
+        returned = _day_after(rng, first, today)
+        changes.append((returned, "record_supporter_returned", {"supporter_id": supporter.supporter_id}))
+        if returned < today and rng.random() < 0.4:
+            changes.append(_left(rng, supporter, _day_after(rng, returned, today)))
+    if home and rng.random() < 0.15 / CHANGE_GATE:
+        changes.append(_left(rng, _pick(rng, home), _day_after(rng, first, today)))
+    return changes
+
+
+def _left(rng: random.Random, supporter: _Supporter, day: date) -> tuple:
+    phone = supporter.phone if rng.random() < 0.7 else _phone(rng)
+    return (day, "record_supporter_left",
+            {"supporter_id": supporter.supporter_id, "whereabouts": _destination(rng), "phone": phone})
+
+
+def _elder_changes(rng: random.Random, county: _County, household: _Household, elder: _Elder,
+                   first: date, today: date) -> list[tuple]:
+    changes: list[tuple] = []
+    township = household.village.township_name
+    if rng.random() < 0.08 / CHANGE_GATE:
+        levels, cum = _REASSESSMENT[elder.self_care]
+        level = levels[bisect(cum, rng.random())]
+        changes.append((_day_after(rng, first, today), "assess_self_care",
+                        {"level": level, "assessor": f"{township}民政所"}))
+    p_hospital = 0.04 * (3 if elder.health == "serious_illness" else 1.5 if elder.health == "chronic_illness"
+                         else 1) * (1.5 if elder.age >= 80 else 1)
+    if rng.random() < min(p_hospital, CHANGE_GATE) / CHANGE_GATE:
+        u = rng.random()
+        hospital = (f"{township}卫生院" if u < 0.4 else f"{county.name}人民医院" if u < 0.75
+                    else f"{county.name}中医院" if u < 0.9 else f"{county.city_name}人民医院")
+        changes.append((_day_after(rng, first, today), "record_hospitalisation", {"hospital": hospital}))
+    p_death = 0.0035 * (1 if elder.age < 70 else 2 if elder.age < 80 else 4 if elder.age < 90 else 8) \
+        * (1 if elder.self_care == "full_self_care" else 2 if elder.self_care == "semi_disabled" else 4)
+    if rng.random() < p_death / CHANGE_GATE:
+        changes.append((_day_after(rng, first, today), "record_death", {}))
+    return changes
+
+
+def _day_after(rng: random.Random, after: date, last: date) -> date:
+    """A uniformly drawn day in (after, last]; ``after < last``."""
+    return after + timedelta(days=_int(rng, 1, (last - after).days))
+
+
+# --- command line --------------------------------------------------------------------------
+
+def write_jsonl(commands: Iterator[dict], handle) -> int:
+    count = 0
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    for command in commands:
+        handle.write(dumps(command))
+        handle.write("\n")
+        count += 1
+    return count
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m demo.generator",
+                                     description="Write registry commands for a synthetic county as JSON lines.")
+    parser.add_argument("--elders", type=int, default=3000)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--county", default="410928", help="6- or 12-digit county code (default 410928)")
+    parser.add_argument("--today", type=date.fromisoformat, default=DEFAULT_TODAY,
+                        help="latest effective date, YYYY-MM-DD (default %(default)s)")
+    parser.add_argument("--divisions", nargs="+", type=Path, default=list(DEFAULT_DIVISION_FILES),
+                        help="division CSV files (default: the shipped table)")
+    parser.add_argument("--out", default="-", help="output file; '-' for standard output")
+    args = parser.parse_args(argv)
+    try:
+        commands = generate_county(args.county, args.elders, args.seed, args.today,
+                                   load_division_rows(args.divisions))
+        if args.out == "-":
+            count = write_jsonl(commands, sys.stdout)
+        else:
+            with open(args.out, "w", encoding="utf-8", newline="\n") as handle:
+                count = write_jsonl(commands, handle)
+    except ValueError as exc:
+        parser.exit(2, f"error: {exc}\n")
+    print(f"wrote {count} commands for {args.elders} elders", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

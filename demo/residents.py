@@ -42,7 +42,7 @@ def make_resident_id(address_code6: str, birth_date: date, sequence: int, sex: s
                          f"which does not encode sex {sex!r}")
     if not 1000 <= birth_date.year <= 9999:
         raise ValueError(f"birth year {birth_date.year} does not fit in 4 digits")
-    body = f"{address_code6}{birth_date:%Y%m%d}{sequence:03d}"
+    body = f"{address_code6}{birth_date.year:04d}{birth_date.month:02d}{birth_date.day:02d}{sequence:03d}"
     return body + check_character(body)
 
 

@@ -87,6 +87,7 @@ class DurableEventHandler(Entrypoint):
 
     # -- consuming -------------------------------------------------------------------
     def _consume_forever(self):
+        structlog.contextvars.bind_contextvars(service=self.container.service_name, queue=self.queue_name)
         backoff = 0.5
         try:
             while not self._stopping:

@@ -56,7 +56,9 @@ def _sqlite_engine(url: str, parsed, echo: bool) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the lock up front; readers (WAL) never block and are never blocked.
+        writing = connection.get_execution_options().get("sqlite_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
     return engine
 
@@ -75,7 +77,7 @@ def transaction(engine: Engine):
     holder of the file lock could never resume."""
     if engine.dialect.name == "sqlite":
         lock = _sqlite_write_locks.setdefault(id(engine), threading.RLock())
-        with lock, engine.begin() as conn:
+        with lock, engine.connect().execution_options(sqlite_write=True) as conn, conn.begin():
             yield conn
     else:
         with engine.begin() as conn:

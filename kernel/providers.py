@@ -104,6 +104,7 @@ class OutboxRelayRunner(DependencyProvider):
         self.stop()
 
     def _loop(self):
+        structlog.contextvars.bind_contextvars(service=self.container.service_name, task="outbox_relay")
         backoff, leader = 0.5, False
         while self._running:
             try:

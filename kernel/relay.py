@@ -91,9 +91,10 @@ class BatchConfirmPublisher:
         self._nacked = True
         self._acked_up_to = max(self._acked_up_to, delivery_tag)
 
-    def _on_return(self, reply_code, reply_text, exchange, routing_key_, message):
-        self._returned.append(Returned(message.properties.get("message_id", "?"), exchange,
-                                       routing_key_, reply_code, reply_text))
+    def _on_return(self, error, exchange, routing_key_, message):
+        # py-amqp hands over the error it built from the reply code and text.
+        self._returned.append(Returned(message.properties.get("message_id", "?"), exchange, routing_key_,
+                                       getattr(error, "code", 0) or 0, str(getattr(error, "reply_text", error))))
 
     def publish_batch(self, messages: list[tuple[str, str, amqp.Message]]) -> list[Returned]:
         """Publish (exchange, routing key, message) triples; return what came back unroutable."""

@@ -145,7 +145,7 @@ class ElderState:
     key_target_reasons: tuple[str, ...] = ()
     registered_on: date | None = None
     status_as_of: date | None = None
-    last_changed_on: dict[str, date] = field(default_factory=dict, compare=True)
+    last_changed_on: dict[str, date] = field(default_factory=dict)
 
     @classmethod
     def initial(cls, elder_id: str) -> "ElderState":
