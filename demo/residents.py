@@ -5,21 +5,17 @@ whose parity is the sex (odd = male, even = female) and one check character comp
 ISO 7064 MOD 11-2 (``0``–``9`` or ``X``). The check character comes from
 ``stdnum.cn.ric.calc_check_digit``.
 
-Why :func:`validate_resident_id` exists beside ``stdnum.cn.ric.validate``: stdnum 2.2 also
-requires the address code to have existed *in the birth year* (its table says 濮阳县
-410928 exists from 1987), so it rejects every elder of the demo county — and real elders
-of 濮阳县, 陕州区 (2015-) or 晋城 (1985-) — although their numbers are genuine: the address
-code is where the number was assigned, not where the person was born. Our check keeps
-stdnum's length, format, checksum and date checks and asks only that the address code
-appears in stdnum's table at some time.
+Validation lives in ``kernel.resident_id`` (shared with the registry).
 """
 from __future__ import annotations
 
 from datetime import date
 
-from stdnum import numdb
-from stdnum.cn import ric
-from stdnum.exceptions import InvalidComponent, InvalidFormat, InvalidLength, InvalidChecksum
+from kernel.resident_id import check_character, is_known_address_code, sex_of
+from kernel.resident_id import validate as validate_resident_id
+
+__all__ = ["make_resident_id", "order_code", "check_character", "validate_resident_id",
+           "is_known_address_code", "sex_of"]
 
 SEXES = ("male", "female")
 MAX_ORDER_CODES_PER_SEX = 500  # 001, 003 … 999 for men; 000, 002 … 998 for women
@@ -57,37 +53,3 @@ def order_code(n: int, sex: str) -> int:
     return code
 
 
-def check_character(body17: str) -> str:
-    """ISO 7064 MOD 11-2 check character of the first 17 digits."""
-    # stdnum's calc_check_digit expects the full number and ignores its last character.
-    return ric.calc_check_digit(body17 + "0")
-
-
-def validate_resident_id(number: str) -> str:
-    """Return the compacted number if its format, checksum, birth date and address code are valid.
-
-    Raises a ``stdnum.exceptions.ValidationError`` subclass (a ``ValueError``) otherwise.
-    Unlike ``stdnum.cn.ric.validate`` it does not require the address code to have existed
-    in the birth year (see the module docstring).
-    """
-    number = ric.compact(number)
-    if len(number) != 18:
-        raise InvalidLength()
-    if not number[:17].isascii() or not number[:17].isdigit():
-        raise InvalidFormat()
-    if number[-1] != ric.calc_check_digit(number):
-        raise InvalidChecksum()
-    ric.get_birth_date(number)
-    if not is_known_address_code(number[:6]):
-        raise InvalidComponent()
-    return number
-
-
-def is_known_address_code(code6: str) -> bool:
-    """Whether stdnum's table lists ``code6`` as a county-level code at any time."""
-    results = numdb.get("cn/loc").info(code6)
-    return any("county" in props for _, props in results)
-
-
-def sex_of(number: str) -> str:
-    return "male" if int(number[16]) % 2 else "female"

@@ -17,8 +17,22 @@ class EldercareError(Exception):
         self.message = message
         self.field = field
 
+    def __str__(self) -> str:
+        return self.message
+
     def to_dict(self) -> dict:
         return {"code": self.code, "message": self.message, "field": self.field}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "EldercareError":
+        """Rebuild an error that crossed an RPC boundary as its ``to_dict()``."""
+        error = cls.__new__(cls)
+        Exception.__init__(error, data)
+        for name, value in data.items():
+            if name != "code":
+                setattr(error, name, value)
+        error.message, error.field = data.get("message", ""), data.get("field")
+        return error
 
 
 class ValidationError(EldercareError):
@@ -64,6 +78,10 @@ class ConcurrencyError(ConflictError):
             f"stream {stream_id!r} is at version {actual}, the append expected {expected}; "
             "reload and retry", field="expected_version")
         self.stream_id, self.expected, self.actual = stream_id, expected, actual
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "stream_id": self.stream_id, "expected": self.expected,
+                "actual": self.actual}
 
 
 class UnknownEventTypeError(EldercareError):

@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
 
+from kernel.resident_id import birth_date_of, check_character, sex_of
+from kernel.resident_id import problems as _resident_id_problems
+
 
 class SelfCareLevel(str, Enum):
     """Self-care ability (自理能力), the three levels that subsidies are paid on."""
@@ -184,23 +187,13 @@ class ElderState:
 
 # --- Rules on single values, shared by registration and correction -----------------------
 
-_RESIDENT_ID = re.compile(r"^\d{17}[\dX]$")
-# GB 11643 / ISO 7064 MOD 11-2: weight of position i is 2**(17-i) mod 11.
-_CHECK_WEIGHTS = tuple(2 ** (17 - i) % 11 for i in range(17))
-_CHECK_CHARACTERS = "10X98765432"
 _DIVISION_CODE = re.compile(r"^\d{12}$")
 _PHONE = re.compile(r"^\+?\d[\d\- ]{4,19}$")
 
 
 def resident_id_problems(resident_id: object) -> list[str]:
     """Why ``resident_id`` is not a well-formed 18-character resident identity number."""
-    if not isinstance(resident_id, str) or not _RESIDENT_ID.match(resident_id):
-        return ["must be 18 characters: 17 digits and a check digit or X"]
-    if _birth_date_in(resident_id) is None:
-        return ["characters 7-14 are not a valid birth date"]
-    if resident_id[17] != _check_character(resident_id[:17]):
-        return ["check character does not match (GB 11643)"]
-    return []
+    return _resident_id_problems(resident_id)
 
 
 def resident_id_identity_problems(resident_id: str, birth_date: date, sex: str) -> list[str]:
@@ -208,32 +201,21 @@ def resident_id_identity_problems(resident_id: str, birth_date: date, sex: str) 
     problems = []
     if _birth_date_in(resident_id) != birth_date:
         problems.append(f"encodes birth date {_birth_date_in(resident_id)}, the record says {birth_date}")
-    if sex in SEXES and _sex_in(resident_id) != sex:
-        problems.append(f"encodes sex {_sex_in(resident_id)}, the record says {sex}")
+    if sex in SEXES and sex_of(resident_id) != sex:
+        problems.append(f"encodes sex {sex_of(resident_id)}, the record says {sex}")
     return problems
 
 
 def resident_id_check_character(first_17_digits: str) -> str:
     """The check character that completes a resident identity number."""
-    return _check_character(first_17_digits)
+    return check_character(first_17_digits)
 
 
-def _check_character(first_17_digits: str) -> str:
-    total = sum(int(digit) * weight for digit, weight in zip(first_17_digits, _CHECK_WEIGHTS))
-    return _CHECK_CHARACTERS[total % 11]
-
-
-def _birth_date_in(resident_id: str) -> date | None:
-    digits = resident_id[6:14]
+def _birth_date_in(number: str) -> date | None:
     try:
-        return date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+        return birth_date_of(number)
     except ValueError:
         return None
-
-
-def _sex_in(resident_id: str) -> str:
-    # The sequence number's last digit is odd for men and even for women.
-    return "male" if int(resident_id[16]) % 2 else "female"
 
 
 def is_division_code(value: object) -> bool:

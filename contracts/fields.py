@@ -1,0 +1,31 @@
+"""Field types shared by the contracts and the RPC schemas."""
+import re
+
+from marshmallow import ValidationError, fields
+from kernel import resident_id
+
+DIVISION_CODE = re.compile(r"^\d{12}$")
+
+
+class DivisionCode(fields.String):
+    """A 12-digit statistical division code (province 2, city 2, county 2, township 3, village 3)."""
+
+    default_error_messages = {"invalid_division": "must be a 12-digit division code, got {input!r}"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not DIVISION_CODE.match(text):
+            raise self.make_error("invalid_division", input=text)
+        return text
+
+
+class ResidentId(fields.String):
+    """An 18-character resident identity number (GB 11643): format, birth date, address
+    code and ISO 7064 MOD 11-2 check character (``kernel.resident_id``)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip().upper()
+        problems = resident_id.problems(text)
+        if problems:
+            raise ValidationError(f"not a valid resident identity number: {'; '.join(problems)}")
+        return text

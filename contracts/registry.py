@@ -1,0 +1,196 @@
+"""Public events of the registry (civil affairs' information ledger).
+
+Every event's subject is the ``elder_id``; the payload repeats it and carries the local
+``effective_date`` on which the fact takes effect (it may be earlier than when it was
+recorded). Derived status events (became/ceased left-behind, key target changed) carry
+the reason the rules gave.
+"""
+from marshmallow import Schema, ValidationError, fields, validate
+
+from contracts.fields import DivisionCode
+from kernel.catalogue import EventCatalogue
+
+SELF_CARE_LEVELS = ("full_self_care", "semi_disabled", "fully_disabled")
+SEXES = ("male", "female")
+KEY_TARGET_REASONS = ("hard_up", "advanced_age", "disabled", "living_alone")
+
+
+class EnumValue(fields.String):
+    """Dumps a str Enum (or plain string) as its value; loads the plain string."""
+
+    def __init__(self, choices, **kwargs):
+        super().__init__(validate=validate.OneOf(choices), **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return getattr(value, "value", value)
+
+
+class ContactSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    relationship = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    phone = fields.String(required=True, validate=validate.Length(min=3, max=32))
+
+
+class CarerSchema(ContactSchema):
+    """The person a supporter entrusted with day-to-day care (委托照料)."""
+
+
+class SupporterSchema(Schema):
+    supporter_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    relationship = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    phone = fields.String(load_default=None, allow_none=True)
+    whereabouts = fields.String(load_default=None, allow_none=True)
+    left_on = fields.Date(load_default=None, allow_none=True)
+    returned_on = fields.Date(load_default=None, allow_none=True)
+
+
+class SupportStatusSchema(Schema):
+    dibao = fields.Boolean(load_default=False)
+    tekun = fields.Boolean(load_default=False)
+    poverty_registered = fields.Boolean(load_default=False)
+
+
+class ElderEventSchema(Schema):
+    elder_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    effective_date = fields.Date(required=True)
+
+
+class ElderRegisteredSchema(ElderEventSchema):
+    resident_id = fields.String(required=True, validate=validate.Length(equal=18))
+    name = fields.String(required=True)
+    sex = fields.String(required=True, validate=validate.OneOf(SEXES))
+    birth_date = fields.Date(required=True)
+    division_code = DivisionCode(required=True)
+    household_id = fields.String(required=True)
+    address = fields.String(required=True)
+    phone = fields.String(allow_none=True, load_default=None)
+    contacts = fields.List(fields.Nested(ContactSchema), required=True)
+    supporters = fields.List(fields.Nested(SupporterSchema), required=True)
+    carer = fields.Nested(CarerSchema, allow_none=True, load_default=None)
+    income_sources = fields.List(fields.String(), required=True)
+    support_status = fields.Nested(SupportStatusSchema, required=True)
+    health = fields.String(allow_none=True, load_default=None)
+    self_care_level = EnumValue(SELF_CARE_LEVELS, required=True)
+    lives_alone = fields.Boolean(required=True)
+
+
+class CorrectionChanges(fields.Field):
+    """``{field: new value}``, each value in the wire form of that field of ElderRegistered."""
+
+    _fields = ElderRegisteredSchema().fields
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return {name: self._field(name)._serialize(new, name, obj) for name, new in value.items()}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict):
+            raise ValidationError("must be an object of field: new value")
+        return {name: self._field(name).deserialize(new, name, value) for name, new in value.items()}
+
+    def _field(self, name):
+        try:
+            return self._fields[name]
+        except KeyError:
+            raise ValidationError(f"{name!r} is not a correctable field") from None
+
+
+class DetailsCorrectedSchema(ElderEventSchema):
+    changes = CorrectionChanges(required=True)
+    reason = fields.String(required=True)
+
+
+class SupporterLeftSchema(ElderEventSchema):
+    supporter_id = fields.String(required=True)
+    name = fields.String(required=True)
+    relationship = fields.String(required=True)
+    phone = fields.String(allow_none=True, load_default=None)
+    whereabouts = fields.String(allow_none=True, load_default=None)
+
+
+class SupporterReturnedSchema(ElderEventSchema):
+    supporter_id = fields.String(required=True)
+
+
+class CarerEntrustedSchema(ElderEventSchema):
+    carer = fields.Nested(CarerSchema, required=True)
+
+
+class SelfCareAssessedSchema(ElderEventSchema):
+    level = EnumValue(SELF_CARE_LEVELS, required=True)
+    previous_level = EnumValue(SELF_CARE_LEVELS, required=True)
+    assessor = fields.String(required=True)
+
+
+class SupportStatusChangedSchema(ElderEventSchema):
+    support_status = fields.Nested(SupportStatusSchema, required=True)
+    previous_support_status = fields.Nested(SupportStatusSchema, required=True)
+    reason = fields.String(required=True)
+
+
+class ElderMovedSchema(ElderEventSchema):
+    from_division_code = DivisionCode(required=True)
+    division_code = DivisionCode(required=True)
+    address = fields.String(required=True)
+    household_id = fields.String(required=True)
+
+
+class ElderHospitalisedSchema(ElderEventSchema):
+    hospital = fields.String(required=True)
+
+
+class RecordMergedIntoSchema(ElderEventSchema):
+    survivor_id = fields.String(required=True)
+    reason = fields.String(required=True)
+
+
+class DuplicateAbsorbedSchema(ElderEventSchema):
+    duplicate_id = fields.String(required=True)
+    reason = fields.String(required=True)
+
+
+class BecameLeftBehindSchema(ElderEventSchema):
+    reason = fields.String(required=True)
+    supporters_away_since = fields.Date(required=True)
+
+
+class CeasedLeftBehindSchema(ElderEventSchema):
+    reason = fields.String(required=True)
+
+
+class KeyTargetChangedSchema(ElderEventSchema):
+    is_key_target = fields.Boolean(required=True)
+    reasons = fields.List(fields.String(validate=validate.OneOf(KEY_TARGET_REASONS)), required=True)
+    previous_reasons = fields.List(fields.String(validate=validate.OneOf(KEY_TARGET_REASONS)), required=True)
+
+
+EVENTS = [
+    ("registry.elder_registered.v1", ElderRegisteredSchema, "an elder was entered in the ledger"),
+    ("registry.elder_details_corrected.v1", DetailsCorrectedSchema, "recorded details were corrected"),
+    ("registry.supporter_left.v1", SupporterLeftSchema, "a supporter left the county (whereabouts, contact)"),
+    ("registry.supporter_returned.v1", SupporterReturnedSchema, "a supporter came back"),
+    ("registry.carer_entrusted.v1", CarerEntrustedSchema, "a supporter entrusted a carer"),
+    ("registry.self_care_assessed.v1", SelfCareAssessedSchema, "self-care ability was assessed"),
+    ("registry.support_status_changed.v1", SupportStatusChangedSchema, "dibao/tekun/poverty status changed"),
+    ("registry.elder_moved.v1", ElderMovedSchema, "the elder moved to another division/address"),
+    ("registry.elder_hospitalised.v1", ElderHospitalisedSchema, "the elder was admitted to hospital"),
+    ("registry.elder_discharged_from_hospital.v1", ElderEventSchema, "the elder left hospital"),
+    ("registry.elder_died.v1", ElderEventSchema, "the elder died"),
+    ("registry.record_merged_into.v1", RecordMergedIntoSchema, "this record was a duplicate of another"),
+    ("registry.duplicate_absorbed.v1", DuplicateAbsorbedSchema, "a duplicate record now points here"),
+    ("registry.record_unmerged.v1", RecordMergedIntoSchema, "a merge was undone (duplicate side)"),
+    ("registry.duplicate_released.v1", DuplicateAbsorbedSchema, "a merge was undone (survivor side)"),
+    ("registry.became_left_behind.v1", BecameLeftBehindSchema,
+     "derived: every supporter has been away for the policy's months"),
+    ("registry.ceased_left_behind.v1", CeasedLeftBehindSchema, "derived: no longer left-behind"),
+    ("registry.key_target_changed.v1", KeyTargetChangedSchema, "derived: key-target reasons changed"),
+]
+
+
+def catalogue() -> EventCatalogue:
+    result = EventCatalogue()
+    for type_, schema, description in EVENTS:
+        result.register(type_, schema, description)
+    return result

@@ -1,0 +1,40 @@
+"""Errors across nameko RPC: a service raises an ``EldercareError``; the caller gets the
+same class back with its code, message, field and field errors — not a ``RemoteError``
+holding a string. nameko serialises ``exc.args``; we make those the error's ``to_dict()``."""
+from __future__ import annotations
+
+import functools
+
+from nameko import exceptions as nameko_exceptions
+from nameko.rpc import rpc
+
+from kernel import errors
+
+
+def _all_error_classes(base=errors.EldercareError):
+    yield base
+    for subclass in base.__subclasses__():
+        yield from _all_error_classes(subclass)
+
+
+def register_remote_errors() -> None:
+    """Let nameko's RPC client rebuild every ``EldercareError`` subclass (idempotent)."""
+    for error_class in _all_error_classes():
+        key = nameko_exceptions.get_module_path(error_class)
+        nameko_exceptions.registry[key] = lambda data, _cls=error_class: (
+            _cls.from_dict(data) if isinstance(data, dict) else _cls(str(data)))
+
+
+def command_rpc(method):
+    """``@rpc`` whose ``EldercareError``s travel with their details (args = ``to_dict()``)."""
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except errors.EldercareError as error:
+            error.args = (error.to_dict(),)
+            raise
+    return rpc(wrapper)
+
+
+register_remote_errors()

@@ -1,0 +1,58 @@
+"""The elder directory: the registry's current view of each record, for search and for
+the status timer. Rebuildable from the log (``eldercare rebuild registry``)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import Connection
+
+from kernel.catalogue import EventCatalogue
+from kernel.envelope import Envelope
+from kernel.schema import events as events_table
+from kernel.store import envelope_from_row
+from services.registry.adapters.event_mapping import event_from_envelope
+from services.registry.adapters.tables import elders
+from services.registry.domain import EVENT_TYPES, ElderState, PolicyBook, fold, next_review_date
+
+
+def _iso(day) -> str | None:
+    return day.isoformat() if day else None
+
+
+def directory_row(state: ElderState, policies: PolicyBook) -> dict:
+    return {
+        "elder_id": state.elder_id, "resident_id": state.resident_id, "name": state.name,
+        "sex": state.sex, "birth_date": _iso(state.birth_date), "division_code": state.division_code,
+        "county_code": state.division_code[:6], "township_code": state.division_code[:9],
+        "record_status": state.record_status.value, "left_behind": state.is_left_behind,
+        "left_behind_since": _iso(state.left_behind_since), "key_target": state.is_key_target,
+        "key_target_reasons": ",".join(state.key_target_reasons),
+        "self_care_level": state.self_care_level.value, "lives_alone": state.lives_alone,
+        "hospitalised": state.hospitalised, "supporters_total": len(state.supporters),
+        "supporters_away": sum(1 for s in state.supporters if s.is_away),
+        "died_on": _iso(state.died_on), "merged_into": state.merged_into,
+        "next_review_on": _iso(next_review_date(state, policies)) if state.is_active else None,
+        "version": state.version,
+    }
+
+
+class ElderDirectory:
+    """One row per elder, rewritten from the folded stream whenever the stream grows."""
+
+    name = "elder_directory"
+    handles = frozenset(EVENT_TYPES)
+
+    def __init__(self, catalogue: EventCatalogue, policies: Callable[[], PolicyBook]):
+        self.catalogue, self.policies = catalogue, policies
+
+    def tables(self):
+        return [elders]
+
+    def apply(self, conn: Connection, envelope: Envelope) -> None:
+        rows = conn.execute(select(events_table).where(
+            events_table.c.stream_id == envelope.subject,
+            events_table.c.sequence <= envelope.sequence).order_by(events_table.c.sequence))
+        state = fold(envelope.subject, [event_from_envelope(envelope_from_row(r), self.catalogue) for r in rows])
+        conn.execute(delete(elders).where(elders.c.elder_id == envelope.subject))
+        conn.execute(insert(elders).values(directory_row(state, self.policies())))
