@@ -135,6 +135,8 @@ def print_rich(results: list[Result], header: list[str]) -> None:
     from rich.table import Table
 
     console = Console()
+    if not console.is_terminal:      # piped: rich would fold everything into 80 columns
+        console = Console(width=200)
     table = Table(title="Kernel vs raw baseline (measured side by side, same run)", caption="\n".join(header))
     for column in COLUMNS:
         table.add_column(column, justify="right" if column in ("events", "kernel events/s",

@@ -50,3 +50,18 @@ def start_of_local_day(day: date, local_timezone: tzinfo = DEFAULT_LOCAL_TIMEZON
 
 def local_date_of(instant: datetime, local_timezone: tzinfo = DEFAULT_LOCAL_TIMEZONE) -> date:
     return instant.astimezone(local_timezone).date()
+
+
+@dataclass
+class ShiftedClock(SystemClock):
+    """Real time moved by an offset so that "today" is a chosen local date, while time still
+    flows (events keep distinct, ordered recorded times). For tests and reproducible demos."""
+
+    offset: timedelta = timedelta(0)
+
+    def now(self) -> datetime:
+        return utc_now() + self.offset
+
+    def set_today(self, day: date) -> None:
+        local_noon = datetime.combine(day, time(12), self.local_timezone).astimezone(timezone.utc)
+        self.offset = local_noon - utc_now()

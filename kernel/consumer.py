@@ -18,7 +18,6 @@ through ``uow`` (it is the consumer's open transaction).
 from __future__ import annotations
 
 import json
-import time
 
 import amqp
 import eventlet

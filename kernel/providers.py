@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import date
 
 import structlog
 from nameko.extensions import DependencyProvider
+from nameko.timer import Timer
+
+import kernel.rpc  # noqa: F401 - registers our errors for nameko's RPC (both directions)
 
 from kernel.catalogue import EventCatalogue
-from kernel.clock import SystemClock
+from kernel.clock import ShiftedClock, SystemClock
 from kernel.config import amqp_uri, database_url, setting
 from kernel.db import create_service_engine
 from kernel.logging import configure_logging
@@ -42,17 +46,21 @@ class ServiceDatabase(DependencyProvider):
     migrated (``eldercare migrate``) — a service never creates tables on its own.
     """
 
-    def __init__(self, catalogue: EventCatalogue, projections=(), clock: SystemClock | None = None):
-        self.catalogue, self.projections = catalogue, tuple(projections)
-        self.clock = clock or SystemClock()
+    def __init__(self, catalogue: EventCatalogue, projections=()):
+        """``projections``: a sequence, or a callable taking the config and returning one
+        (for projections that need configured policy)."""
+        self.catalogue, self._projections = catalogue, projections
         self._listeners: list = []
-        self.engine = self.store = None
+        self.engine = self.store = self.clock = None
+        self.projections = ()
 
     def setup(self):
         configure_logging(self.container.service_name)
-        url = database_url(self.container.config, self.container.service_name)
-        self.engine = create_service_engine(url)
+        config = self.container.config
+        self.engine = create_service_engine(database_url(config, self.container.service_name))
         self.store = SqlAlchemyEventStore(self.engine, self.container.service_name, self.catalogue)
+        self.projections = tuple(self._projections(config) if callable(self._projections) else self._projections)
+        self.clock = clock_from_config(config)
 
     def stop(self):
         if self.engine is not None:
@@ -67,6 +75,18 @@ class ServiceDatabase(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return Database(self)
+
+
+def clock_from_config(config) -> SystemClock:
+    """The system clock, or — for tests and reproducible demos only — a clock whose today
+    is ``FIXED_TODAY`` (a local date) and that tests can move."""
+    fixed = config.get("FIXED_TODAY")
+    if not fixed:
+        return SystemClock()
+    clock = ShiftedClock()
+    clock.set_today(fixed if isinstance(fixed, date) else date.fromisoformat(str(fixed)))
+    log.warning("today pinned by configuration (FIXED_TODAY); never in production", today=str(fixed))
+    return clock
 
 
 def find_database(container) -> ServiceDatabase:
@@ -131,6 +151,31 @@ class OutboxRelayRunner(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self.relay
+
+
+class CallContext(DependencyProvider):
+    """The correlation and causation ids of the current call, for the events it appends."""
+
+    def get_dependency(self, worker_ctx):
+        data = worker_ctx.data
+        return {"correlation_id": data.get("correlation_id") or worker_ctx.call_id_stack[0],
+                "causation_id": data.get("causation_id") or worker_ctx.call_id}
+
+
+class ConfiguredTimer(Timer):
+    """nameko's ``@timer`` with its interval read from config (``section.key``) at start-up."""
+
+    def __init__(self, config_path: str, default_interval: float, **kwargs):
+        self.config_path = config_path
+        super().__init__(interval=default_interval, **kwargs)
+
+    def setup(self):
+        section, key = self.config_path.split(".")
+        self.interval = float(setting(self.container.config, section, key, self.interval))
+        super().setup()
+
+
+configured_timer = ConfiguredTimer.decorator
 
 
 class LoggingContext(DependencyProvider):

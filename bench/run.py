@@ -1,0 +1,106 @@
+"""Command line and orchestration (imported by ``bench/__main__`` after eventlet patching)."""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+import warnings
+from datetime import datetime, timezone
+
+from kernel.logging import configure_logging
+
+from bench import cases, report
+from bench.infra import EventLog, open_backend, progress, rabbit_version, seed_log, throwaway_vhost
+
+BENCHMARKS = ("append", "relay", "rebuild", "verify")
+BACKENDS = ("sqlite", "postgresql")
+DEFAULT_EVENTS = 20_000
+
+
+def _csv(allowed):
+    def parse(value: str) -> list[str]:
+        items = [v.strip() for v in value.split(",") if v.strip()]
+        unknown = [v for v in items if v not in allowed]
+        if unknown:
+            raise argparse.ArgumentTypeError(f"unknown {unknown}; choose from {', '.join(allowed)}")
+        return items
+    return parse
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--events", type=int, default=DEFAULT_EVENTS,
+                        help=f"events per benchmark (default {DEFAULT_EVENTS:,})")
+    parser.add_argument("--only", type=_csv(BENCHMARKS), default=list(BENCHMARKS),
+                        help="comma-separated subset of " + ",".join(BENCHMARKS))
+    parser.add_argument("--backends", type=_csv(BACKENDS), default=list(BACKENDS),
+                        help="comma-separated subset of " + ",".join(BACKENDS))
+    parser.add_argument("--markdown", action="store_true", help="print a Markdown table (for the README)")
+    args = parser.parse_args(argv)
+    if args.events < 1:
+        parser.error("--events must be positive")
+    return args
+
+
+def run(events: int, only, backends, amqp_uri: str | None = None) -> tuple[list[report.Result], list[str]]:
+    """Run the selected benchmarks; returns the result rows and environment lines."""
+    results: list[report.Result] = []
+    versions: list[str] = []
+    for backend_name in backends:
+        backend = open_backend(backend_name)
+        versions.append(backend.server_version())
+        log: EventLog | None = None
+        try:
+            if "append" in only:
+                progress(f"{backend_name}: append, {events:,} events …")
+                result, log = cases.bench_append(backend, events, keep_log=True)
+                results.append(result)
+            if log is None and any(b in only for b in ("relay", "rebuild", "verify")):
+                progress(f"{backend_name}: seeding a log of {events:,} events through the kernel …")
+                started = time.perf_counter()
+                log = seed_log(backend, events)
+                progress(f"{backend_name}: seeded in {time.perf_counter() - started:.1f} s")
+            if "relay" in only:
+                progress(f"{backend_name}: relay → consumer, {events:,} events …")
+                if amqp_uri is not None:
+                    results.append(cases.bench_relay(backend, log, amqp_uri))
+                else:
+                    with throwaway_vhost() as vhost_uri:
+                        results.append(cases.bench_relay(backend, log, vhost_uri))
+            if "rebuild" in only:
+                progress(f"{backend_name}: rebuild, {events:,} events …")
+                results.append(cases.bench_rebuild(backend, log))
+            if "verify" in only:
+                progress(f"{backend_name}: verify, {events:,} events …")
+                results.append(cases.bench_verify(backend, log))
+        finally:
+            if log is not None:
+                log.dispose()
+            backend.close()
+    if "relay" in only:
+        versions.append(rabbit_version())
+    order = {name: i for i, name in enumerate(BENCHMARKS)}
+    results.sort(key=lambda r: (order[r.benchmark], backends.index(r.backend)))
+    return results, versions
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    configure_logging("bench", json_output=False, level=os.environ["LOG_LEVEL"])
+    started = time.perf_counter()
+    results, versions = run(args.events, args.only, args.backends)
+    elapsed = time.perf_counter() - started
+    header = [f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · Python {platform.python_version()} · "
+              f"{os.cpu_count()} CPUs · " + " · ".join(versions),
+              f"--events {args.events} --only {','.join(args.only)} --backends {','.join(args.backends)} · "
+              f"whole run {elapsed:.1f} s"]
+    if args.markdown:
+        print(report.render_markdown(results, header))
+    else:
+        report.print_rich(results, header)
+    sys.stdout.flush()
+    return 0

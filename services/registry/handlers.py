@@ -1,0 +1,109 @@
+"""Command handlers: one unit of work each. Load the stream, let the domain decide,
+append the events (the directory projection is updated in the same transaction)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+
+from kernel.catalogue import EventCatalogue
+from kernel.envelope import Actor
+from kernel.errors import ConflictError, NotFoundError, ValidationError
+from kernel.logging import bind
+from kernel.uow import UnitOfWork
+from services.registry.adapters.divisions import DivisionTable
+from services.registry.adapters.event_mapping import event_from_envelope, to_pending
+from services.registry.adapters.tables import elders
+from services.registry.domain import (CorrectDetails, ElderCommand, ElderState, MergeRecords, PolicyBook,
+                                      RecordMove, RegisterElder, UnmergeRecords, decide,
+                                      decide_survivor_side, evolve, fold, fold_as_of)
+
+
+@dataclass(frozen=True)
+class RegistryContext:
+    """What every registry handler needs besides the unit of work."""
+
+    catalogue: EventCatalogue
+    policies: PolicyBook
+    divisions: DivisionTable
+
+
+@dataclass(frozen=True)
+class CommandMeta:
+    actor: Actor
+    correlation_id: str | None = None
+    causation_id: str | None = None
+
+
+def load_elder(uow_or_store, elder_id: str, catalogue: EventCatalogue, conn=None, **when) -> ElderState:
+    envelopes = (uow_or_store.read_stream(elder_id, **when) if conn is None
+                 else uow_or_store.read_stream(elder_id, conn, **when))
+    return fold(elder_id, [event_from_envelope(e, catalogue) for e in envelopes])
+
+
+def execute(uow: UnitOfWork, ctx: RegistryContext, command: ElderCommand, meta: CommandMeta,
+            today: date) -> ElderState:
+    """Run one command; returns the elder's state after it. Raises (writing nothing) if refused."""
+    bind(elder_id=command.elder_id)
+    _check_places(ctx.divisions, command)
+    _check_resident_id_free(uow, command)
+    state = load_elder(uow, command.elder_id, ctx.catalogue)
+    events = decide(state, command, ctx.policies, today)
+    after = _apply_all(state, events)
+    pending = [to_pending(e, ctx.catalogue, actor=meta.actor, jurisdiction=after.division_code,
+                          correlation_id=meta.correlation_id, causation_id=meta.causation_id)
+               for e in events]
+    expected = {command.elder_id: state.version}
+    if isinstance(command, (MergeRecords, UnmergeRecords)):
+        pending, expected = _with_survivor_side(uow, ctx, command, meta, state, pending, expected)
+    if pending:
+        uow.append(pending, expected)
+    return after
+
+
+def _apply_all(state: ElderState, events) -> ElderState:
+    for event in events:
+        state = evolve(state, event)
+    return state
+
+
+def _with_survivor_side(uow, ctx, command, meta, duplicate: ElderState, pending, expected):
+    survivor_id = command.survivor_id if isinstance(command, MergeRecords) else duplicate.merged_into
+    survivor = load_elder(uow, survivor_id, ctx.catalogue)
+    if not survivor.is_registered:
+        raise NotFoundError(f"survivor record {survivor_id!r} does not exist", field="survivor_id")
+    survivor_events = decide_survivor_side(survivor, command)
+    pending = pending + [to_pending(e, ctx.catalogue, actor=meta.actor, jurisdiction=survivor.division_code,
+                                    correlation_id=meta.correlation_id, causation_id=meta.causation_id)
+                         for e in survivor_events]
+    return pending, {**expected, survivor_id: survivor.version}
+
+
+def _check_places(divisions: DivisionTable, command: ElderCommand) -> None:
+    if isinstance(command, (RegisterElder, RecordMove)):
+        problems = divisions.problems(command.division_code)
+        if problems:
+            raise ValidationError({"division_code": problems})
+
+
+def _check_resident_id_free(uow: UnitOfWork, command: ElderCommand) -> None:
+    resident_id = (command.resident_id if isinstance(command, RegisterElder)
+                   else command.changes.get("resident_id") if isinstance(command, CorrectDetails) else None)
+    if not resident_id:
+        return
+    holder = uow.conn.execute(select(elders.c.elder_id).where(
+        elders.c.resident_id == resident_id, elders.c.elder_id != command.elder_id,
+        elders.c.record_status != "merged")).scalar()
+    if holder:
+        raise ConflictError(f"resident ID {resident_id} is already registered as elder {holder}; "
+                            "merge the records instead of registering twice", field="resident_id")
+
+
+def elder_as_of(store, ctx: RegistryContext, elder_id: str, on: date, known_at=None) -> ElderState:
+    """The record as in effect on local date ``on`` — as known now, or as recorded by ``known_at``."""
+    envelopes = store.read_stream(elder_id, recorded_until=known_at)
+    state = fold_as_of(elder_id, [event_from_envelope(e, ctx.catalogue) for e in envelopes], on)
+    if not state.is_registered:
+        raise NotFoundError(f"no elder {elder_id!r} was registered by {on}", field="elder_id")
+    return state

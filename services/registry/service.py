@@ -1,0 +1,180 @@
+"""The registry service: civil affairs' information ledger of elders, over nameko RPC.
+
+Every command takes ``payload`` (validated by its schema) and ``actor`` (department, user,
+role); a refused command raises a clear error naming the field and writes nothing.
+Answers are plain dicts (``ElderView``). The status timer derives left-behind and
+key-target changes on the day they fall due, with no new input.
+"""
+from __future__ import annotations
+
+import structlog
+from sqlalchemy import and_, select
+
+from contracts import CATALOGUE
+from contracts.actors import ActorSchema
+from kernel.envelope import Actor
+from kernel.errors import NotFoundError
+from kernel.providers import (
+    CallContext,
+    LoggingContext,
+    OutboxRelayRunner,
+    ServiceDatabase,
+    configured_timer,
+)
+from kernel.rpc import command_rpc
+from services.registry.adapters.tables import elders
+from services.registry.domain import EvaluateStatus
+from services.registry.handlers import CommandMeta, elder_as_of, execute, load_elder
+from services.registry.rules import RegistryRules, registry_projections
+from services.registry.schemas import (
+    COMMAND_SCHEMAS,
+    AsOfSchema,
+    ElderView,
+    SearchSchema,
+    load_or_refuse,
+)
+
+log = structlog.get_logger(__name__)
+ELDER_VIEW = ElderView()
+SYSTEM_ACTOR = Actor.system("registry")
+
+
+def significant_prefix(division_code: str) -> str:
+    """``410928101000`` (a township) → ``410928101``: the prefix every place inside it shares."""
+    for length in (12, 9, 6, 4, 2):
+        if len(division_code) >= length and division_code[length:].strip("0") == "":
+            prefix = division_code[:length]
+    return prefix if division_code.strip("0") else ""
+
+
+class RegistryService:
+    name = "registry"
+
+    db = ServiceDatabase(CATALOGUE, projections=registry_projections)
+    relay = OutboxRelayRunner()
+    rules = RegistryRules()
+    call = CallContext()
+    log = LoggingContext()
+
+    def _run(self, command_name: str, payload, actor) -> dict:
+        command = load_or_refuse(COMMAND_SCHEMAS[command_name](), payload)
+        meta = CommandMeta(load_or_refuse(ActorSchema(), actor), **self.call)
+        with self.db.unit_of_work() as uow:
+            state = execute(uow, self.rules, command, meta, self.db.clock.today())
+        log.info("command accepted", command=command_name, elder_id=command.elder_id,
+                 department=meta.actor.department, user=meta.actor.user, version=state.version)
+        return ELDER_VIEW.dump(state)
+
+    @command_rpc
+    def register_elder(self, payload, actor):
+        return self._run("register_elder", payload, actor)
+
+    @command_rpc
+    def correct_details(self, payload, actor):
+        return self._run("correct_details", payload, actor)
+
+    @command_rpc
+    def record_supporter_left(self, payload, actor):
+        return self._run("record_supporter_left", payload, actor)
+
+    @command_rpc
+    def record_supporter_returned(self, payload, actor):
+        return self._run("record_supporter_returned", payload, actor)
+
+    @command_rpc
+    def entrust_carer(self, payload, actor):
+        return self._run("entrust_carer", payload, actor)
+
+    @command_rpc
+    def assess_self_care(self, payload, actor):
+        return self._run("assess_self_care", payload, actor)
+
+    @command_rpc
+    def change_support_status(self, payload, actor):
+        return self._run("change_support_status", payload, actor)
+
+    @command_rpc
+    def record_move(self, payload, actor):
+        return self._run("record_move", payload, actor)
+
+    @command_rpc
+    def record_hospitalisation(self, payload, actor):
+        return self._run("record_hospitalisation", payload, actor)
+
+    @command_rpc
+    def record_hospital_discharge(self, payload, actor):
+        return self._run("record_hospital_discharge", payload, actor)
+
+    @command_rpc
+    def record_death(self, payload, actor):
+        return self._run("record_death", payload, actor)
+
+    @command_rpc
+    def merge_records(self, payload, actor):
+        return self._run("merge_records", payload, actor)
+
+    @command_rpc
+    def unmerge_records(self, payload, actor):
+        return self._run("unmerge_records", payload, actor)
+
+    # -- queries -----------------------------------------------------------------------
+    @command_rpc
+    def get_elder(self, elder_id):
+        state = load_elder(self.db.store, elder_id, CATALOGUE)
+        if not state.is_registered:
+            raise NotFoundError(f"no elder {elder_id!r}", field="elder_id")
+        return ELDER_VIEW.dump(state)
+
+    @command_rpc
+    def get_elder_as_of(self, elder_id, on, known_at=None):
+        """The record in effect on local date ``on``; with ``known_at`` (UTC ISO time) as it
+        was recorded by then — "what did we believe on date K about date D?"."""
+        query = load_or_refuse(AsOfSchema(), {"on": on, "known_at": known_at})
+        return ELDER_VIEW.dump(elder_as_of(self.db.store, self.rules, elder_id, query["on"], query["known_at"]))
+
+    @command_rpc
+    def search_elders(self, filters=None):
+        query = load_or_refuse(SearchSchema(), filters or {})
+        conditions = []
+        if query["division_code"]:
+            conditions.append(elders.c.division_code.startswith(significant_prefix(query["division_code"])))
+        for flag in ("left_behind", "key_target"):
+            if query[flag] is not None:
+                conditions.append(elders.c[flag] == query[flag])
+        if query["record_status"] != "any":
+            conditions.append(elders.c.record_status == query["record_status"])
+        statement = (select(elders).where(and_(True, *conditions)).order_by(elders.c.elder_id)
+                     .limit(query["limit"]).offset(query["offset"]))
+        with self.db.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(statement)]
+
+    @command_rpc
+    def elder_history(self, elder_id):
+        """Every event of the elder's stream in wire form (for the timeline and auditors)."""
+        return [e.to_wire() for e in self.db.store.read_stream(elder_id)]
+
+    # -- derived status over time -------------------------------------------------------
+    @configured_timer("REGISTRY.status_review_interval_seconds", 60)
+    def review_statuses_on_timer(self):
+        self.review_statuses()
+
+    @command_rpc
+    def review_statuses(self):
+        """Derive the status changes that have fallen due by today with no new input.
+        Returns how many elders changed."""
+        today = self.db.clock.today()
+        with self.db.connect() as conn:
+            due = conn.execute(select(elders.c.elder_id).where(
+                elders.c.next_review_on <= today.isoformat(),
+                elders.c.record_status == "active").limit(1000)).scalars().all()
+        changed = 0
+        for elder_id in due:
+            with self.db.unit_of_work() as uow:
+                before = uow.stream_version(elder_id)
+                state = execute(uow, self.rules, EvaluateStatus(elder_id, today),
+                                CommandMeta(SYSTEM_ACTOR, **self.call), today)
+                changed += state.version > before
+        if due:
+            log.info("status review", due=len(due), changed=changed, today=str(today))
+        return changed
+
