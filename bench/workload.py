@@ -114,8 +114,12 @@ class BenchSink:
 
     @durable_event_handler(SOURCE, [NOTE_TAKEN])
     def on_note_taken(self, event, uow):
+        HANDLED["count"] += 1
         uow.conn.execute(insert(notes_seen).values(event_id=event.id, stream_id=event.subject,
                                                    sequence=event.sequence, number=event.data["number"]))
 
 
 SINK_QUEUE = f"{SINK}.on_note_taken"
+
+# How many notes the handler has seen (cheap progress signal; the inbox count is the truth).
+HANDLED = {"count": 0}

@@ -3,6 +3,7 @@ read by the services through nameko and by command-line tools through ``load_con
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import yaml
@@ -22,10 +23,12 @@ def load_config(path: str | os.PathLike | None = None) -> dict:
     path = Path(path or os.environ.get("ELDERCARE_CONFIG", DEFAULT_CONFIG_FILE))
     if not path.exists():
         raise ConfigError(f"configuration file {path} not found (set ELDERCARE_CONFIG)")
-    from nameko.cli.main import setup_yaml_parser
-    setup_yaml_parser()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # nameko 2.14's CLI module imports pkg_resources
+        from nameko.cli.main import setup_yaml_parser
+    setup_yaml_parser()   # ${VAR:default} substitution, registered on yaml.SafeLoader
     with open(path) as handle:
-        return yaml.unsafe_load(handle) or {}
+        return yaml.safe_load(handle) or {}
 
 
 def database_url(config: dict, service: str) -> str:
@@ -34,7 +37,15 @@ def database_url(config: dict, service: str) -> str:
     except KeyError:
         raise ConfigError(f"no database URL for service {service!r}: set DATABASES.{service} "
                           f"in config.yml or {service.upper()}_DATABASE_URL") from None
-    return resolve_sqlite_path(str(url))
+    url = resolve_sqlite_path(str(url))
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+    try:
+        make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"DATABASES.{service} ({service.upper()}_DATABASE_URL) is not a database URL: "
+                          f"{url!r}; e.g. sqlite:///var/{service}.db or postgresql://user@host/{service}") from None
+    return url
 
 
 def resolve_sqlite_path(url: str) -> str:

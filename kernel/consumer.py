@@ -201,3 +201,20 @@ class DurableEventHandler(Entrypoint):
 
 
 durable_event_handler = DurableEventHandler.decorator
+
+
+def subscriptions_of(service_class) -> list:
+    """The consumer queues a nameko service class declares with ``@durable_event_handler``,
+    so deploy/start-up can create them before any producer publishes."""
+    from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
+
+    from kernel.topology import Subscription
+
+    found = []
+    for method_name in dir(service_class):
+        method = getattr(service_class, method_name, None)
+        for entrypoint in getattr(method, ENTRYPOINT_EXTENSIONS_ATTR, ()):
+            if isinstance(entrypoint, DurableEventHandler):
+                found.append(Subscription(f"{service_class.name}.{method_name}", entrypoint.source,
+                                          entrypoint.event_types, entrypoint.county_code))
+    return found

@@ -192,19 +192,25 @@ class OutboxRelay:
                          .values(position=position, updated_at=now))
 
     def _record_unroutable(self, conn, returned: list[Returned], by_id: dict[str, Envelope]) -> None:
+        if not returned:
+            return
+        known = set(conn.execute(select(unroutable_events.c.event_id).where(
+            unroutable_events.c.event_id.in_([r.event_id for r in returned]))).scalars())
+        now = format_time(utc_now())
         for item in returned:
             envelope = by_id.get(item.event_id)
-            log.error("event unroutable: no queue is bound for it; kept in unroutable_events",
-                      event_id=item.event_id, event_type=envelope.type if envelope else None,
-                      exchange=item.exchange, routing_key=item.routing_key,
-                      reply_code=item.reply_code, reply_text=item.reply_text)
-            exists = conn.execute(select(unroutable_events.c.event_id)
-                                  .where(unroutable_events.c.event_id == item.event_id)).first()
-            if envelope is not None and exists is None:
+            if envelope is not None and item.event_id not in known:
                 conn.execute(insert(unroutable_events).values(
                     event_id=item.event_id, position=envelope.position, type=envelope.type,
                     exchange=item.exchange, routing_key=item.routing_key, reply_code=item.reply_code,
-                    reply_text=item.reply_text, detected_at=format_time(utc_now())))
+                    reply_text=item.reply_text, detected_at=now))
+        # One line per batch, not per event: before its consumers are deployed a service's
+        # every event comes back, and a flood of identical lines hides everything else.
+        log.error("events unroutable: no queue is bound for them; kept in unroutable_events "
+                  "(eldercare unroutable list/republish)", count=len(returned),
+                  event_types=sorted({by_id[r.event_id].type for r in returned if r.event_id in by_id}),
+                  first_event_id=returned[0].event_id, exchange=returned[0].exchange,
+                  reply_text=returned[0].reply_text)
 
     def run_until_caught_up(self) -> int:
         total = 0

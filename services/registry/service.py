@@ -119,6 +119,11 @@ class RegistryService:
 
     # -- queries -----------------------------------------------------------------------
     @command_rpc
+    def ping(self):
+        """Liveness over RPC: answers once the service consumes its queue."""
+        return {"service": self.name, "events": self.db.store.last_position()}
+
+    @command_rpc
     def get_elder(self, elder_id):
         state = load_elder(self.db.store, elder_id, CATALOGUE)
         if not state.is_registered:

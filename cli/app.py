@@ -1,0 +1,241 @@
+"""The ``eldercare`` command line. Every command reads ``config.yml`` (override with
+``--config`` or ELDERCARE_CONFIG) and talks to the databases and broker named there."""
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+from kernel.config import SERVICES, amqp_uri, database_url, load_config
+from kernel.errors import EldercareError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+parked_app = typer.Typer(no_args_is_help=True, help="Events a consumer gave up on (dead-letter queues).")
+unroutable_app = typer.Typer(no_args_is_help=True, help="Events the broker could not route to any queue.")
+demo_app = typer.Typer(no_args_is_help=True, help="The demo county.")
+app.add_typer(parked_app, name="parked")
+app.add_typer(unroutable_app, name="unroutable")
+app.add_typer(demo_app, name="demo")
+console = Console(stderr=True, soft_wrap=True)
+STATE = {"config_path": None}
+
+
+@app.callback()
+def _options(config: Optional[Path] = typer.Option(None, "--config", help="config.yml to use")):
+    STATE["config_path"] = config
+
+
+def _config() -> dict:
+    return load_config(STATE["config_path"])
+
+
+def _fail(message: str, code: int = 1):
+    console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def _known_service(name: str) -> str:
+    if name not in SERVICES:
+        _fail(f"unknown service {name!r}; known: {', '.join(SERVICES)}", 2)
+    return name
+
+
+def _engine(service: str):
+    from kernel.db import create_service_engine
+    return create_service_engine(database_url(_config(), service))
+
+
+@app.command()
+def migrate(services: list[str] = typer.Argument(None, help="services to migrate (default: all)")):
+    """Create or upgrade each service's database schema (Alembic; safe to repeat)."""
+    from kernel import migrate as migrations
+    config = _config()
+    for service in services or SERVICES:
+        url = database_url(config, _known_service(service))
+        migrations.upgrade(service, url)
+        console.print(f"[green]✓[/] {service}: schema up to date ({_redacted(url)})")
+
+
+@app.command()
+def verify(service: str, as_json: bool = typer.Option(False, "--json")):
+    """Check a service's hash chain; names the first bad position. Exit 1 if broken."""
+    from kernel.hashchain import verify_log
+    report = verify_log(_engine(_known_service(service)))
+    if as_json:
+        print(json.dumps({"service": service, "ok": report.ok, "checked": report.checked,
+                          "first_bad_position": report.first_bad_position, "problem": report.problem,
+                          "head_hash": report.head_hash}))
+    else:
+        console.print(("[green]✓[/] " if report.ok else "[bold red]✗[/] ") + f"{service}: {report}")
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
+def rebuild(service: str, projection: Optional[str] = typer.Argument(None, help="default: all of the service's")):
+    """Drop a service's projection(s) and replay its log into them (one transaction)."""
+    from cli.services import catalogue_of, projections_of
+    from kernel.projection import rebuild as rebuild_projection
+    from kernel.store import SqlAlchemyEventStore
+    _known_service(service)
+    config = _config()
+    engine = _engine(service)
+    store = SqlAlchemyEventStore(engine, service, catalogue_of(service))
+    chosen = [p for p in projections_of(service, config) if projection in (None, p.name)]
+    if not chosen:
+        _fail(f"{service} has no projection named {projection!r}", 2)
+    total = store.last_position()
+    for item in chosen:
+        with _progress() as progress:
+            task = progress.add_task(f"{service}.{item.name}", total=total)
+            count = rebuild_projection(engine, store, item, lambda n: progress.advance(task, n))
+        console.print(f"[green]✓[/] {service}.{item.name}: replayed {count} events")
+
+
+@parked_app.command("list")
+def parked_list(queue: str = typer.Argument(..., help="consumer queue, e.g. visits.on_registry_event"),
+                as_json: bool = typer.Option(False, "--json")):
+    """Show the events parked for a consumer queue (without removing them)."""
+    from kernel.parked import list_parked
+    rows = list_parked(amqp_uri(_config()), queue)
+    if as_json:
+        print(json.dumps([row.__dict__ for row in rows], ensure_ascii=False))
+        return
+    table = Table("event id", "type", "stream", "attempts", "error", "parked at", title=f"parked in {queue}.dead")
+    for row in rows:
+        table.add_row(row.event_id, row.event_type or "?", row.stream_id or "?", str(row.attempts),
+                      f"{row.error_type}: {row.error}"[:80], row.parked_at)
+    Console().print(table)
+
+
+@parked_app.command("replay")
+def parked_replay(queue: str, event_id: list[str] = typer.Option(None, "--event-id", help="only these (default: all)")):
+    """Put parked events back on the consumer's queue (after fixing what made them fail)."""
+    from kernel.parked import replay_parked
+    replayed = replay_parked(amqp_uri(_config()), queue, set(event_id) if event_id else None)
+    console.print(f"[green]✓[/] replayed {len(replayed)} event(s) onto {queue}")
+
+
+@unroutable_app.command("list")
+def unroutable_list(service: str):
+    """Events of a service the broker returned as unroutable (no queue bound)."""
+    from sqlalchemy import select
+
+    from kernel.schema import unroutable_events
+    with _engine(_known_service(service)).connect() as conn:
+        rows = conn.execute(select(unroutable_events).order_by(unroutable_events.c.position)).all()
+    table = Table("position", "event id", "type", "routing key", "detected", "republished")
+    for row in rows:
+        table.add_row(str(row.position), row.event_id, row.type, row.routing_key, row.detected_at,
+                      row.republished_at or "-")
+    Console().print(table)
+
+
+@unroutable_app.command("republish")
+def unroutable_republish(service: str):
+    """Publish again the unroutable events (once the missing consumer queue exists)."""
+    from cli.services import catalogue_of
+    from kernel.relay import OutboxRelay
+    from kernel.store import SqlAlchemyEventStore
+    engine = _engine(_known_service(service))
+    relay = OutboxRelay(engine, SqlAlchemyEventStore(engine, service, catalogue_of(service)), amqp_uri(_config()))
+    try:
+        console.print(f"[green]✓[/] republished {relay.republish_unroutable()} event(s)")
+    finally:
+        relay.release()
+
+
+@app.command()
+def topology():
+    """Declare every exchange and consumer queue (run at deploy, before services start)."""
+    import kombu
+
+    from cli.services import SERVICE_CLASSES, service_class
+    from kernel.consumer import subscriptions_of
+    from kernel.topology import declare, events_exchange
+    config = _config()
+    with kombu.Connection(amqp_uri(config), connect_timeout=5) as connection:
+        channel = connection.default_channel
+        for name in SERVICE_CLASSES:
+            events_exchange(name)(channel).declare()
+            for subscription in subscriptions_of(service_class(name)):
+                declare(channel, subscription, config.get("QUEUE_TYPE", "classic"))
+                console.print(f"[green]✓[/] queue {subscription.consumer} ← {subscription.source}")
+        console.print("[green]✓[/] exchanges declared: " + ", ".join(f"{n}.events" for n in SERVICE_CLASSES))
+
+
+@app.command("check-broker")
+def check_broker(timeout: float = 3.0):
+    """Exit 0 if RabbitMQ answers at AMQP_URI; otherwise say how to start it."""
+    from kernel.broker import broker_problem
+    problem = broker_problem(amqp_uri(_config()), timeout)
+    if problem:
+        _fail(problem)
+    console.print(f"[green]✓[/] RabbitMQ reachable at {_redacted(amqp_uri(_config()))}")
+
+
+@demo_app.command("load")
+def demo_load(elders: int = typer.Option(3000, help="how many elders"),
+              seed: int = typer.Option(42), county: str = typer.Option("410928"),
+              in_flight: int = typer.Option(16, help="RPC calls in flight at once")):
+    """Register a generated county through the registry's RPC (the registry must be running)."""
+    from cli.demo_loader import load_demo_county
+    load_demo_county(_config(), elders=elders, seed=seed, county=county, in_flight=in_flight,
+                     progress_factory=_progress, console=console)
+
+
+@app.command()
+def wait(services: list[str] = typer.Argument(..., help="services that must answer RPC"),
+         timeout: float = typer.Option(60.0)):
+    """Wait until each service answers over RPC (used by bin/run before loading the demo)."""
+    from cli.status import wait_for_services
+    missing = wait_for_services(_config(), services, timeout)
+    if missing:
+        _fail(f"no answer within {timeout:.0f}s from: {', '.join(missing)}")
+
+
+@demo_app.command("present")
+def demo_present():
+    """Exit 0 if the registry already holds elders (so bin/run does not load twice)."""
+    from cli.status import registry_has_elders
+    raise typer.Exit(0 if registry_has_elders(_config()) else 1)
+
+
+@app.command()
+def status():
+    """What is running and where to look: services, event logs, relay backlog, queues."""
+    from cli.status import print_status
+    print_status(_config(), Console(soft_wrap=True))
+
+
+def _progress() -> Progress:
+    return Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                    "[progress.percentage]{task.percentage:>3.0f}%", TimeRemainingColumn(), console=console)
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - amqp URIs are not SQLAlchemy URLs
+        return url.split("@")[-1]
+
+
+def main() -> None:
+    try:
+        app()
+    except EldercareError as error:
+        console.print(f"[bold red]error:[/] {error}")
+        sys.exit(1)
+    except (OSError, ConnectionError) as error:
+        console.print(f"[bold red]error:[/] {type(error).__name__}: {error}")
+        sys.exit(1)

@@ -1,0 +1,24 @@
+"""Which services exist, where their nameko class is, and which projections they can
+rebuild. The one place the command line learns about services."""
+from __future__ import annotations
+
+import importlib
+
+SERVICE_CLASSES = {
+    "registry": "services.registry.service:RegistryService",
+}
+
+
+def service_class(name: str):
+    module, _, attribute = SERVICE_CLASSES[name].partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def projections_of(name: str, config) -> list:
+    database = service_class(name).db
+    factory = database._projections
+    return list(factory(config) if callable(factory) else factory)
+
+
+def catalogue_of(name: str):
+    return service_class(name).db.catalogue

@@ -1,0 +1,60 @@
+"""Liveness over RPC and the "where to look" summary printed by bin/run."""
+from __future__ import annotations
+
+import time
+
+from nameko.exceptions import UnknownService
+from nameko.standalone.rpc import ClusterRpcProxy
+from rich.table import Table
+
+from cli.services import SERVICE_CLASSES, catalogue_of
+from kernel.config import amqp_uri, database_url
+
+
+def _proxy(config):
+    return ClusterRpcProxy({"AMQP_URI": amqp_uri(config), "serializer": "json"}, timeout=10)
+
+
+def wait_for_services(config, services, timeout: float) -> list[str]:
+    deadline, waiting = time.monotonic() + timeout, list(services)
+    with _proxy(config) as cluster:
+        while waiting and time.monotonic() < deadline:
+            for name in list(waiting):
+                try:
+                    getattr(cluster, name).ping()
+                    waiting.remove(name)
+                except UnknownService:
+                    pass
+            if waiting:
+                time.sleep(0.5)
+    return waiting
+
+
+def registry_has_elders(config) -> bool:
+    with _proxy(config) as cluster:
+        return bool(cluster.registry.search_elders({"limit": 1, "record_status": "any"}))
+
+
+def print_status(config, console) -> None:
+    from kernel.db import create_service_engine
+    from kernel.relay import OutboxRelay
+    from kernel.store import SqlAlchemyEventStore
+    table = Table("service", "database", "events", "relay backlog", "answers RPC", title="eldercare")
+    alive = set(SERVICE_CLASSES) - set(wait_for_services(config, list(SERVICE_CLASSES), 2))
+    for name in SERVICE_CLASSES:
+        engine = create_service_engine(database_url(config, name))
+        store = SqlAlchemyEventStore(engine, name, catalogue_of(name))
+        relay = OutboxRelay(engine, store, amqp_uri(config))
+        table.add_row(name, engine.url.render_as_string(hide_password=True), str(store.last_position()),
+                      str(relay.backlog()), "yes" if name in alive else "NO")
+        engine.dispose()
+    console.print(table)
+    console.print(
+        "\n[bold]Where to look[/]\n"
+        "  logs           this terminal (one prefixed stream per service; LOG_FORMAT=json for JSON lines)\n"
+        "  elders         .venv/bin/nameko shell --config config.yml  →  n.rpc.registry.search_elders({'key_target': True})\n"
+        "  one elder      n.rpc.registry.get_elder('<elder_id>'), n.rpc.registry.elder_history('<elder_id>')\n"
+        "  event log      .venv/bin/eldercare verify registry   (hash chain; names the first bad position)\n"
+        "  status         .venv/bin/eldercare status\n"
+        "  broker         http://127.0.0.1:15672 (guest/guest) once rabbitmq_management is enabled\n"
+        "  parked events  .venv/bin/eldercare parked list <queue>\n")
