@@ -83,10 +83,12 @@ class NotesProjection:
     name = "bench_notes"
     handles = frozenset({NOTE_TAKEN})
 
+    _insert = insert(bench_notes)   # built once: ``insert(...).values(...)`` per event costs ~2× more
+
     def apply(self, conn, envelope) -> None:
-        conn.execute(insert(bench_notes).values(
-            position=envelope.position, stream_id=envelope.subject, sequence=envelope.sequence,
-            number=envelope.data["number"], text=envelope.data["text"]))
+        conn.execute(self._insert, {
+            "position": envelope.position, "stream_id": envelope.subject, "sequence": envelope.sequence,
+            "number": envelope.data["number"], "text": envelope.data["text"]})
 
     def tables(self):
         return [bench_notes]
