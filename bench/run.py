@@ -107,8 +107,8 @@ def run(events: int, only, backends, amqp_uri: str | None = None,
 def main(argv=None) -> int:
     args = parse_args(argv)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-    configure_logging("bench", json_output=False, level=os.environ["LOG_LEVEL"])
+    # Quiet by default: the table is the output (BENCH_LOG_LEVEL=INFO to see the services' logs).
+    configure_logging("bench", json_output=False, level=os.environ.get("BENCH_LOG_LEVEL", "WARNING"))
     started = time.perf_counter()
     results, versions = run(args.events, args.only, args.backends, relay_events=args.relay_events)
     elapsed = time.perf_counter() - started

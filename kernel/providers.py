@@ -192,6 +192,8 @@ class LoggingContext(DependencyProvider):
             entrypoint=worker_ctx.entrypoint.method_name,
             call_id=worker_ctx.call_id,
             correlation_id=worker_ctx.data.get("correlation_id") or worker_ctx.call_id_stack[0])
+        if worker_ctx.data.get("stream_id"):   # set by the durable consumer for each event
+            structlog.contextvars.bind_contextvars(stream_id=worker_ctx.data["stream_id"])
         worker_ctx._started_at = time.monotonic()
 
     def worker_result(self, worker_ctx, result=None, exc_info=None):

@@ -4,6 +4,7 @@ import time
 from datetime import date
 
 import eventlet
+import structlog
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import func, select
@@ -198,3 +199,14 @@ def test_log_chain_verifies_after_commands(registry):
     report = verify_log(engine)
     engine.dispose()
     assert report.ok and report.checked == event_count(registry.database_url)
+
+
+def test_command_log_lines_carry_service_entrypoint_correlation_and_elder(registry):
+    from structlog.testing import capture_logs
+    with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
+        registry.register_elder(registration(left_on=None), CLERK)
+    accepted = [line for line in logs if line["event"] == "command accepted"]
+    assert accepted, logs
+    line = accepted[0]
+    assert line["service"] == "registry" and line["entrypoint"] == "register_elder"
+    assert line["correlation_id"] and line["elder_id"] == "elder-1" and line["call_id"]
