@@ -114,10 +114,12 @@ def main(argv=None) -> int:
     elapsed = time.perf_counter() - started
     header = [f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · Python {platform.python_version()} · "
               f"{os.cpu_count()} CPUs · " + " · ".join(versions),
-              f"--events {args.events} --relay-events {args.relay_events} --only {','.join(args.only)} "
-              f"--backends {','.join(args.backends)} · PostgreSQL via psycopg 3 with "
-              f"PSYCOPG_WAIT_FUNC=wait_select under eventlet (as services run) · "
-              f"whole run {elapsed:.1f} s"]
+              f"--events {args.events} "
+              + (f"--relay-events {args.relay_events} " if "relay" in args.only else "")
+              + f"--only {','.join(args.only)} --backends {','.join(args.backends)} · "
+              + ("PostgreSQL via psycopg 3 with PSYCOPG_WAIT_FUNC=wait_select under eventlet (as the "
+                 "services run) · " if "postgresql" in args.backends else "")
+              + f"whole run {elapsed:.1f} s"]
     if args.markdown:
         print(report.render_markdown(results, header))
     else:

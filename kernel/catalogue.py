@@ -13,6 +13,7 @@ from typing import Any
 import marshmallow
 
 from kernel.errors import EventSchemaError, UnknownEventTypeError
+from kernel.validation import flatten_messages
 
 EVENT_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\.v[1-9][0-9]*$")
 
@@ -93,14 +94,4 @@ class EventCatalogue:
 
 
 def _prefixed(type_: str, errors: dict) -> dict[str, list[str]]:
-    flat: dict[str, list[str]] = {}
-
-    def walk(prefix: str, value: Any) -> None:
-        if isinstance(value, dict):
-            for key, inner in value.items():
-                walk(f"{prefix}.{key}", inner)
-        else:
-            flat[prefix] = [str(m) for m in (value if isinstance(value, list) else [value])]
-
-    walk(f"data({type_})", errors)
-    return flat
+    return flatten_messages(errors, f"data({type_}).")

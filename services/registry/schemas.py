@@ -8,9 +8,8 @@ from marshmallow import ValidationError as MarshmallowError
 from contracts.fields import DivisionCode, ResidentId
 from contracts.registry import (SELF_CARE_LEVELS, SEXES, CarerSchema, ContactSchema, SupporterSchema,
                                 SupportStatusSchema)
-from kernel.errors import ValidationError
+from services.registry.adapters.event_mapping import to_domain_values
 from services.registry.domain import commands as c
-from services.registry.domain.model import Carer, Contact, SelfCareLevel, Supporter, SupportStatus
 
 
 class _Command(Schema):
@@ -21,20 +20,11 @@ class _Command(Schema):
 
     @post_load
     def build(self, data, **_kwargs):
-        return self.command_class(**{k: _value_object(k, v) for k, v in data.items()})
+        return self.command_class(**to_domain_values(data))
 
 
 def _value_object(name, value):
-    builders = {
-        "contacts": lambda items: tuple(Contact(**i) for i in items),
-        "supporters": lambda items: tuple(Supporter(**i) for i in items),
-        "carer": lambda item: Carer(**item) if item else None,
-        "new_supporter": lambda item: Supporter(**item) if item else None,
-        "support_status": lambda item: SupportStatus(**item),
-        "self_care_level": SelfCareLevel, "level": SelfCareLevel,
-        "income_sources": tuple,
-    }
-    return builders.get(name, lambda v: v)(value)
+    return to_domain_values({name: value})[name]
 
 
 class RegisterElderSchema(_Command):
@@ -158,27 +148,6 @@ COMMAND_SCHEMAS = {
     "record_hospital_discharge": RecordHospitalDischargeSchema, "record_death": RecordDeathSchema,
     "merge_records": MergeRecordsSchema, "unmerge_records": UnmergeRecordsSchema,
 }
-
-
-def load_or_refuse(schema: Schema, payload) -> object:
-    """marshmallow's errors become the kernel's ValidationError (field → messages)."""
-    if not isinstance(payload, dict):
-        raise ValidationError({"payload": ["must be an object"]})
-    try:
-        return schema.load(payload)
-    except MarshmallowError as error:
-        raise ValidationError(_flatten(error.normalized_messages())) from None
-
-
-def _flatten(messages, prefix="") -> dict[str, list[str]]:
-    flat = {}
-    for key, value in (messages.items() if isinstance(messages, dict) else [("_schema", messages)]):
-        name = f"{prefix}{key}" if key != "_schema" or not prefix else prefix.rstrip(".")
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{name}."))
-        else:
-            flat[name] = [str(m) for m in (value if isinstance(value, list) else [value])]
-    return flat
 
 
 class SupporterView(Schema):

@@ -22,17 +22,12 @@ from kernel.providers import (
     configured_timer,
 )
 from kernel.rpc import command_rpc
+from kernel.validation import load_or_refuse
 from services.registry.adapters.tables import elders
 from services.registry.domain import EvaluateStatus
 from services.registry.handlers import CommandMeta, elder_as_of, execute, load_elder
 from services.registry.rules import RegistryRules, registry_projections
-from services.registry.schemas import (
-    COMMAND_SCHEMAS,
-    AsOfSchema,
-    ElderView,
-    SearchSchema,
-    load_or_refuse,
-)
+from services.registry.schemas import COMMAND_SCHEMAS, AsOfSchema, ElderView, SearchSchema
 
 log = structlog.get_logger(__name__)
 ELDER_VIEW = ElderView()

@@ -20,6 +20,7 @@ VALUE_OBJECTS = {
     "contacts": lambda items: tuple(Contact(**item) for item in items),
     "supporters": lambda items: tuple(Supporter(**item) for item in items),
     "carer": _optional(lambda item: Carer(**item)),
+    "new_supporter": _optional(lambda item: Supporter(**item)),
     "support_status": lambda item: SupportStatus(**item),
     "previous_support_status": lambda item: SupportStatus(**item),
     "self_care_level": SelfCareLevel,
@@ -31,15 +32,16 @@ VALUE_OBJECTS = {
 }
 
 
-def _to_domain_values(data: dict) -> dict:
+def to_domain_values(data: dict) -> dict:
+    """Plain dicts and strings → the domain's value objects and enums, by field name."""
     return {name: VALUE_OBJECTS.get(name, lambda v: v)(value) for name, value in data.items()}
 
 
 def event_from_envelope(envelope: Envelope, catalogue: EventCatalogue) -> ElderEvent:
     event_class = EVENT_TYPES[envelope.type]
-    values = _to_domain_values(catalogue.deserialize(envelope.type, envelope.data))
+    values = to_domain_values(catalogue.deserialize(envelope.type, envelope.data))
     if event_class is DetailsCorrected:
-        values["changes"] = _to_domain_values(values["changes"])
+        values["changes"] = to_domain_values(values["changes"])
     return event_class(**values)
 
 
