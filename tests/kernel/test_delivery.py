@@ -184,3 +184,17 @@ def test_delivery_resumes_after_broker_connections_drop(system, rabbit_manager, 
     system.take("a", [2, 3])
     wait_for(lambda: len(system.seen()) == 3, timeout=30, message="delivery after reconnect")
     assert [row.number for row in system.seen()] == [1, 2, 3]
+
+
+def test_two_consumer_replicas_still_apply_each_stream_in_order(system, container_factory):
+    """A second replica of the sink shares the queue; single-active-consumer keeps order."""
+    second_sink = container_factory(NoteSink, system.sink.config)
+    second_sink.start()
+    system.start()
+    for round_ in range(5):
+        for stream in ("a", "b"):
+            system.take(stream, [round_ * 10 + i for i in range(10)])
+    wait_for(lambda: len(system.seen()) == 100, message="100 notes consumed by the replicas")
+    for stream in ("a", "b"):
+        assert [row.sequence for row in system.seen() if row.stream_id == stream] == list(range(1, 51))
+    assert system.inbox_count() == 100
