@@ -6,16 +6,15 @@ broken link, and swapped rows break the links and the position order.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from kernel.envelope import GENESIS_HASH, canonical_json
+from kernel.envelope import GENESIS_HASH
 from kernel.schema import events as events_table
+from kernel.store import row_hash
 
 
 @dataclass(frozen=True)
@@ -32,36 +31,26 @@ class ChainReport:
         return f"chain broken at position {self.first_bad_position}: {self.problem}"
 
 
-def hashable_from_row(row) -> dict:
-    return {
-        "specversion": "1.0", "id": row.event_id, "source": row.source, "type": row.type,
-        "subject": row.stream_id, "time": row.time, "recorded_time": row.recorded_time,
-        "datacontenttype": "application/json", "sequence": row.sequence,
-        "position": row.position, "actor": json.loads(row.actor),
-        "jurisdiction": row.jurisdiction, "correlation_id": row.correlation_id,
-        "causation_id": row.causation_id, "previous_hash": row.previous_hash,
-        "data": json.loads(row.data),
-    }
-
-
 def verify_rows(rows: Iterable) -> ChainReport:
-    """Rows of the ``events`` table in position order (as stored, or from an export)."""
+    """Rows of the ``events`` table in position order (SQLAlchemy rows, or mappings with the
+    same keys, e.g. from an export)."""
     expected_position, previous_hash, checked = 1, GENESIS_HASH, 0
     for row in rows:
-        recomputed = hashlib.sha256(canonical_json(hashable_from_row(row)).encode("utf-8")).hexdigest()
-        if row.position != expected_position:
-            problem = ("rows out of order" if row.position < expected_position else
+        row = getattr(row, "_mapping", row)
+        position = row["position"]
+        if position != expected_position:
+            problem = ("rows out of order" if position < expected_position else
                        f"gap: position {expected_position} is missing (row removed?)")
-            return ChainReport(False, checked, expected_position if row.position > expected_position
-                               else row.position, f"{problem}; found position {row.position}", previous_hash)
-        if recomputed != row.hash:
-            return ChainReport(False, checked, row.position,
+            return ChainReport(False, checked, expected_position if position > expected_position
+                               else position, f"{problem}; found position {position}", previous_hash)
+        if row_hash(row) != row["hash"]:
+            return ChainReport(False, checked, position,
                                "contents do not match the stored hash (row edited)", previous_hash)
-        if row.previous_hash != previous_hash:
-            return ChainReport(False, checked, row.position,
+        if row["previous_hash"] != previous_hash:
+            return ChainReport(False, checked, position,
                                "previous_hash does not match the hash of the row before "
                                "(row removed, inserted or reordered)", previous_hash)
-        previous_hash, expected_position, checked = row.hash, expected_position + 1, checked + 1
+        previous_hash, expected_position, checked = row["hash"], expected_position + 1, checked + 1
     return ChainReport(True, checked, head_hash=previous_hash)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Connection, Engine
@@ -19,7 +20,8 @@ from sqlalchemy.exc import IntegrityError
 
 from kernel.catalogue import EventCatalogue
 from kernel.clock import utc_now
-from kernel.envelope import GENESIS_HASH, Actor, Envelope, PendingEvent, canonical_json, format_time
+from kernel.envelope import (GENESIS_HASH, Actor, Envelope, PendingEvent, canonical_event_json, canonical_json,
+                             format_time, sha256_hex)
 from kernel.errors import ConcurrencyError, ValidationError
 from kernel.ids import new_event_id
 from kernel.schema import events as events_table
@@ -27,30 +29,40 @@ from kernel.schema import events as events_table
 JURISDICTION_LENGTH = 12
 
 
+@lru_cache(maxsize=4096)
+def _actor_from_json(text: str) -> Actor:
+    # Few distinct actors write most events; decoding each row's actor again was measurable.
+    return Actor.from_dict(json.loads(text))
+
+
+@lru_cache(maxsize=4096)
+def _actor_json(actor: Actor) -> str:
+    return canonical_json(actor.to_dict())
+
+
 def envelope_from_row(row) -> Envelope:
     return Envelope(
         id=row.event_id, source=row.source, type=row.type, subject=row.stream_id,
         time=datetime.fromisoformat(row.time), recorded_time=datetime.fromisoformat(row.recorded_time),
-        sequence=row.sequence, position=row.position, actor=Actor.from_dict(json.loads(row.actor)),
+        sequence=row.sequence, position=row.position, actor=_actor_from_json(row.actor),
         jurisdiction=row.jurisdiction, correlation_id=row.correlation_id,
         causation_id=row.causation_id, data=json.loads(row.data),
         previous_hash=row.previous_hash, hash=row.hash)
 
 
-def row_from_envelope(envelope: Envelope) -> dict:
-    return {
-        "position": envelope.position, "event_id": envelope.id, "stream_id": envelope.subject,
-        "sequence": envelope.sequence, "type": envelope.type, "source": envelope.source,
-        "time": format_time(envelope.time), "recorded_time": format_time(envelope.recorded_time),
-        "actor": canonical_json(envelope.actor.to_dict()), "jurisdiction": envelope.jurisdiction,
-        "correlation_id": envelope.correlation_id, "causation_id": envelope.causation_id,
-        "data": canonical_json(envelope.data), "previous_hash": envelope.previous_hash,
-        "hash": envelope.hash,
-    }
+def row_hash(row: Mapping) -> str:
+    """The SHA-256 of a stored row's canonical contents (its columns are canonical already)."""
+    return sha256_hex(canonical_event_json(
+        actor_json=row["actor"], causation_id=row["causation_id"], correlation_id=row["correlation_id"],
+        data_json=row["data"], event_id=row["event_id"], jurisdiction=row["jurisdiction"],
+        position=row["position"], previous_hash=row["previous_hash"], recorded_time=row["recorded_time"],
+        sequence=row["sequence"], source=row["source"], subject=row["stream_id"], time=row["time"],
+        type_=row["type"]))
 
 
 class _EnvelopeBuilder:
-    """Turns pending events into sealed, chained envelopes once the log head is known."""
+    """Turns pending events into sealed, chained envelopes (and their rows) once the log
+    head is known. Each value is serialised once and reused for the hash and the row."""
 
     def __init__(self, source: str, catalogue: EventCatalogue):
         self.source, self.catalogue = source, catalogue
@@ -70,21 +82,29 @@ class _EnvelopeBuilder:
             self.catalogue.validate(event.type, event.data)
 
     def build(self, pending, versions: dict[str, int], head_position: int, head_hash: str,
-              recorded_time: datetime) -> list[Envelope]:
-        sealed, position, previous_hash = [], head_position, head_hash
+              recorded_time: datetime) -> tuple[list[Envelope], list[dict]]:
+        sealed, rows, position, previous_hash = [], [], head_position, head_hash
+        recorded = format_time(recorded_time)
         for event in pending:
             versions[event.stream_id] += 1
             position += 1
-            envelope = Envelope(
-                id=event.id or new_event_id(), source=self.source, type=event.type,
-                subject=event.stream_id, time=event.time, recorded_time=recorded_time,
-                sequence=versions[event.stream_id], position=position, actor=event.actor,
-                jurisdiction=event.jurisdiction, correlation_id=event.correlation_id,
-                causation_id=event.causation_id, data=event.data,
-                previous_hash=previous_hash).sealed()
-            previous_hash = envelope.hash
-            sealed.append(envelope)
-        return sealed
+            row = {
+                "position": position, "event_id": event.id or new_event_id(), "stream_id": event.stream_id,
+                "sequence": versions[event.stream_id], "type": event.type, "source": self.source,
+                "time": format_time(event.time), "recorded_time": recorded,
+                "actor": _actor_json(event.actor), "jurisdiction": event.jurisdiction,
+                "correlation_id": event.correlation_id, "causation_id": event.causation_id,
+                "data": canonical_json(event.data), "previous_hash": previous_hash,
+            }
+            row["hash"] = previous_hash = row_hash(row)
+            rows.append(row)
+            sealed.append(Envelope(
+                id=row["event_id"], source=self.source, type=event.type, subject=event.stream_id,
+                time=event.time, recorded_time=recorded_time, sequence=row["sequence"],
+                position=position, actor=event.actor, jurisdiction=event.jurisdiction,
+                correlation_id=event.correlation_id, causation_id=event.causation_id,
+                data=event.data, previous_hash=row["previous_hash"], hash=row["hash"]))
+        return sealed, rows
 
 
 def _check_versions(expected_versions: Mapping[str, int], current: Mapping[str, int]) -> None:
@@ -108,20 +128,28 @@ class SqlAlchemyEventStore:
                expected_versions: Mapping[str, int], recorded_time: datetime | None = None) -> list[Envelope]:
         self._builder.check(pending, expected_versions)
         self._lock_log(conn)
-        current = {stream: self.stream_version(stream, conn) for stream in expected_versions}
+        current = self._stream_versions(conn, list(expected_versions))
         _check_versions(expected_versions, current)
         head = conn.execute(select(events_table.c.position, events_table.c.hash)
                             .order_by(events_table.c.position.desc()).limit(1)).first()
         head_position, head_hash = (head.position, head.hash) if head else (0, GENESIS_HASH)
-        sealed = self._builder.build(pending, dict(current), head_position, head_hash,
-                                     recorded_time or utc_now())
+        sealed, rows = self._builder.build(pending, {s: current.get(s, 0) for s in expected_versions},
+                                           head_position, head_hash, recorded_time or utc_now())
         try:
-            conn.execute(insert(events_table), [row_from_envelope(e) for e in sealed])
+            conn.execute(self._insert, rows)
         except IntegrityError as exc:
             # The lock makes this unreachable for well-behaved writers; it is the backstop.
             first = sealed[0]
             raise ConcurrencyError(first.subject, expected_versions[first.subject], -1) from exc
         return sealed
+
+    _insert = insert(events_table)
+
+    @staticmethod
+    def _stream_versions(conn: Connection, stream_ids: list[str]) -> dict[str, int]:
+        statement = (select(events_table.c.stream_id, func.max(events_table.c.sequence))
+                     .where(events_table.c.stream_id.in_(stream_ids)).group_by(events_table.c.stream_id))
+        return dict(conn.execute(statement).all())
 
     def _lock_log(self, conn: Connection) -> None:
         if conn.dialect.name == "postgresql":
@@ -191,8 +219,8 @@ class InMemoryEventStore:
         _check_versions(expected_versions, current)
         head_position, head_hash = ((self._log[-1].position, self._log[-1].hash)
                                     if self._log else (0, GENESIS_HASH))
-        sealed = self._builder.build(pending, dict(current), head_position, head_hash,
-                                     recorded_time or utc_now())
+        sealed, _rows = self._builder.build(pending, dict(current), head_position, head_hash,
+                                            recorded_time or utc_now())
         self._log.extend(sealed)
         return sealed
 
