@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from json.encoder import encode_basestring
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
@@ -22,7 +23,10 @@ def format_time(instant: datetime) -> str:
     """UTC ISO 8601 with microseconds and 'Z': one spelling, so hashes and string order agree."""
     if instant.tzinfo is None:
         raise ValueError(f"naive datetime {instant!r}: wire times must be timezone-aware UTC")
-    return instant.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if instant.tzinfo is not timezone.utc:
+        instant = instant.astimezone(timezone.utc)
+    # isoformat is several times faster than strftime and gives the same digits.
+    return instant.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_time(text: str) -> datetime:
@@ -34,7 +38,9 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-_scalar = json.JSONEncoder(ensure_ascii=False).encode
+def _scalar(value: str | None) -> str:
+    # json's own C string encoder (the one json.dumps uses with ensure_ascii=False).
+    return "null" if value is None else encode_basestring(value)
 
 
 def canonical_event_json(*, actor_json: str, causation_id: str | None, correlation_id: str | None,

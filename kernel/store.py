@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kernel.catalogue import EventCatalogue
 from kernel.clock import utc_now
-from kernel.envelope import (GENESIS_HASH, Actor, Envelope, PendingEvent, canonical_event_json, canonical_json,
+from kernel.envelope import (GENESIS_HASH, SPEC_VERSION, Actor, Envelope, PendingEvent, canonical_event_json, canonical_json,
                              format_time, sha256_hex)
 from kernel.errors import ConcurrencyError, ValidationError
 from kernel.ids import new_event_id
@@ -40,14 +40,27 @@ def _actor_json(actor: Actor) -> str:
     return canonical_json(actor.to_dict())
 
 
+# Column order of every SELECT the store issues; ``envelope_from_row`` reads by index.
+EVENT_COLUMNS = [events_table.c[name] for name in (
+    "position", "event_id", "stream_id", "sequence", "type", "source", "time", "recorded_time",
+    "actor", "jurisdiction", "correlation_id", "causation_id", "data", "previous_hash", "hash")]
+
+
 def envelope_from_row(row) -> Envelope:
-    return Envelope(
-        id=row.event_id, source=row.source, type=row.type, subject=row.stream_id,
-        time=datetime.fromisoformat(row.time), recorded_time=datetime.fromisoformat(row.recorded_time),
-        sequence=row.sequence, position=row.position, actor=_actor_from_json(row.actor),
-        jurisdiction=row.jurisdiction, correlation_id=row.correlation_id,
-        causation_id=row.causation_id, data=json.loads(row.data),
-        previous_hash=row.previous_hash, hash=row.hash)
+    """A stored row (in ``EVENT_COLUMNS`` order) as an Envelope. Rows were validated when
+    appended, so this builds the frozen Envelope without re-running its constructor: replays
+    and rebuilds decode every event and the constructor was their largest single cost."""
+    (position, event_id, stream_id, sequence, type_, source, time_, recorded_time, actor,
+     jurisdiction, correlation_id, causation_id, data, previous_hash, hash_) = row
+    envelope = object.__new__(Envelope)
+    envelope.__dict__.update(
+        id=event_id, source=source, type=type_, subject=stream_id,
+        time=datetime.fromisoformat(time_), recorded_time=datetime.fromisoformat(recorded_time),
+        sequence=sequence, position=position, actor=_actor_from_json(actor),
+        jurisdiction=jurisdiction, correlation_id=correlation_id, causation_id=causation_id,
+        data=json.loads(data), previous_hash=previous_hash, hash=hash_,
+        specversion=SPEC_VERSION, datacontenttype="application/json")
+    return envelope
 
 
 def row_hash(row: Mapping) -> str:
@@ -160,9 +173,9 @@ class SqlAlchemyEventStore:
     # -- reading -------------------------------------------------------------------
     def _read(self, conn: Connection | None, statement) -> list[Envelope]:
         if conn is not None:
-            return [envelope_from_row(r) for r in conn.execute(statement)]
+            return [envelope_from_row(r) for r in conn.execute(statement).all()]
         with self.engine.connect() as own:
-            return [envelope_from_row(r) for r in own.execute(statement)]
+            return [envelope_from_row(r) for r in own.execute(statement).all()]
 
     def stream_version(self, stream_id: str, conn: Connection | None = None) -> int:
         statement = select(func.max(events_table.c.sequence)).where(events_table.c.stream_id == stream_id)
@@ -176,7 +189,7 @@ class SqlAlchemyEventStore:
                     recorded_until: datetime | None = None) -> list[Envelope]:
         """A stream in sequence order; optionally only events in effect by ``effective_until``
         and/or only those the system had recorded by ``recorded_until`` (bitemporal reads)."""
-        statement = select(events_table).where(events_table.c.stream_id == stream_id)
+        statement = select(*EVENT_COLUMNS).where(events_table.c.stream_id == stream_id)
         if effective_until is not None:
             statement = statement.where(events_table.c.time <= format_time(effective_until))
         if recorded_until is not None:
@@ -185,7 +198,7 @@ class SqlAlchemyEventStore:
 
     def read_all(self, after_position: int = 0, limit: int = 1000,
                  conn: Connection | None = None) -> list[Envelope]:
-        statement = (select(events_table).where(events_table.c.position > after_position)
+        statement = (select(*EVENT_COLUMNS).where(events_table.c.position > after_position)
                      .order_by(events_table.c.position).limit(limit))
         return self._read(conn, statement)
 

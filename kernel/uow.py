@@ -26,6 +26,7 @@ class Projection(Protocol):
 
     def apply(self, conn: Connection, envelope: Envelope) -> None: ...
     def tables(self) -> Sequence: ...
+    # Optional: def apply_many(self, conn, envelopes) -> None — used by rebuilds when present.
 
 
 @dataclass

@@ -110,3 +110,23 @@ def test_database_refuses_update_and_delete_of_events(dialect, request):
                 conn.execute(text(statement))
     assert verify_log(engine).ok
     engine.dispose()
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from kernel.envelope import PendingEvent  # noqa: E402
+from tests.kernel.support import ACTOR, JURISDICTION  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(stream=st.text(min_size=1, max_size=20), text_value=st.text(max_size=30),
+       number=st.integers(-2**53, 2**53), correlation=st.none() | st.text(max_size=20))
+def test_fast_hash_equals_hash_of_canonical_json(stream, text_value, number, correlation):
+    """The append path hashes a hand-assembled string; it must be byte-identical to the
+    canonical JSON of the envelope for any strings (quotes, escapes, non-ASCII)."""
+    store = InMemoryEventStore("kerneltest", test_catalogue())
+    pending = PendingEvent(stream, "kerneltest.note_taken.v1", {"text": text_value, "number": number},
+                           T0, ACTOR, JURISDICTION, correlation_id=correlation)
+    envelope = store.append(None, [pending], {stream: 0})[0]
+    assert envelope.hash == envelope.compute_hash()

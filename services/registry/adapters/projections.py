@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 from kernel.catalogue import EventCatalogue
 from kernel.envelope import Envelope
 from kernel.schema import events as events_table
-from kernel.store import envelope_from_row
+from kernel.store import EVENT_COLUMNS, envelope_from_row
 from services.registry.adapters.event_mapping import event_from_envelope
 from services.registry.adapters.tables import elders
 from services.registry.domain import EVENT_TYPES, ElderState, PolicyBook, fold, next_review_date
@@ -50,7 +50,7 @@ class ElderDirectory:
         return [elders]
 
     def apply(self, conn: Connection, envelope: Envelope) -> None:
-        rows = conn.execute(select(events_table).where(
+        rows = conn.execute(select(*EVENT_COLUMNS).where(
             events_table.c.stream_id == envelope.subject,
             events_table.c.sequence <= envelope.sequence).order_by(events_table.c.sequence))
         state = fold(envelope.subject, [event_from_envelope(envelope_from_row(r), self.catalogue) for r in rows])
