@@ -153,8 +153,14 @@ class OutboxRelay:
     def release(self) -> None:
         self.publisher.close()
         if self._leader_connection is not None:
-            self._leader_connection.close()
-            self._leader_connection = None
+            # The lock belongs to the session, and a pooled connection's session outlives
+            # close(): unlock explicitly or the next relay waits for a lock nobody uses.
+            try:
+                self._leader_connection.execute(text("SELECT pg_advisory_unlock_all()"))
+                self._leader_connection.commit()
+            finally:
+                self._leader_connection.close()
+                self._leader_connection = None
 
     # -- publishing -------------------------------------------------------------------
     def cursor_position(self, conn=None) -> int:
