@@ -4,26 +4,37 @@ whose handler raised).
 
 - One durable queue per handler, declared (with bindings and its dead-letter queue) before
   the first message is taken; single-active-consumer so several replicas keep order.
-- Messages are applied one at a time in delivery order, so events of a stream are applied
-  in the order the relay published them (position order).
-- Each event is applied in one transaction with its inbox record ``(consumer, event id)``;
-  a duplicate (redelivery, relay replay) is recognised and skipped.
-- A handler that raises is retried with backoff; then the event is parked in
-  ``<queue>.dead`` with the error in its headers (``eldercare parked`` lists/replays).
+- Messages are applied in delivery order, so events of a stream are applied in the order
+  the relay published them (position order). The messages already delivered (prefetched)
+  are applied as one batch of up to ``CONSUMER.batch_size`` (default 100) — never waiting
+  to fill one — in ONE transaction: one inbox lookup, one inbox insert, the handler called
+  for each new event in order (inside one nameko worker whose context data is set to each
+  event's in turn), commit, then one multiple-ack.
+- Each event is applied in the same transaction as its inbox record ``(consumer, event
+  id)``; a duplicate (redelivery, relay replay, a repeat inside a batch) is skipped.
+- If anything in a batch fails, the batch is rolled back and its messages are applied one
+  at a time, each in its own transaction and its own worker: a handler that raises is
+  retried with backoff, then the event is parked in ``<queue>.dead`` with the error in its
+  headers (``eldercare parked`` lists/replays), and the good events around it are applied.
   A malformed or schema-invalid event is parked at once: retrying cannot fix it.
+- Handlers must be idempotent beyond the database: a batch that is rolled back is applied
+  again (and a crash before the ack redelivers).
 
 Handler signature: ``def on_event(self, event: Envelope, uow: UnitOfWork)``; write only
 through ``uow`` (it is the consumer's open transaction).
 """
 from __future__ import annotations
 
+import contextvars
 import json
+import sys
 
 import amqp
 import eventlet
 import kombu
 import structlog
 from eventlet.event import Event as GreenEvent
+from nameko.containers import WorkerContext
 from nameko.extensions import Entrypoint
 
 from kernel.clock import utc_now
@@ -31,7 +42,7 @@ from kernel.config import amqp_uri, setting
 from kernel.db import transaction
 from kernel.envelope import Envelope, format_time
 from kernel.errors import EventSchemaError, UnknownEventTypeError, ValidationError
-from kernel.inbox import already_consumed, record_consumed
+from kernel.inbox import already_consumed, consumed_among, record_consumed, record_many
 from kernel.logging import configure_logging
 from kernel.providers import find_database
 from kernel.topology import Subscription, dead_letter_queue_name, declare
@@ -42,6 +53,11 @@ log = structlog.get_logger(__name__)
 # Deterministic failures: retrying the same event cannot succeed.
 NOT_RETRYABLE = (EventSchemaError, UnknownEventTypeError, ValidationError)
 DEFAULT_RETRY_DELAYS = (0.2, 1.0, 3.0)
+DEFAULT_BATCH_SIZE = 100
+# How long to wait for one more already-delivered message before applying what is there.
+DRAIN_POLL_SECONDS = 0.0005
+# A batch applied in one worker yields to the hub every this many events.
+YIELD_EVERY = 10
 
 
 class DurableEventHandler(Entrypoint):
@@ -63,6 +79,7 @@ class DurableEventHandler(Entrypoint):
         self.amqp_uri = amqp_uri(config)
         self.prefetch = setting(config, "CONSUMER", "prefetch", 100)
         self.retry_delays = tuple(setting(config, "CONSUMER", "retry_delays", DEFAULT_RETRY_DELAYS))
+        self.batch_size = max(1, int(setting(config, "CONSUMER", "batch_size", DEFAULT_BATCH_SIZE)))
         self.queue_type = config.get("QUEUE_TYPE", "classic")
 
     def start(self):
@@ -111,21 +128,149 @@ class DurableEventHandler(Entrypoint):
             channel.basic_qos(0, self.prefetch, False)
             self._park_channel = connection.channel()
             queue = self.subscription.queue(self.queue_type)(channel)
-            with kombu.Consumer(channel, queues=[queue], on_message=self._on_message, no_ack=False):
-                log.info("consuming", queue=self.queue_name, source=self.source, types=list(self.event_types))
+            delivered: list = []   # on_message only buffers; batches are applied between drains
+            with kombu.Consumer(channel, queues=[queue], on_message=delivered.append, no_ack=False):
+                log.info("consuming", queue=self.queue_name, source=self.source, types=list(self.event_types),
+                         batch_size=self.batch_size)
                 while not self._stopping:
-                    try:
-                        connection.drain_events(timeout=1)
-                    except TimeoutError:
-                        connection.heartbeat_check()
+                    # Messages may already be waiting: parking drains the connection while it
+                    # waits for the broker's confirm, and deliveries read then are buffered.
+                    if not delivered:
+                        try:
+                            connection.drain_events(timeout=1)
+                        except TimeoutError:
+                            connection.heartbeat_check()
+                            continue
+                        if not delivered:
+                            continue        # a frame that completed no message (e.g. a heartbeat)
+                    self._take_ready(connection, delivered)
+                    if self._stopping:
+                        return              # left unacked: the broker requeues them on close
+                    batch = delivered[:self.batch_size]
+                    del delivered[:self.batch_size]
+                    self._apply_batch(batch)
+                    connection.heartbeat_check()
 
-    def _on_message(self, message):
+    def _take_ready(self, connection, delivered: list) -> None:
+        """Add the messages already delivered (prefetched) to ``delivered``, up to a batch,
+        without waiting for more: one message alone is applied at once."""
+        while len(delivered) < self.batch_size and not self._stopping:
+            try:
+                connection.drain_events(timeout=DRAIN_POLL_SECONDS)
+            except TimeoutError:
+                return
+
+    # -- applying --------------------------------------------------------------------
+    def _decode(self, message) -> Envelope | None:
+        """The message's envelope, or ``None`` once a malformed/schema-invalid message is parked."""
         try:
             envelope = Envelope.from_wire(json.loads(message.body))
             self.database.catalogue.validate(envelope.type, envelope.data)
         except Exception as exc:  # noqa: BLE001 - anything unreadable is parked, not lost
             self._park(message, None, exc, attempts=1)
+            return None
+        return envelope
+
+    def _apply_batch(self, messages: list) -> None:
+        """Apply delivered messages in delivery order: all in one transaction if they all
+        succeed; otherwise roll back and re-apply them one at a time (retry, then park)."""
+        ready = []
+        for message in messages:
+            envelope = self._decode(message)
+            if envelope is not None:
+                ready.append((message, envelope))
+        if not ready:
             return
+        if len(ready) == 1:
+            self._apply_with_retry(*ready[0])
+            return
+        envelopes = [envelope for _, envelope in ready]
+        try:
+            applied = self._apply_many(envelopes)
+        except Exception as exc:  # noqa: BLE001 - isolate the failing message below
+            if self._stopping:
+                return                      # left unacked: the broker requeues them on close
+            log.warning("event batch failed; applying its events one at a time", queue=self.queue_name,
+                        events=len(ready), first_event_id=envelopes[0].id, last_event_id=envelopes[-1].id,
+                        error=str(exc), error_type=type(exc).__name__)
+            for message, envelope in ready:
+                if not self._apply_with_retry(message, envelope):
+                    return                  # stopping: this and the rest go back to the queue
+            return
+        # Every earlier delivery on this channel is settled (applied, parked or in this
+        # batch), so one multiple-ack up to the last tag acks exactly this batch.
+        ready[-1][0].ack(multiple=True)
+        log.debug("events consumed", queue=self.queue_name, events=len(ready), applied=applied,
+                  duplicates_skipped=len(ready) - applied, first_event_id=envelopes[0].id,
+                  last_event_id=envelopes[-1].id)
+
+    def _apply_many(self, envelopes: list[Envelope]) -> int:
+        """One transaction: bulk inbox check, inbox rows, the handler for each new event in
+        order. Returns how many were applied (the rest were duplicates)."""
+        database = self.database
+        with transaction(database.engine) as conn:
+            seen = consumed_among(conn, self.queue_name, [envelope.id for envelope in envelopes])
+            fresh = []
+            for envelope in envelopes:
+                if envelope.id not in seen:          # also skips a repeat within the batch
+                    seen.add(envelope.id)
+                    fresh.append(envelope)
+            if not fresh:
+                return 0
+            record_many(conn, self.queue_name, fresh)
+            uow = UnitOfWork(conn, database.store, database.clock, database.projections)
+            # Run in a copy of this thread's context: the worker's hooks rebind the log context.
+            contextvars.copy_context().run(self._run_batch_worker, fresh, uow)
+        if uow.appended:
+            database.notify_committed(uow.appended)
+        return len(fresh)
+
+    def _run_batch_worker(self, envelopes: list[Envelope], uow: UnitOfWork) -> None:
+        """Call the handler for each event, in order, inside ONE nameko worker lifecycle
+        (dependencies injected, worker_setup ... worker_teardown) instead of one spawned worker
+        per event. Before each call the worker's context data (correlation/causation/stream
+        ids) is set to that event's and the dependencies are injected again, so what a
+        handler appends or logs is attributed to the event it is handling. Raises what the
+        handler raised (the caller rolls the batch back)."""
+        container = self.container
+        providers = container.dependencies
+        service = container.service_cls()
+        worker_ctx = WorkerContext(container, service, self, (envelopes[0], uow), {},
+                                   data=_context_data(envelopes[0]))
+        for provider in providers:
+            setattr(service, provider.attr_name, provider.get_dependency(worker_ctx))
+        for provider in providers:
+            provider.worker_setup(worker_ctx)
+        method = getattr(service, self.method_name)
+        exc_info = None
+        try:
+            for index, envelope in enumerate(envelopes):
+                if index:
+                    context = _context_data(envelope)
+                    worker_ctx.data.update(context)
+                    worker_ctx.args = (envelope, uow)
+                    for provider in providers:
+                        setattr(service, provider.attr_name, provider.get_dependency(worker_ctx))
+                    structlog.contextvars.bind_contextvars(correlation_id=context["correlation_id"],
+                                                           stream_id=context["stream_id"])
+                    if index % YIELD_EVERY == 0:
+                        eventlet.sleep(0)        # let other greenthreads run during a long batch
+                method(envelope, uow)
+        except Exception:  # noqa: BLE001 - reported to the dependencies, then re-raised
+            exc_info = sys.exc_info()
+        try:
+            for provider in providers:
+                provider.worker_result(worker_ctx, None, exc_info)
+            for provider in providers:
+                provider.worker_teardown(worker_ctx)
+            if exc_info is not None:
+                raise exc_info[1].with_traceback(exc_info[2])
+        finally:
+            del exc_info
+
+    def _apply_with_retry(self, message, envelope: Envelope) -> bool:
+        """Apply one message alone, retrying with backoff, parking it when it cannot succeed.
+        Returns False when it was handed back to the broker because the consumer is stopping."""
         attempt = 0
         while True:
             try:
@@ -133,17 +278,17 @@ class DurableEventHandler(Entrypoint):
                 message.ack()
                 log.debug("event consumed", queue=self.queue_name, event_id=envelope.id,
                           event_type=envelope.type, stream_id=envelope.subject, outcome=outcome)
-                return
+                return True
             except NOT_RETRYABLE as exc:
                 self._park(message, envelope, exc, attempts=attempt + 1)
-                return
+                return True
             except Exception as exc:  # noqa: BLE001
                 if self._stopping:
                     message.reject(requeue=True)
-                    return
+                    return False
                 if attempt >= len(self.retry_delays):
                     self._park(message, envelope, exc, attempts=attempt + 1)
-                    return
+                    return True
                 log.warning("event handler failed; retrying", queue=self.queue_name,
                             event_id=envelope.id, event_type=envelope.type, attempt=attempt + 1,
                             error=str(exc), error_type=type(exc).__name__)
@@ -169,9 +314,7 @@ class DurableEventHandler(Entrypoint):
             finished.send((result, exc_info))
             return result, exc_info
 
-        context_data = {"correlation_id": envelope.correlation_id or envelope.id,
-                        "causation_id": envelope.id, "stream_id": envelope.subject}
-        self.container.spawn_worker(self, (envelope, uow), {}, context_data=context_data,
+        self.container.spawn_worker(self, (envelope, uow), {}, context_data=_context_data(envelope),
                                     handle_result=handle_result)
         result, exc_info = finished.wait()
         if exc_info is not None:
@@ -198,6 +341,12 @@ class DurableEventHandler(Entrypoint):
                   event_type=envelope.type if envelope else None,
                   stream_id=envelope.subject if envelope else None, attempts=attempts,
                   error=str(exc), error_type=type(exc).__name__, exc_info=exc)
+
+
+def _context_data(envelope: Envelope) -> dict:
+    """The worker context of handling one event (read by ``CallContext`` and the logs)."""
+    return {"correlation_id": envelope.correlation_id or envelope.id,
+            "causation_id": envelope.id, "stream_id": envelope.subject}
 
 
 durable_event_handler = DurableEventHandler.decorator

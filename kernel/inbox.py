@@ -24,3 +24,32 @@ def record_consumed(conn: Connection, consumer: str, envelope: Envelope) -> None
 def consumed_count(conn: Connection, consumer: str) -> int:
     from sqlalchemy import func
     return conn.execute(select(func.count()).select_from(inbox).where(inbox.c.consumer == consumer)).scalar()
+
+
+def consumed_among(conn: Connection, consumer: str, event_ids) -> set[str]:
+    """The ids among ``event_ids`` that ``consumer`` has already recorded (one query)."""
+    event_ids = list(dict.fromkeys(event_ids))
+    if not event_ids:
+        return set()
+    return set(conn.execute(select(inbox.c.event_id).where(
+        inbox.c.consumer == consumer, inbox.c.event_id.in_(event_ids))).scalars())
+
+
+def record_many(conn: Connection, consumer: str, envelopes) -> None:
+    """Record several consumed events with one executemany (ids must be new and distinct)."""
+    if not envelopes:
+        return
+    processed_at = format_time(utc_now())
+    rows = [{"consumer": consumer, "event_id": e.id, "source": e.source, "stream_id": e.subject,
+             "sequence": e.sequence, "position": e.position, "processed_at": processed_at}
+            for e in envelopes]
+    if conn.dialect.name == "postgresql":
+        # One statement, one round trip: psycopg's executemany costs a round trip per row
+        # under eventlet, and a compiled multi-row VALUES costs more to build than it saves.
+        columns = ("consumer", "event_id", "source", "stream_id", "sequence", "position", "processed_at")
+        conn.exec_driver_sql(
+            f"INSERT INTO {inbox.name} ({', '.join(columns)}) SELECT * FROM unnest("
+            "%s::text[], %s::text[], %s::text[], %s::text[], %s::int[], %s::bigint[], %s::text[])",
+            tuple([row[column] for row in rows] for column in columns))
+    else:
+        conn.execute(insert(inbox), rows)

@@ -198,3 +198,73 @@ def test_two_consumer_replicas_still_apply_each_stream_in_order(system, containe
     for stream in ("a", "b"):
         assert [row.sequence for row in system.seen() if row.stream_id == stream] == list(range(1, 51))
     assert system.inbox_count() == 100
+
+
+def queued_messages(uri, queue):
+    import kombu
+    with kombu.Connection(uri) as connection:
+        return connection.default_channel.queue_declare(queue, passive=True).message_count
+
+
+def test_poison_in_the_middle_of_a_batch_is_parked_and_the_rest_applied_in_order(
+        system, container_factory, monkeypatch):
+    """Seven events wait in the queue; the consumer takes them as one batch. The batch fails
+    on the fourth, is rolled back and re-applied one at a time: 1-3 and 5-7 are applied
+    exactly once and in order, 4 is retried then parked."""
+    import structlog
+
+    import kernel.consumer
+    monkeypatch.setattr(kernel.consumer, "DRAIN_POLL_SECONDS", 0.2)  # take all 7 in one batch
+    uri = system.sink.config["AMQP_URI"]
+    system.start()
+    system.sink.stop()                 # its durable queue stays bound and keeps what arrives
+    system.take("a", [1, 2, 3])
+    system.take("a", [4], text="poison")
+    system.take("a", [5, 6, 7])
+    wait_for(lambda: queued_messages(uri, SINK_QUEUE) == 7, message="7 events waiting")
+    with structlog.testing.capture_logs() as logs:
+        container_factory(NoteSink, system.sink.config).start()
+        wait_for(lambda: len(system.seen()) == 6, message="the six good notes")
+        wait_for(lambda: len(list_parked(uri, SINK_QUEUE)) == 1, message="the poison note parked")
+    batch_failures = [e for e in logs if e["event"].startswith("event batch failed")]
+    assert len(batch_failures) == 1 and batch_failures[0]["events"] == 7
+    eventlet.sleep(0.3)
+    assert [row.number for row in system.seen()] == [1, 2, 3, 5, 6, 7]
+    assert [row.sequence for row in system.seen()] == [1, 2, 3, 5, 6, 7]
+    assert system.inbox_count() == 6
+    parked = list_parked(uri, SINK_QUEUE)[0]
+    assert parked.error_type == "RuntimeError" and parked.attempts == 3
+    assert queued_messages(uri, SINK_QUEUE) == 0
+    FAILURES["poison_texts"] = set()
+    assert replay_parked(uri, SINK_QUEUE) == [parked.event_id]
+    wait_for(lambda: len(system.seen()) == 7, message="the replayed note")
+    assert system.inbox_count() == 7
+
+
+def test_a_batch_with_repeated_events_applies_each_once(system, container_factory, monkeypatch):
+    """The relay publishes the same events twice while the consumer is down: the repeats
+    land in the same batch as the originals and are skipped."""
+    import kernel.consumer
+    from kernel.db import transaction
+    from tests.kernel.support import note
+    monkeypatch.setattr(kernel.consumer, "DRAIN_POLL_SECONDS", 0.2)
+    uri = system.sink.config["AMQP_URI"]
+    system.sink.start()
+    system.sink.stop()
+    engine = create_service_engine(system.producer_url)
+    store = SqlAlchemyEventStore(engine, "kerneltest", test_catalogue())
+    with transaction(engine) as conn:
+        store.append(conn, [note("a", n) for n in range(8)], {"a": 0})
+    relay = OutboxRelay(engine, store, uri)
+    assert relay.run_until_caught_up() == 8
+    with engine.begin() as conn:
+        conn.execute(relay_cursor.update().values(position=0))
+    assert relay.run_until_caught_up() == 8
+    wait_for(lambda: queued_messages(uri, SINK_QUEUE) == 16, message="16 deliveries waiting")
+    container_factory(NoteSink, system.sink.config).start()
+    wait_for(lambda: len(system.seen()) == 8 and queued_messages(uri, SINK_QUEUE) == 0)
+    eventlet.sleep(0.3)
+    assert [row.number for row in system.seen()] == list(range(8))
+    assert system.inbox_count() == 8
+    relay.release()
+    engine.dispose()
