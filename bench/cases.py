@@ -6,12 +6,11 @@ import json
 import time
 import uuid
 
-import amqp
 import eventlet
 import kombu
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select
 
-from kernel.db import transaction
+from kernel.db import insert_many, transaction
 from kernel.envelope import format_time
 from kernel.clock import utc_now
 from kernel.hashchain import verify_log
@@ -58,9 +57,9 @@ def bench_append(backend: Backend, n: int, *, batch_size: int = APPEND_BATCH,
         "append", backend.name, n, kernel_seconds, baseline_seconds,
         kernel_does=(f"SqlAlchemyEventStore.append in kernel.db.transaction, {batch_size} events/tx over "
                      f"{streams_per_batch} streams: marshmallow validation, log lock, per-stream version "
-                     "check, head read, UUIDv7 ids, SHA-256 chain, executemany INSERT"),
+                     "check, head read, UUIDv7 ids, SHA-256 chain, bulk INSERT (kernel.db.insert_many)"),
         baseline_does=(f"same rows (uuid4 ids, json.dumps data, placeholder hashes) via SQLAlchemy Core "
-                       f"executemany INSERT into an identical events table, {batch_size} rows/tx, no checks"),
+                       f"bulk INSERT (kernel.db.insert_many) into an identical events table, {batch_size} rows/tx, no checks"),
         min_ratio=0.7, details={"batches": len(batches)})
     log = None
     if keep_log:
@@ -86,7 +85,6 @@ def _append_kernel(engine, store, batches) -> float:
 def _append_raw(engine, batches) -> float:
     versions: dict[str, int] = {}
     position, placeholder = 0, "0" * 64
-    statement = insert(events_table)
     started = time.perf_counter()
     for batch in batches:
         recorded = format_time(utc_now())
@@ -100,7 +98,7 @@ def _append_raw(engine, batches) -> float:
                          "jurisdiction": workload.JURISDICTION, "correlation_id": None, "causation_id": None,
                          "data": json.dumps(data), "previous_hash": placeholder, "hash": placeholder})
         with engine.begin() as conn:
-            conn.execute(statement, rows)
+            insert_many(conn, events_table, rows)
     return time.perf_counter() - started
 
 
@@ -316,10 +314,10 @@ def bench_rebuild(backend: Backend, log: EventLog) -> Result:
         "rebuild", backend.name, n, kernel_seconds, baseline_seconds,
         kernel_does=(f"kernel.projection.rebuild: one tx; delete projection rows; store.read_all pages of "
                      f"{REBUILD_BATCH} → Envelope (json.loads actor+data, 2× fromisoformat); "
-                     "projection.apply = one execute of a prebuilt INSERT per event"),
+                     "projection.apply_many = one bulk INSERT per page (kernel.db.insert_many)"),
         baseline_does=(f"one tx; delete projection rows; raw keyset SELECT pages of {REBUILD_BATCH} "
                        "(exec_driver_sql, tuples); json.loads(data); the same projection rows via one "
-                       "executemany INSERT per page"),
+                       "bulk INSERT per page (kernel.db.insert_many)"),
         max_seconds_1m=30.0)
 
 
@@ -332,7 +330,6 @@ def _rebuild_raw(engine) -> int:
     count, after = 0, 0
     query = ("SELECT position, stream_id, sequence, type, data FROM events "
              "WHERE position > {} ORDER BY position LIMIT {}")
-    statement = insert(workload.bench_notes)
     with transaction(engine) as conn:
         conn.execute(workload.bench_notes.delete())
         while True:
@@ -346,7 +343,7 @@ def _rebuild_raw(engine) -> int:
                     decoded = json.loads(data)
                     out.append({"position": position, "stream_id": stream_id, "sequence": sequence,
                                 "number": decoded["number"], "text": decoded["text"]})
-            conn.execute(statement, out)
+            insert_many(conn, workload.bench_notes, out)
             count += len(rows)
             after = rows[-1][0]
 

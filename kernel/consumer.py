@@ -12,6 +12,8 @@ whose handler raised).
   event's in turn), commit, then one multiple-ack.
 - Each event is applied in the same transaction as its inbox record ``(consumer, event
   id)``; a duplicate (redelivery, relay replay, a repeat inside a batch) is skipped.
+  "Applied" means: the service's projections that handle the event's type are updated
+  (a page at a time where they offer ``apply_many``), then the handler method is called.
 - If anything in a batch fails, the batch is rolled back and its messages are applied one
   at a time, each in its own transaction and its own worker: a handler that raises is
   retried with backoff, then the event is parked in ``<queue>.dead`` with the error in its
@@ -46,7 +48,7 @@ from kernel.inbox import already_consumed, consumed_among, record_consumed, reco
 from kernel.logging import configure_logging
 from kernel.providers import find_database
 from kernel.topology import Subscription, dead_letter_queue_name, declare
-from kernel.uow import UnitOfWork
+from kernel.uow import UnitOfWork, apply_page_to_projections
 
 log = structlog.get_logger(__name__)
 
@@ -218,6 +220,7 @@ class DurableEventHandler(Entrypoint):
             if not fresh:
                 return 0
             record_many(conn, self.queue_name, fresh)
+            apply_page_to_projections(conn, database.projections, fresh)
             uow = UnitOfWork(conn, database.store, database.clock, database.projections)
             # Run in a copy of this thread's context: the worker's hooks rebind the log context.
             contextvars.copy_context().run(self._run_batch_worker, fresh, uow)
@@ -301,6 +304,7 @@ class DurableEventHandler(Entrypoint):
             if already_consumed(conn, self.queue_name, envelope.id):
                 return "duplicate_skipped"
             record_consumed(conn, self.queue_name, envelope)
+            apply_page_to_projections(conn, database.projections, [envelope])
             uow = UnitOfWork(conn, database.store, database.clock, database.projections)
             self._run_worker(envelope, uow)
         if uow.appended:

@@ -5,6 +5,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
 from kernel.clock import utc_now
+from kernel.db import insert_many
 from kernel.envelope import Envelope, format_time
 from kernel.schema import inbox
 
@@ -36,20 +37,11 @@ def consumed_among(conn: Connection, consumer: str, event_ids) -> set[str]:
 
 
 def record_many(conn: Connection, consumer: str, envelopes) -> None:
-    """Record several consumed events with one executemany (ids must be new and distinct)."""
+    """Record several consumed events in one statement (ids must be new and distinct)."""
     if not envelopes:
         return
     processed_at = format_time(utc_now())
     rows = [{"consumer": consumer, "event_id": e.id, "source": e.source, "stream_id": e.subject,
              "sequence": e.sequence, "position": e.position, "processed_at": processed_at}
             for e in envelopes]
-    if conn.dialect.name == "postgresql":
-        # One statement, one round trip: psycopg's executemany costs a round trip per row
-        # under eventlet, and a compiled multi-row VALUES costs more to build than it saves.
-        columns = ("consumer", "event_id", "source", "stream_id", "sequence", "position", "processed_at")
-        conn.exec_driver_sql(
-            f"INSERT INTO {inbox.name} ({', '.join(columns)}) SELECT * FROM unnest("
-            "%s::text[], %s::text[], %s::text[], %s::text[], %s::int[], %s::bigint[], %s::text[])",
-            tuple([row[column] for row in rows] for column in columns))
-    else:
-        conn.execute(insert(inbox), rows)
+    insert_many(conn, inbox, rows)

@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 
 from kernel.db import transaction
 from kernel.store import SqlAlchemyEventStore
-from kernel.uow import Projection
+from kernel.uow import Projection, apply_page_to_projections
 
 
 def rebuild(engine: Engine, store: SqlAlchemyEventStore, projection: Projection,
@@ -21,14 +21,8 @@ def rebuild(engine: Engine, store: SqlAlchemyEventStore, projection: Projection,
         for table in reversed(list(projection.tables())):
             conn.execute(table.delete())
         after = 0
-        apply_many = getattr(projection, "apply_many", None)
         while batch := store.read_all(after, batch_size, conn):
-            relevant = [envelope for envelope in batch if envelope.type in projection.handles]
-            if apply_many is not None:
-                apply_many(conn, relevant)
-            else:
-                for envelope in relevant:
-                    projection.apply(conn, envelope)
+            apply_page_to_projections(conn, [projection], batch)
             after = batch[-1].position
             replayed += len(batch)
             on_progress(len(batch))

@@ -14,11 +14,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from kernel.catalogue import EventCatalogue
+from kernel.db import insert_many
 from kernel.clock import utc_now
 from kernel.envelope import (GENESIS_HASH, SPEC_VERSION, Actor, Envelope, PendingEvent, canonical_event_json, canonical_json,
                              format_time, sha256_hex)
@@ -149,14 +150,12 @@ class SqlAlchemyEventStore:
         sealed, rows = self._builder.build(pending, {s: current.get(s, 0) for s in expected_versions},
                                            head_position, head_hash, recorded_time or utc_now())
         try:
-            conn.execute(self._insert, rows)
+            insert_many(conn, events_table, rows)
         except IntegrityError as exc:
             # The lock makes this unreachable for well-behaved writers; it is the backstop.
             first = sealed[0]
             raise ConcurrencyError(first.subject, expected_versions[first.subject], -1) from exc
         return sealed
-
-    _insert = insert(events_table)
 
     @staticmethod
     def _stream_versions(conn: Connection, stream_ids: list[str]) -> dict[str, int]:

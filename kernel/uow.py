@@ -61,6 +61,22 @@ def apply_to_projections(conn: Connection, projections: Iterable[Projection], en
             projection.apply(conn, envelope)
 
 
+def apply_page_to_projections(conn: Connection, projections: Iterable[Projection],
+                              envelopes: Sequence[Envelope]) -> None:
+    """Each projection gets the envelopes it handles, in order: through ``apply_many`` when
+    it has one (one statement for the page), else one ``apply`` per envelope."""
+    for projection in projections:
+        relevant = [envelope for envelope in envelopes if envelope.type in projection.handles]
+        if not relevant:
+            continue
+        apply_many = getattr(projection, "apply_many", None)
+        if apply_many is not None:
+            apply_many(conn, relevant)
+        else:
+            for envelope in relevant:
+                projection.apply(conn, envelope)
+
+
 @contextmanager
 def unit_of_work(engine: Engine, store, clock, projections=(), on_commit: Callable[[list[Envelope]], None] | None = None):
     """Open a transaction; commit if the block succeeds, roll everything back if it raises."""
