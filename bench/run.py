@@ -20,6 +20,7 @@ DEFAULT_EVENTS = 20_000
 # The durable consumer applies one event per transaction (~200/s on PostgreSQL here), so the
 # relay benchmark alone would take minutes at 20k events; it runs on fewer unless told.
 DEFAULT_RELAY_CAP = 5_000
+DEFAULT_REPEAT = 3
 
 
 def _csv(allowed):
@@ -42,6 +43,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="comma-separated subset of " + ",".join(BACKENDS))
     parser.add_argument("--relay-events", type=int, default=None,
                         help=f"events for the relay benchmark (default: --events, capped at {DEFAULT_RELAY_CAP:,})")
+    parser.add_argument("--repeat", type=int, default=DEFAULT_REPEAT,
+                        help=f"runs of append/rebuild/verify; each side keeps its best time (default {DEFAULT_REPEAT})")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table (for the README)")
     args = parser.parse_args(argv)
     if args.events < 1:
@@ -53,8 +56,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
+def best_of(results: list[report.Result]) -> report.Result:
+    """Each side's fastest run: on a shared 2-core machine the slower runs measure the
+    neighbours as much as the code."""
+    best = results[0]
+    best.kernel_seconds = min(r.kernel_seconds for r in results)
+    best.baseline_seconds = min(r.baseline_seconds for r in results)
+    best.details["runs"] = len(results)
+    return best
+
+
 def run(events: int, only, backends, amqp_uri: str | None = None,
-        relay_events: int | None = None) -> tuple[list[report.Result], list[str]]:
+        relay_events: int | None = None, repeat: int = 1) -> tuple[list[report.Result], list[str]]:
     """Run the selected benchmarks; returns the result rows and environment lines. The relay
     uses the shared log when ``relay_events`` equals ``events``, else a log of its own."""
     relay_events = relay_events or events
@@ -67,8 +80,9 @@ def run(events: int, only, backends, amqp_uri: str | None = None,
         try:
             if "append" in only:
                 progress(f"{backend_name}: append, {events:,} events …")
+                earlier = [cases.bench_append(backend, events)[0] for _ in range(repeat - 1)]
                 result, log = cases.bench_append(backend, events, keep_log=True)
-                results.append(result)
+                results.append(best_of(earlier + [result]))
             if log is None and (any(b in only for b in ("rebuild", "verify"))
                                 or ("relay" in only and relay_events == events)):
                 progress(f"{backend_name}: seeding a log of {events:,} events through the kernel …")
@@ -89,10 +103,10 @@ def run(events: int, only, backends, amqp_uri: str | None = None,
                         relay_log.dispose()
             if "rebuild" in only:
                 progress(f"{backend_name}: rebuild, {events:,} events …")
-                results.append(cases.bench_rebuild(backend, log))
+                results.append(best_of([cases.bench_rebuild(backend, log) for _ in range(repeat)]))
             if "verify" in only:
                 progress(f"{backend_name}: verify, {events:,} events …")
-                results.append(cases.bench_verify(backend, log))
+                results.append(best_of([cases.bench_verify(backend, log) for _ in range(repeat)]))
         finally:
             if log is not None:
                 log.dispose()
@@ -110,13 +124,14 @@ def main(argv=None) -> int:
     # Quiet by default: the table is the output (BENCH_LOG_LEVEL=INFO to see the services' logs).
     configure_logging("bench", json_output=False, level=os.environ.get("BENCH_LOG_LEVEL", "WARNING"))
     started = time.perf_counter()
-    results, versions = run(args.events, args.only, args.backends, relay_events=args.relay_events)
+    results, versions = run(args.events, args.only, args.backends, relay_events=args.relay_events,
+                            repeat=args.repeat)
     elapsed = time.perf_counter() - started
     header = [f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · Python {platform.python_version()} · "
               f"{os.cpu_count()} CPUs · " + " · ".join(versions),
               f"--events {args.events} "
               + (f"--relay-events {args.relay_events} " if "relay" in args.only else "")
-              + f"--only {','.join(args.only)} --backends {','.join(args.backends)} · "
+              + f"--only {','.join(args.only)} --backends {','.join(args.backends)} --repeat {args.repeat} · "
               + ("PostgreSQL via psycopg 3 with PSYCOPG_WAIT_FUNC=wait_select under eventlet (as the "
                  "services run) · " if "postgresql" in args.backends else "")
               + f"whole run {elapsed:.1f} s"]

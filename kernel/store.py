@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import func, select, text
+from sqlalchemy import String, func, literal, select, text, union_all
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -47,21 +47,25 @@ EVENT_COLUMNS = [events_table.c[name] for name in (
     "actor", "jurisdiction", "correlation_id", "causation_id", "data", "previous_hash", "hash")]
 
 
+def _trusted_envelope(**values) -> Envelope:
+    """A frozen Envelope built without running its generated ``__init__`` (one dict update
+    instead of seventeen ``object.__setattr__``): for values the store produced or read
+    back, on the append and replay paths where that constructor was the largest cost."""
+    envelope = object.__new__(Envelope)
+    envelope.__dict__.update(values, specversion=SPEC_VERSION, datacontenttype="application/json")
+    return envelope
+
+
 def envelope_from_row(row) -> Envelope:
-    """A stored row (in ``EVENT_COLUMNS`` order) as an Envelope. Rows were validated when
-    appended, so this builds the frozen Envelope without re-running its constructor: replays
-    and rebuilds decode every event and the constructor was their largest single cost."""
+    """A stored row (in ``EVENT_COLUMNS`` order) as an Envelope."""
     (position, event_id, stream_id, sequence, type_, source, time_, recorded_time, actor,
      jurisdiction, correlation_id, causation_id, data, previous_hash, hash_) = row
-    envelope = object.__new__(Envelope)
-    envelope.__dict__.update(
+    return _trusted_envelope(
         id=event_id, source=source, type=type_, subject=stream_id,
         time=datetime.fromisoformat(time_), recorded_time=datetime.fromisoformat(recorded_time),
         sequence=sequence, position=position, actor=_actor_from_json(actor),
         jurisdiction=jurisdiction, correlation_id=correlation_id, causation_id=causation_id,
-        data=json.loads(data), previous_hash=previous_hash, hash=hash_,
-        specversion=SPEC_VERSION, datacontenttype="application/json")
-    return envelope
+        data=json.loads(data), previous_hash=previous_hash, hash=hash_)
 
 
 def row_hash(row: Mapping) -> str:
@@ -112,7 +116,7 @@ class _EnvelopeBuilder:
             }
             row["hash"] = previous_hash = row_hash(row)
             rows.append(row)
-            sealed.append(Envelope(
+            sealed.append(_trusted_envelope(
                 id=row["event_id"], source=self.source, type=event.type, subject=event.stream_id,
                 time=event.time, recorded_time=recorded_time, sequence=row["sequence"],
                 position=position, actor=event.actor, jurisdiction=event.jurisdiction,
@@ -142,11 +146,8 @@ class SqlAlchemyEventStore:
                expected_versions: Mapping[str, int], recorded_time: datetime | None = None) -> list[Envelope]:
         self._builder.check(pending, expected_versions)
         self._lock_log(conn)
-        current = self._stream_versions(conn, list(expected_versions))
+        current, (head_position, head_hash) = self._versions_and_head(conn, list(expected_versions))
         _check_versions(expected_versions, current)
-        head = conn.execute(select(events_table.c.position, events_table.c.hash)
-                            .order_by(events_table.c.position.desc()).limit(1)).first()
-        head_position, head_hash = (head.position, head.hash) if head else (0, GENESIS_HASH)
         sealed, rows = self._builder.build(pending, {s: current.get(s, 0) for s in expected_versions},
                                            head_position, head_hash, recorded_time or utc_now())
         try:
@@ -158,10 +159,19 @@ class SqlAlchemyEventStore:
         return sealed
 
     @staticmethod
-    def _stream_versions(conn: Connection, stream_ids: list[str]) -> dict[str, int]:
-        statement = (select(events_table.c.stream_id, func.max(events_table.c.sequence))
-                     .where(events_table.c.stream_id.in_(stream_ids)).group_by(events_table.c.stream_id))
-        return dict(conn.execute(statement).all())
+    def _versions_and_head(conn: Connection, stream_ids: list[str]) -> tuple[dict[str, int], tuple[int, str]]:
+        """The current version of each stream and the log head (position, hash), in one
+        round trip: appends run under the log lock, so every round trip is serialised time."""
+        versions = (select(events_table.c.stream_id, func.max(events_table.c.sequence).label("number"),
+                           literal(None, String).label("hash"))
+                    .where(events_table.c.stream_id.in_(stream_ids)).group_by(events_table.c.stream_id))
+        head = (select(literal(None, String).label("stream_id"), events_table.c.position.label("number"),
+                       events_table.c.hash)
+                .order_by(events_table.c.position.desc()).limit(1).subquery())
+        rows = conn.execute(union_all(versions, select(head))).all()
+        current = {row.stream_id: row.number for row in rows if row.stream_id is not None}
+        head_row = next((row for row in rows if row.stream_id is None), None)
+        return current, ((head_row.number, head_row.hash) if head_row else (0, GENESIS_HASH))
 
     def _lock_log(self, conn: Connection) -> None:
         if conn.dialect.name == "postgresql":
