@@ -125,14 +125,12 @@ class OutboxRelayRunner(DependencyProvider):
 
     def _loop(self):
         structlog.contextvars.bind_contextvars(service=self.container.service_name, task="outbox_relay")
-        backoff, leader = 0.5, False
+        backoff = 0.5
         while self._running:
             try:
-                if not leader:
-                    leader = self.relay.acquire_leadership()
-                    if not leader:
-                        self._sleep(5)
-                        continue
+                if not self.relay.acquire_leadership():
+                    self._sleep(5)      # another replica publishes this log
+                    continue
                 published = self.relay.publish_pending()
                 backoff = 0.5
                 if not published:

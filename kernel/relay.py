@@ -19,6 +19,7 @@ import kombu
 import structlog
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from kernel.clock import utc_now
 from kernel.db import transaction
@@ -141,13 +142,26 @@ class OutboxRelay:
 
     # -- leadership (PostgreSQL only) -------------------------------------------------
     def acquire_leadership(self) -> bool:
+        """True while this relay holds its log's lock. Called before every batch: a leader
+        whose lock connection died (and so lost the lock) finds out here and re-competes."""
         if self.engine.dialect.name != "postgresql":
             return True
-        if self._leader_connection is None:
-            self._leader_connection = self.engine.connect()
+        if self._leader_connection is not None:
+            try:
+                self._leader_connection.execute(text("SELECT 1"))
+                self._leader_connection.commit()
+                return True
+            except DBAPIError as error:
+                log.warning("relay lost the connection that held its lock; competing again", error=str(error))
+                self._leader_connection.invalidate()
+                self._leader_connection = None
+        self._leader_connection = self.engine.connect()
         got = self._leader_connection.execute(
             text("SELECT pg_try_advisory_lock(hashtext(:key))"), {"key": f"relay:{self.store.source}"}).scalar()
         self._leader_connection.commit()
+        if not got:
+            self._leader_connection.close()
+            self._leader_connection = None
         return bool(got)
 
     def release(self) -> None:
