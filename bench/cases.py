@@ -125,8 +125,9 @@ def bench_relay(backend: Backend, log: EventLog, amqp_uri: str) -> Result:
         "relay", backend.name, n, kernel_seconds, baseline_seconds,
         kernel_does=(f"OutboxRelay.run_until_caught_up (read log, {RELAY_BATCH}/batch, confirms per batch, "
                      "cursor tx) → RabbitMQ → nameko ServiceContainer with @durable_event_handler "
-                     f"(prefetch {PREFETCH}; per event: envelope + schema check, tx with inbox check/insert "
-                     "+ handler INSERT, ack); first publish → all N in the inbox"),
+                     f"(prefetch {PREFETCH}; per event: envelope + schema check; per delivered batch: one tx "
+                     "with bulk inbox check + insert, the sink's projection (bulk INSERT), the handler per "
+                     "event; one multiple-ack); first publish → all N in the inbox"),
         baseline_does=(f"kombu/py-amqp: publish the same N bodies persistent+mandatory, confirms awaited per "
                        f"{RELAY_BATCH}; plain kombu Consumer prefetch {PREFETCH}: json.loads + ack; "
                        "first publish → N acked"),
@@ -313,7 +314,7 @@ def bench_rebuild(backend: Backend, log: EventLog) -> Result:
     return Result(
         "rebuild", backend.name, n, kernel_seconds, baseline_seconds,
         kernel_does=(f"kernel.projection.rebuild: one tx; delete projection rows; store.read_all pages of "
-                     f"{REBUILD_BATCH} → Envelope (json.loads actor+data, 2× fromisoformat); "
+                     f"{REBUILD_BATCH} → Envelope (json.loads data, cached actor, 2× fromisoformat); "
                      "projection.apply_many = one bulk INSERT per page (kernel.db.insert_many)"),
         baseline_does=(f"one tx; delete projection rows; raw keyset SELECT pages of {REBUILD_BATCH} "
                        "(exec_driver_sql, tuples); json.loads(data); the same projection rows via one "
@@ -367,6 +368,7 @@ def bench_verify(backend: Backend, log: EventLog) -> Result:
         raise AssertionError(f"raw scan read {scanned} rows, expected {n}")
     return Result(
         "verify", backend.name, n, kernel_seconds, baseline_seconds,
-        kernel_does=("kernel.hashchain.verify_log: streamed SELECT in position order; per row json.loads "
-                     "actor+data, canonical JSON, SHA-256, position/link checks"),
+        kernel_does=("kernel.hashchain.verify_log: streamed SELECT in position order; per row the "
+                     "canonical envelope JSON assembled from the stored columns, SHA-256, position and "
+                     "link checks"),
         baseline_does="the same streamed SELECT (yield_per 20000), rows only: no decoding, no hashing")

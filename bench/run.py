@@ -11,16 +11,19 @@ from datetime import datetime, timezone
 
 from kernel.logging import configure_logging
 
-from bench import cases, report
+from bench import cases
+from bench import report
+from bench.registry_load import bench_registry
 from bench.infra import EventLog, open_backend, progress, rabbit_version, seed_log, throwaway_vhost
 
-BENCHMARKS = ("append", "relay", "rebuild", "verify")
+BENCHMARKS = ("append", "relay", "rebuild", "verify", "registry")
 BACKENDS = ("sqlite", "postgresql")
 DEFAULT_EVENTS = 20_000
 # The durable consumer applies one event per transaction (~200/s on PostgreSQL here), so the
 # relay benchmark alone would take minutes at 20k events; it runs on fewer unless told.
 DEFAULT_RELAY_CAP = 5_000
 DEFAULT_REPEAT = 3
+DEFAULT_ELDERS = 1_000
 
 
 def _csv(allowed):
@@ -45,6 +48,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help=f"events for the relay benchmark (default: --events, capped at {DEFAULT_RELAY_CAP:,})")
     parser.add_argument("--repeat", type=int, default=DEFAULT_REPEAT,
                         help=f"runs of append/rebuild/verify; each side keeps its best time (default {DEFAULT_REPEAT})")
+    parser.add_argument("--elders", type=int, default=DEFAULT_ELDERS,
+                        help=f"demo county size for the registry benchmark (default {DEFAULT_ELDERS:,})")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table (for the README)")
     args = parser.parse_args(argv)
     if args.events < 1:
@@ -67,7 +72,8 @@ def best_of(results: list[report.Result]) -> report.Result:
 
 
 def run(events: int, only, backends, amqp_uri: str | None = None,
-        relay_events: int | None = None, repeat: int = 1) -> tuple[list[report.Result], list[str]]:
+        relay_events: int | None = None, repeat: int = 1,
+        elders: int = DEFAULT_ELDERS) -> tuple[list[report.Result], list[str]]:
     """Run the selected benchmarks; returns the result rows and environment lines. The relay
     uses the shared log when ``relay_events`` equals ``events``, else a log of its own."""
     relay_events = relay_events or events
@@ -107,6 +113,9 @@ def run(events: int, only, backends, amqp_uri: str | None = None,
             if "verify" in only:
                 progress(f"{backend_name}: verify, {events:,} events …")
                 results.append(best_of([cases.bench_verify(backend, log) for _ in range(repeat)]))
+            if "registry" in only:
+                progress(f"{backend_name}: registry, demo county of {elders:,} elders …")
+                results.append(bench_registry(backend, elders))
         finally:
             if log is not None:
                 log.dispose()
@@ -125,7 +134,7 @@ def main(argv=None) -> int:
     configure_logging("bench", json_output=False, level=os.environ.get("BENCH_LOG_LEVEL", "WARNING"))
     started = time.perf_counter()
     results, versions = run(args.events, args.only, args.backends, relay_events=args.relay_events,
-                            repeat=args.repeat)
+                            repeat=args.repeat, elders=args.elders)
     elapsed = time.perf_counter() - started
     header = [f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · Python {platform.python_version()} · "
               f"{os.cpu_count()} CPUs · " + " · ".join(versions),

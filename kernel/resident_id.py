@@ -14,6 +14,7 @@ table at some time.
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 
 from stdnum import numdb
 from stdnum.cn import ric
@@ -61,6 +62,7 @@ def problems(number: object) -> list[str]:
     return []
 
 
+@lru_cache(maxsize=8192)
 def is_known_address_code(code6: str) -> bool:
     """Whether stdnum's table lists ``code6`` as a county-level code at any time."""
     return any("county" in props for _, props in numdb.get("cn/loc").info(code6))

@@ -40,8 +40,7 @@ class UnitOfWork:
     def append(self, pending: Sequence[PendingEvent], expected_versions: Mapping[str, int]) -> list[Envelope]:
         """Append to the log and apply the new events to this service's own projections."""
         envelopes = self.store.append(self.conn, pending, expected_versions, self.clock.now())
-        for envelope in envelopes:
-            apply_to_projections(self.conn, self.projections, envelope)
+        apply_page_to_projections(self.conn, self.projections, envelopes)
         self.appended.extend(envelopes)
         return envelopes
 

@@ -139,14 +139,16 @@ class UnmergeRecordsSchema(_Command):
     reason = fields.String(required=True, validate=validate.Length(min=1))
 
 
+# One instance each: a schema is stateless once built, and building one (with its nested
+# schemas) per call cost more than loading the payload.
 COMMAND_SCHEMAS = {
-    "register_elder": RegisterElderSchema, "correct_details": CorrectDetailsSchema,
-    "record_supporter_left": RecordSupporterLeftSchema,
-    "record_supporter_returned": RecordSupporterReturnedSchema, "entrust_carer": EntrustCarerSchema,
-    "assess_self_care": AssessSelfCareSchema, "change_support_status": ChangeSupportStatusSchema,
-    "record_move": RecordMoveSchema, "record_hospitalisation": RecordHospitalisationSchema,
-    "record_hospital_discharge": RecordHospitalDischargeSchema, "record_death": RecordDeathSchema,
-    "merge_records": MergeRecordsSchema, "unmerge_records": UnmergeRecordsSchema,
+    "register_elder": RegisterElderSchema(), "correct_details": CorrectDetailsSchema(),
+    "record_supporter_left": RecordSupporterLeftSchema(),
+    "record_supporter_returned": RecordSupporterReturnedSchema(), "entrust_carer": EntrustCarerSchema(),
+    "assess_self_care": AssessSelfCareSchema(), "change_support_status": ChangeSupportStatusSchema(),
+    "record_move": RecordMoveSchema(), "record_hospitalisation": RecordHospitalisationSchema(),
+    "record_hospital_discharge": RecordHospitalDischargeSchema(), "record_death": RecordDeathSchema(),
+    "merge_records": MergeRecordsSchema(), "unmerge_records": UnmergeRecordsSchema(),
 }
 
 

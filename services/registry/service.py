@@ -31,6 +31,7 @@ from services.registry.schemas import COMMAND_SCHEMAS, AsOfSchema, ElderView, Se
 
 log = structlog.get_logger(__name__)
 ELDER_VIEW = ElderView()
+ACTOR_SCHEMA, AS_OF_SCHEMA, SEARCH_SCHEMA = ActorSchema(), AsOfSchema(), SearchSchema()
 SYSTEM_ACTOR = Actor.system("registry")
 
 
@@ -52,8 +53,8 @@ class RegistryService:
     log = LoggingContext()
 
     def _run(self, command_name: str, payload, actor) -> dict:
-        command = load_or_refuse(COMMAND_SCHEMAS[command_name](), payload)
-        meta = CommandMeta(load_or_refuse(ActorSchema(), actor), **self.call)
+        command = load_or_refuse(COMMAND_SCHEMAS[command_name], payload)
+        meta = CommandMeta(load_or_refuse(ACTOR_SCHEMA, actor), **self.call)
         with self.db.unit_of_work() as uow:
             state = execute(uow, self.rules, command, meta, self.db.clock.today())
         log.info("command accepted", command=command_name, elder_id=command.elder_id,
@@ -129,12 +130,12 @@ class RegistryService:
     def get_elder_as_of(self, elder_id, on, known_at=None):
         """The record in effect on local date ``on``; with ``known_at`` (UTC ISO time) as it
         was recorded by then — "what did we believe on date K about date D?"."""
-        query = load_or_refuse(AsOfSchema(), {"on": on, "known_at": known_at})
+        query = load_or_refuse(AS_OF_SCHEMA, {"on": on, "known_at": known_at})
         return ELDER_VIEW.dump(elder_as_of(self.db.store, self.rules, elder_id, query["on"], query["known_at"]))
 
     @command_rpc
     def search_elders(self, filters=None):
-        query = load_or_refuse(SearchSchema(), filters or {})
+        query = load_or_refuse(SEARCH_SCHEMA, filters or {})
         conditions = []
         if query["division_code"]:
             conditions.append(elders.c.division_code.startswith(significant_prefix(query["division_code"])))

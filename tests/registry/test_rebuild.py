@@ -31,7 +31,7 @@ def load_demo(url, count=60):
     meta = CommandMeta(Actor("civil_affairs", "loader", "county_coordinator"))
     for command in generate_county(elders=count, seed=3, today=TODAY):
         with unit_of_work(engine, store, clock, projections) as uow:
-            execute(uow, context, COMMAND_SCHEMAS[command["command"]]().load(command["payload"]), meta, TODAY)
+            execute(uow, context, COMMAND_SCHEMAS[command["command"]].load(command["payload"]), meta, TODAY)
     return engine, store, projections
 
 

@@ -37,7 +37,23 @@ def to_domain_values(data: dict) -> dict:
     return {name: VALUE_OBJECTS.get(name, lambda v: v)(value) for name, value in data.items()}
 
 
+# Decoded events by event id. Events never change and ids are unique, and every command
+# folds its elder's stream twice (to decide, then for the directory), so most decodes of a
+# stream's older events are repeats. Bounded by clearing: a miss only costs a decode.
+_decoded: dict[str, ElderEvent] = {}
+_DECODED_LIMIT = 200_000
+
+
 def event_from_envelope(envelope: Envelope, catalogue: EventCatalogue) -> ElderEvent:
+    event = _decoded.get(envelope.id)
+    if event is None:
+        if len(_decoded) >= _DECODED_LIMIT:
+            _decoded.clear()
+        event = _decoded[envelope.id] = _decode(envelope, catalogue)
+    return event
+
+
+def _decode(envelope: Envelope, catalogue: EventCatalogue) -> ElderEvent:
     event_class = EVENT_TYPES[envelope.type]
     values = to_domain_values(catalogue.deserialize(envelope.type, envelope.data))
     if event_class is DetailsCorrected:

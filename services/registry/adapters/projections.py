@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.engine import Connection
 
 from kernel.catalogue import EventCatalogue
@@ -50,9 +50,22 @@ class ElderDirectory:
         return [elders]
 
     def apply(self, conn: Connection, envelope: Envelope) -> None:
-        rows = conn.execute(select(*EVENT_COLUMNS).where(
-            events_table.c.stream_id == envelope.subject,
-            events_table.c.sequence <= envelope.sequence).order_by(events_table.c.sequence))
-        state = fold(envelope.subject, [event_from_envelope(envelope_from_row(r), self.catalogue) for r in rows])
-        conn.execute(delete(elders).where(elders.c.elder_id == envelope.subject))
-        conn.execute(insert(elders).values(directory_row(state, self.policies())))
+        self.apply_many(conn, [envelope])
+
+    def apply_many(self, conn: Connection, envelopes) -> None:
+        """Each elder touched is folded once, up to the last of its events in the page."""
+        last_sequence: dict[str, int] = {}
+        for envelope in envelopes:
+            last_sequence[envelope.subject] = envelope.sequence
+        for elder_id, sequence in last_sequence.items():
+            rows = conn.execute(self._stream_upto, {"stream_id": elder_id, "sequence": sequence})
+            state = fold(elder_id, [event_from_envelope(envelope_from_row(r), self.catalogue) for r in rows])
+            conn.execute(self._delete, {"elder_id": elder_id})
+            conn.execute(self._insert, directory_row(state, self.policies()))
+
+    _stream_upto = (select(*EVENT_COLUMNS)
+                    .where(events_table.c.stream_id == bindparam("stream_id"),
+                           events_table.c.sequence <= bindparam("sequence"))
+                    .order_by(events_table.c.sequence))
+    _delete = delete(elders).where(elders.c.elder_id == bindparam("elder_id"))
+    _insert = insert(elders)
