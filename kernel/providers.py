@@ -103,6 +103,7 @@ class OutboxRelayRunner(DependencyProvider):
     def __init__(self, poll_interval: float = 0.5):
         self.poll_interval = poll_interval
         self._wake = threading.Event()
+        self._stopped = threading.Event()
         self._running = False
         self.relay: OutboxRelay | None = None
 
@@ -114,14 +115,21 @@ class OutboxRelayRunner(DependencyProvider):
         self.poll_interval = setting(config, "RELAY", "poll_interval", self.poll_interval)
         database.add_commit_listener(lambda _envelopes: self._wake.set())
         self._running = True
+        self._stopped.clear()
         self.container.spawn_managed_thread(self._loop, identifier="outbox_relay")
 
     def stop(self):
+        """Let the loop finish its batch and release the broker connection and the lock
+        before the container goes on stopping (and its database may go away)."""
+        if not self._running:
+            return
         self._running = False
         self._wake.set()
+        self._stopped.wait(10)
 
     def kill(self):
-        self.stop()
+        self._running = False
+        self._wake.set()
 
     def _loop(self):
         structlog.contextvars.bind_contextvars(service=self.container.service_name, task="outbox_relay")
@@ -141,7 +149,10 @@ class OutboxRelayRunner(DependencyProvider):
                 self.relay.publisher.close()
                 self._sleep(backoff)
                 backoff = min(backoff * 2, 10)
-        self.relay.release()
+        try:
+            self.relay.release()
+        finally:
+            self._stopped.set()
 
     def _sleep(self, seconds: float) -> None:
         self._wake.wait(seconds)

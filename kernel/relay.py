@@ -172,8 +172,10 @@ class OutboxRelay:
             try:
                 self._leader_connection.execute(text("SELECT pg_advisory_unlock_all()"))
                 self._leader_connection.commit()
-            finally:
                 self._leader_connection.close()
+            except DBAPIError:
+                self._leader_connection.invalidate()   # the session (and its lock) is gone already
+            finally:
                 self._leader_connection = None
 
     # -- publishing -------------------------------------------------------------------
