@@ -86,6 +86,19 @@ class EventCatalogue:
     def validate(self, type_: str, data: dict) -> None:
         self._check(self.contract(type_), data)
 
+    def validate_many(self, typed_payloads: list[tuple[str, dict]]) -> None:
+        """Validate several payloads, one marshmallow call per type (cheaper per payload than
+        one call each). Errors name the payload's index in the list."""
+        by_type: dict[str, list[int]] = {}
+        for index, (type_, _data) in enumerate(typed_payloads):
+            by_type.setdefault(type_, []).append(index)
+        for type_, indexes in by_type.items():
+            contract = self.contract(type_)
+            errors = contract.schema.validate([typed_payloads[i][1] for i in indexes], many=True)
+            if errors:
+                position, problems = next(iter(errors.items()))
+                raise EventSchemaError(flatten_messages(problems, f"events[{indexes[position]}].data({type_})."))
+
     @staticmethod
     def _check(contract: EventContract, data: dict) -> None:
         errors = contract.schema.validate(data)

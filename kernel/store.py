@@ -97,7 +97,7 @@ class _EnvelopeBuilder:
                     f"must be a 12-digit division code, got {event.jurisdiction!r}"]})
             if event.time.tzinfo is None:
                 raise ValidationError({f"events[{index}].time": ["must be timezone-aware"]})
-            self.catalogue.validate(event.type, event.data)
+        self.catalogue.validate_many([(event.type, event.data) for event in pending])
 
     def build(self, pending, versions: dict[str, int], head_position: int, head_hash: str,
               recorded_time: datetime) -> tuple[list[Envelope], list[dict]]:
