@@ -30,6 +30,7 @@ from kernel.topology import exchange_name, routing_key
 
 log = structlog.get_logger(__name__)
 RELAY_NAME = "outbox"
+UNROUTABLE_REPORT_SECONDS = 60
 
 
 class PublishError(Exception):
@@ -139,6 +140,8 @@ class OutboxRelay:
         self.publisher = BatchConfirmPublisher(amqp_uri)
         self.exchange = exchange_name(store.source)
         self._leader_connection = None
+        self._unroutable_counts: dict[str, int] = {}
+        self._unroutable_reported_at: dict[str, float] = {}
 
     # -- leadership (PostgreSQL only) -------------------------------------------------
     def acquire_leadership(self) -> bool:
@@ -226,13 +229,24 @@ class OutboxRelay:
                     event_id=item.event_id, position=envelope.position, type=envelope.type,
                     exchange=item.exchange, routing_key=item.routing_key, reply_code=item.reply_code,
                     reply_text=item.reply_text, detected_at=now))
-        # One line per batch, not per event: before its consumers are deployed a service's
-        # every event comes back, and a flood of identical lines hides everything else.
-        log.error("events unroutable: no queue is bound for them; kept in unroutable_events "
-                  "(eldercare unroutable list/republish)", count=len(returned),
-                  event_types=sorted({by_id[r.event_id].type for r in returned if r.event_id in by_id}),
-                  first_event_id=returned[0].event_id, exchange=returned[0].exchange,
-                  reply_text=returned[0].reply_text)
+        self._report_unroutable([by_id[r.event_id].type for r in returned if r.event_id in by_id], returned[0])
+
+    def _report_unroutable(self, event_types: list[str], first: Returned) -> None:
+        """An error line per event type at most once a minute, with the count since the last
+        line: until a service's consumers are deployed every one of its events comes back,
+        and a line per event (or per batch) would bury everything else in the log."""
+        now = time.monotonic()
+        for event_type in event_types:
+            self._unroutable_counts[event_type] = self._unroutable_counts.get(event_type, 0) + 1
+        for event_type in sorted(set(event_types)):
+            if now - self._unroutable_reported_at.get(event_type, -UNROUTABLE_REPORT_SECONDS) < UNROUTABLE_REPORT_SECONDS:
+                continue
+            log.error("events unroutable: no queue is bound for them; kept in unroutable_events "
+                      "(eldercare unroutable list/republish)", event_type=event_type,
+                      count_since_last_report=self._unroutable_counts.pop(event_type),
+                      exchange=first.exchange, reply_text=first.reply_text,
+                      next_report_in_seconds=UNROUTABLE_REPORT_SECONDS)
+            self._unroutable_reported_at[event_type] = now
 
     def run_until_caught_up(self) -> int:
         total = 0

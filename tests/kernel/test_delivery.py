@@ -154,16 +154,20 @@ def test_poison_message_is_parked_and_can_be_replayed(system):
     assert list_parked(uri, SINK_QUEUE) == []
 
 
-def test_unroutable_event_is_recorded_not_dropped(system):
+def test_unroutable_event_is_recorded_and_reported_not_dropped(system):
+    from structlog.testing import capture_logs
     system.start()
-    system.take("x", [1], event_type="kerneltest.note_dropped.v1", text="nobody listens")
     engine = create_service_engine(system.producer_url)
 
     def recorded():
         with engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(unroutable_events)).scalar()
 
-    wait_for(lambda: recorded() == 1, message="the unroutable event recorded")
+    with capture_logs() as logs:
+        system.take("x", [1], event_type="kerneltest.note_dropped.v1", text="nobody listens")
+        wait_for(lambda: recorded() == 1, message="the unroutable event recorded")
+    errors = [line for line in logs if line["log_level"] == "error" and "unroutable" in line["event"]]
+    assert errors and errors[0]["event_type"] == "kerneltest.note_dropped.v1"
     engine.dispose()
 
 
