@@ -27,6 +27,11 @@ app.add_typer(parked_app, name="parked")
 app.add_typer(unroutable_app, name="unroutable")
 app.add_typer(demo_app, name="demo")
 console = Console(stderr=True, soft_wrap=True)
+
+
+def _out() -> Console:
+    """Tables on stdout: full width when piped (rich would cut them at 80 columns)."""
+    return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 240)
 STATE = {"config_path": None}
 
 
@@ -114,7 +119,7 @@ def parked_list(queue: str = typer.Argument(..., help="consumer queue, e.g. visi
     for row in rows:
         table.add_row(row.event_id, row.event_type or "?", row.stream_id or "?", str(row.attempts),
                       f"{row.error_type}: {row.error}"[:80], row.parked_at)
-    Console().print(table)
+    _out().print(table)
 
 
 @parked_app.command("replay")
@@ -137,7 +142,7 @@ def unroutable_list(service: str):
     for row in rows:
         table.add_row(str(row.position), row.event_id, row.type, row.routing_key, row.detected_at,
                       row.republished_at or "-")
-    Console().print(table)
+    _out().print(table)
 
 
 @unroutable_app.command("republish")
@@ -214,7 +219,7 @@ def demo_present():
 def status():
     """What is running and where to look: services, event logs, relay backlog, queues."""
     from cli.status import print_status
-    print_status(_config(), Console(soft_wrap=True))
+    print_status(_config(), _out())
 
 
 def _progress() -> Progress:
