@@ -4,6 +4,8 @@ created and deleted through the management API, and the seeded event log shared 
 relay, rebuild and verify benchmarks."""
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import os
 import shutil
 import sys
@@ -30,19 +32,19 @@ def progress(message: str) -> None:
     print(f"[bench] {message}", file=sys.stderr, flush=True)
 
 
-class Backend:
+class Backend(ABC):
     """Hands out fresh, empty databases of one kind and removes them all on ``close``."""
 
     name: str
 
-    def new_url(self, label: str) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def new_url(self, label: str) -> str: ...
 
-    def close(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def close(self) -> None: ...
 
-    def server_version(self) -> str:
-        raise NotImplementedError
+    @abstractmethod
+    def server_version(self) -> str: ...
 
 
 class SqliteBackend(Backend):
