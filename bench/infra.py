@@ -4,24 +4,25 @@ created and deleted through the management API, and the seeded event log shared 
 relay, rebuild and verify benchmarks."""
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-
 import os
 import shutil
 import sys
 import tempfile
 import uuid
+from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlparse
 
 from sqlalchemy.engine import Engine, make_url
 
-from kernel import migrate
-from kernel.db import create_service_engine, transaction  # sets PSYCOPG_WAIT_FUNC before psycopg loads
-from kernel.store import SqlAlchemyEventStore
-
 from bench import workload
+from kernel import migrate
+from kernel.db import (  # sets PSYCOPG_WAIT_FUNC before psycopg loads
+    create_service_engine,
+    transaction,
+)
+from kernel.store import SqlAlchemyEventStore
 
 POSTGRES_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("BENCH_AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/")
