@@ -36,10 +36,9 @@ class CommandMeta:
     causation_id: str | None = None
 
 
-def load_elder(uow_or_store, elder_id: str, catalogue: EventCatalogue, conn=None, **when) -> ElderState:
-    envelopes = (uow_or_store.read_stream(elder_id, **when) if conn is None
-                 else uow_or_store.read_stream(elder_id, conn, **when))
-    return fold(elder_id, [event_from_envelope(e, catalogue) for e in envelopes])
+def load_elder(source, elder_id: str, catalogue: EventCatalogue) -> ElderState:
+    """The elder's current state from a unit of work (inside its transaction) or a store."""
+    return fold(elder_id, [event_from_envelope(e, catalogue) for e in source.read_stream(elder_id)])
 
 
 def execute(uow: UnitOfWork, ctx: RegistryContext, command: ElderCommand, meta: CommandMeta,
