@@ -18,15 +18,18 @@ def load_demo_county(config: dict, *, elders: int, seed: int, county: str, in_fl
     with ClusterRpcProxy({"AMQP_URI": config["AMQP_URI"], "serializer": "json"}, timeout=60) as cluster, \
             progress_factory() as progress:
         task = progress.add_task(f"demo county {county}: {elders} elders", total=len(commands))
-        pending: deque = deque()
+        pending: deque = deque()   # (elder id, reply) in the order sent
         for command in commands:
-            method = getattr(cluster.registry, command["command"])
-            pending.append(method.call_async(command["payload"], DEMO_ACTOR))
-            if len(pending) >= in_flight:
-                _collect(pending.popleft(), outcomes)
+            elder_id = command["payload"]["elder_id"]
+            # An elder's commands must land in order (a change before its registration is
+            # refused): finish everything sent before this elder's previous command.
+            while pending and (len(pending) >= in_flight or any(e == elder_id for e, _ in pending)):
+                _collect(pending.popleft()[1], outcomes)
                 progress.advance(task)
+            method = getattr(cluster.registry, command["command"])
+            pending.append((elder_id, method.call_async(command["payload"], DEMO_ACTOR)))
         while pending:
-            _collect(pending.popleft(), outcomes)
+            _collect(pending.popleft()[1], outcomes)
             progress.advance(task)
     console.print(f"[green]✓[/] demo county loaded: {outcomes['accepted']} commands accepted"
                   + "".join(f", {count} {kind}" for kind, count in outcomes.items() if kind != "accepted"))

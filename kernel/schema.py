@@ -11,6 +11,7 @@ from sqlalchemy import (BigInteger, Column, Index, Integer, MetaData, String, Ta
                         UniqueConstraint)
 
 kernel_metadata = MetaData()
+CORRELATION_ID_LENGTH = 255   # nameko call ids ("service.method.<uuid>") as well as event ids
 
 events = Table(
     "events", kernel_metadata,
@@ -24,8 +25,8 @@ events = Table(
     Column("recorded_time", String(32), nullable=False),
     Column("actor", Text, nullable=False),
     Column("jurisdiction", String(12), nullable=False),
-    Column("correlation_id", String(64)),
-    Column("causation_id", String(64)),
+    Column("correlation_id", String(CORRELATION_ID_LENGTH)),
+    Column("causation_id", String(CORRELATION_ID_LENGTH)),
     Column("data", Text, nullable=False),
     Column("previous_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),

@@ -25,6 +25,7 @@ from kernel.envelope import (GENESIS_HASH, SPEC_VERSION, Actor, Envelope, Pendin
                              format_time, sha256_hex)
 from kernel.errors import ConcurrencyError, ValidationError
 from kernel.ids import new_event_id
+from kernel.schema import CORRELATION_ID_LENGTH
 from kernel.schema import events as events_table
 
 JURISDICTION_LENGTH = 12
@@ -97,6 +98,10 @@ class _EnvelopeBuilder:
                     f"must be a 12-digit division code, got {event.jurisdiction!r}"]})
             if event.time.tzinfo is None:
                 raise ValidationError({f"events[{index}].time": ["must be timezone-aware"]})
+            for name in ("correlation_id", "causation_id"):
+                if len(getattr(event, name) or "") > CORRELATION_ID_LENGTH:
+                    raise ValidationError({f"events[{index}].{name}": [
+                        f"at most {CORRELATION_ID_LENGTH} characters"]})
         self.catalogue.validate_many([(event.type, event.data) for event in pending])
 
     def build(self, pending, versions: dict[str, int], head_position: int, head_hash: str,

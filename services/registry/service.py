@@ -7,13 +7,16 @@ key-target changes on the day they fall due, with no new input.
 """
 from __future__ import annotations
 
+import random
+import time
+
 import structlog
 from sqlalchemy import and_, select
 
 from contracts import CATALOGUE
 from contracts.actors import ActorSchema
 from kernel.envelope import Actor
-from kernel.errors import NotFoundError
+from kernel.errors import ConcurrencyError, NotFoundError
 from kernel.providers import (
     CallContext,
     LoggingContext,
@@ -27,12 +30,19 @@ from services.registry.adapters.tables import elders
 from services.registry.domain import EvaluateStatus
 from services.registry.handlers import CommandMeta, elder_as_of, execute, load_elder
 from services.registry.rules import RegistryRules, registry_projections
-from services.registry.schemas import COMMAND_SCHEMAS, AsOfSchema, ElderView, SearchSchema
+from services.registry.schemas import (
+    COMMAND_SCHEMAS,
+    AsOfSchema,
+    ElderView,
+    SearchSchema,
+)
 
 log = structlog.get_logger(__name__)
 ELDER_VIEW = ElderView()
 ACTOR_SCHEMA, AS_OF_SCHEMA, SEARCH_SCHEMA = ActorSchema(), AsOfSchema(), SearchSchema()
 SYSTEM_ACTOR = Actor.system("registry")
+# Each round of a race lets one writer through; a short random pause spreads the rest.
+CONCURRENCY_ATTEMPTS = 10
 
 
 def significant_prefix(division_code: str) -> str:
@@ -55,11 +65,24 @@ class RegistryService:
     def _run(self, command_name: str, payload, actor) -> dict:
         command = load_or_refuse(COMMAND_SCHEMAS[command_name], payload)
         meta = CommandMeta(load_or_refuse(ACTOR_SCHEMA, actor), **self.call)
-        with self.db.unit_of_work() as uow:
-            state = execute(uow, self.rules, command, meta, self.db.clock.today())
+        state = self._execute(command, meta)
         log.info("command accepted", command=command_name, elder_id=command.elder_id,
                  department=meta.actor.department, user=meta.actor.user, version=state.version)
         return ELDER_VIEW.dump(state)
+
+    def _execute(self, command, meta: CommandMeta):
+        """One unit of work; when another command on the same elder committed between our
+        read and our append, decide again on the new state (the domain is pure, so this is
+        safe) — the caller sees a ConcurrencyError only if that keeps happening."""
+        for attempt in range(1, CONCURRENCY_ATTEMPTS + 1):
+            try:
+                with self.db.unit_of_work() as uow:
+                    return execute(uow, self.rules, command, meta, self.db.clock.today())
+            except ConcurrencyError:
+                if attempt == CONCURRENCY_ATTEMPTS:
+                    raise
+                log.info("concurrent change to the same elder; deciding again", attempt=attempt)
+                time.sleep(random.uniform(0, 0.01 * attempt))
 
     @command_rpc
     def register_elder(self, payload, actor):
@@ -170,11 +193,9 @@ class RegistryService:
                 elders.c.record_status == "active").limit(1000)).scalars().all()
         changed = 0
         for elder_id in due:
-            with self.db.unit_of_work() as uow:
-                before = uow.stream_version(elder_id)
-                state = execute(uow, self.rules, EvaluateStatus(elder_id, today),
-                                CommandMeta(SYSTEM_ACTOR, **self.call), today)
-                changed += state.version > before
+            before = self.db.store.stream_version(elder_id)
+            state = self._execute(EvaluateStatus(elder_id, today), CommandMeta(SYSTEM_ACTOR, **self.call))
+            changed += state.version > before
         if due:
             log.info("status review", due=len(due), changed=changed, today=str(today))
         return changed

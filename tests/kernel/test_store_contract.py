@@ -130,3 +130,12 @@ def test_fast_hash_equals_hash_of_canonical_json(stream, text_value, number, cor
                            T0, ACTOR, JURISDICTION, correlation_id=correlation)
     envelope = store.append(None, [pending], {stream: 0})[0]
     assert envelope.hash == envelope.compute_hash()
+
+
+def test_call_ids_longer_than_64_characters_fit(backend):
+    """Causation ids are often nameko call ids ("service.method.<uuid>"), 70+ characters."""
+    call_id = "registry.record_supporter_left.76be22df-16f2-48c5-b762-4332b45cd258-and-more"
+    appended = backend.append([note("a", 1, correlation_id=call_id, causation_id=call_id)], {"a": 0})[0]
+    assert backend.store.read_stream("a")[0].causation_id == call_id == appended.causation_id
+    with pytest.raises(ValidationError, match="causation_id"):
+        backend.append([note("a", 2, causation_id="x" * 256)], {"a": 1})

@@ -210,3 +210,23 @@ def test_command_log_lines_carry_service_entrypoint_correlation_and_elder(regist
     line = accepted[0]
     assert line["service"] == "registry" and line["entrypoint"] == "register_elder"
     assert line["correlation_id"] and line["elder_id"] == "elder-1" and line["call_id"]
+
+
+def test_concurrent_commands_on_one_elder_are_all_applied(registry):
+    """Commands racing on the same elder: the loser of each append decides again on the new
+    state, so every command lands and the stream stays consistent."""
+    registry.register_elder(registration(left_on=None), CLERK)
+    replies = [
+        registry.correct_details.call_async({"elder_id": "elder-1", "effective_date": "2026-11-02",
+                                             "changes": {"phone": "1390000000%d" % n},
+                                             "reason": f"new phone {n}"}, CLERK)
+        for n in range(4)
+    ] + [registry.entrust_carer.call_async({"elder_id": "elder-1", "effective_date": "2026-11-02",
+                                            "carer": {"name": "赵敏", "relationship": "neighbour",
+                                                      "phone": "13700000000"}}, CLERK)]
+    for reply in replies:
+        reply.result()
+    history = registry.elder_history("elder-1")
+    assert [e["sequence"] for e in history] == list(range(1, len(history) + 1))
+    assert sum(e["type"] == "registry.elder_details_corrected.v1" for e in history) == 4
+    assert registry.get_elder("elder-1")["carer"]["name"] == "赵敏"
