@@ -25,6 +25,20 @@ def _add_service(_logger, _method, event_dict):
     return event_dict
 
 
+class _ExpectedErrorsWithoutTraceback(logging.Filter):
+    """nameko logs every exception a worker raises with its traceback. A refused command
+    (an EldercareError: validation, not found, conflict) is an answer to the caller, so its
+    line keeps the message and loses the traceback and the error level."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from kernel.errors import EldercareError
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, EldercareError):
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True
+
+
 def configure_logging(service: str | None = None, *, json_output: bool | None = None,
                       level: str | None = None) -> None:
     global _configured, _process_service
@@ -64,6 +78,7 @@ def configure_logging(service: str | None = None, *, json_output: bool | None = 
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level_name)
+    logging.getLogger("nameko.containers").addFilter(_ExpectedErrorsWithoutTraceback())
     for noisy in ("kombu", "amqp", "alembic.runtime.migration"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     _configured = True

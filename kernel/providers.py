@@ -183,6 +183,11 @@ class ConfiguredTimer(Timer):
         self.interval = float(setting(self.container.config, section, key, self.interval))
         super().setup()
 
+    def stop(self):
+        # nameko 2.14's Timer.stop fails if called twice (a second SIGTERM while stopping).
+        if not self.should_stop.ready():
+            super().stop()
+
 
 configured_timer = ConfiguredTimer.decorator
 

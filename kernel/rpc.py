@@ -34,7 +34,9 @@ def command_rpc(method):
         except errors.EldercareError as error:
             error.args = (error.to_dict(),)
             raise
-    return rpc(wrapper)
+    # Marked expected: nameko logs them as "(expected) error" and kernel.logging drops the
+    # traceback — a refused command is an answer, not a fault.
+    return rpc(expected_exceptions=errors.EldercareError)(wrapper)
 
 
 register_remote_errors()

@@ -230,3 +230,12 @@ def test_concurrent_commands_on_one_elder_are_all_applied(registry):
     assert [e["sequence"] for e in history] == list(range(1, len(history) + 1))
     assert sum(e["type"] == "registry.elder_details_corrected.v1" for e in history) == 4
     assert registry.get_elder("elder-1")["carer"]["name"] == "赵敏"
+
+
+def test_refused_commands_are_logged_without_traceback(registry, caplog):
+    import logging
+    with caplog.at_level(logging.INFO, logger="nameko.containers"):
+        with pytest.raises(NotFoundError):
+            registry.record_death({"elder_id": "nobody", "effective_date": "2026-11-01"}, CLERK)
+    lines = [r for r in caplog.records if r.name == "nameko.containers" and "nobody" in r.getMessage()]
+    assert lines and all(r.exc_info is None and r.levelno == logging.INFO for r in lines)
