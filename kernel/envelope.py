@@ -58,15 +58,14 @@ def canonical_event_json(*, actor_json: str, causation_id: str | None, correlati
     canonical form — the stored column values. Byte-identical to ``canonical_json(
     envelope.hashable_dict())`` (a test holds them together); it exists because appending
     and verifying hash every event and re-serialising the payload each time dominated both."""
-    return "".join((
-        '{"actor":', actor_json, ',"causation_id":', _scalar(causation_id),
-        ',"correlation_id":', _scalar(correlation_id), ',"data":', data_json,
-        ',"datacontenttype":"application/json","id":', _scalar(event_id),
-        ',"jurisdiction":', _scalar(jurisdiction), ',"position":', str(position),
-        ',"previous_hash":', _scalar(previous_hash), ',"recorded_time":', _scalar(recorded_time),
-        ',"sequence":', str(sequence), ',"source":', _scalar(source),
-        ',"specversion":"1.0","subject":', _scalar(subject), ',"time":', _scalar(time),
-        ',"type":', _scalar(type_), "}"))
+    enc = encode_basestring   # every field below but the two ids is always a string
+    return (f'{{"actor":{actor_json},"causation_id":{_scalar(causation_id)},'
+            f'"correlation_id":{_scalar(correlation_id)},"data":{data_json},'
+            f'"datacontenttype":"application/json","id":{enc(event_id)},'
+            f'"jurisdiction":{enc(jurisdiction)},"position":{position},'
+            f'"previous_hash":{enc(previous_hash)},"recorded_time":{enc(recorded_time)},'
+            f'"sequence":{sequence},"source":{enc(source)},"specversion":"1.0",'
+            f'"subject":{enc(subject)},"time":{enc(time)},"type":{enc(type_)}}}')
 
 
 def sha256_hex(text: str) -> str:
