@@ -15,9 +15,7 @@ def service_class(name: str):
 
 
 def projections_of(name: str, config) -> list:
-    database = service_class(name).db
-    factory = database._projections
-    return list(factory(config) if callable(factory) else factory)
+    return list(service_class(name).db.projections_for(config))
 
 
 def catalogue_of(name: str):

@@ -59,8 +59,12 @@ class ServiceDatabase(DependencyProvider):
         config = self.container.config
         self.engine = create_service_engine(database_url(config, self.container.service_name))
         self.store = SqlAlchemyEventStore(self.engine, self.container.service_name, self.catalogue)
-        self.projections = tuple(self._projections(config) if callable(self._projections) else self._projections)
+        self.projections = self.projections_for(config)
         self.clock = clock_from_config(config)
+
+    def projections_for(self, config) -> tuple:
+        """The service's projections under ``config`` (also used by ``eldercare rebuild``)."""
+        return tuple(self._projections(config) if callable(self._projections) else self._projections)
 
     def stop(self):
         if self.engine is not None:
