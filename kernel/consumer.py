@@ -44,7 +44,7 @@ from kernel.config import amqp_uri, setting
 from kernel.db import transaction
 from kernel.envelope import Envelope, format_time
 from kernel.errors import EventSchemaError, UnknownEventTypeError, ValidationError
-from kernel.inbox import already_consumed, consumed_among, record_consumed, record_many
+from kernel.inbox import consumed_among, record_many
 from kernel.logging import configure_logging
 from kernel.providers import find_database
 from kernel.topology import Subscription, dead_letter_queue_name, declare
@@ -207,8 +207,15 @@ class DurableEventHandler(Entrypoint):
                   last_event_id=envelopes[-1].id)
 
     def _apply_many(self, envelopes: list[Envelope]) -> int:
-        """One transaction: bulk inbox check, inbox rows, the handler for each new event in
-        order. Returns how many were applied (the rest were duplicates)."""
+        """One transaction for the batch, the handler called for each new event in one worker.
+        Returns how many were applied (the rest were duplicates)."""
+        # Run in a copy of this thread's context: the worker's hooks rebind the log context.
+        return self._apply_in_one_transaction(
+            envelopes, lambda fresh, uow: contextvars.copy_context().run(self._run_batch_worker, fresh, uow))
+
+    def _apply_in_one_transaction(self, envelopes: list[Envelope], run_handlers) -> int:
+        """Bulk inbox check, inbox rows, projections, then ``run_handlers(fresh, uow)``, all in
+        one transaction. Returns how many events were new (the rest were duplicates)."""
         database = self.database
         with transaction(database.engine) as conn:
             seen = consumed_among(conn, self.queue_name, [envelope.id for envelope in envelopes])
@@ -222,8 +229,7 @@ class DurableEventHandler(Entrypoint):
             record_many(conn, self.queue_name, fresh)
             apply_page_to_projections(conn, database.projections, fresh)
             uow = UnitOfWork(conn, database.store, database.clock, database.projections)
-            # Run in a copy of this thread's context: the worker's hooks rebind the log context.
-            contextvars.copy_context().run(self._run_batch_worker, fresh, uow)
+            run_handlers(fresh, uow)
         if uow.appended:
             database.notify_committed(uow.appended)
         return len(fresh)
@@ -299,17 +305,8 @@ class DurableEventHandler(Entrypoint):
                 attempt += 1
 
     def _apply_once(self, envelope: Envelope) -> str:
-        database = self.database
-        with transaction(database.engine) as conn:
-            if already_consumed(conn, self.queue_name, envelope.id):
-                return "duplicate_skipped"
-            record_consumed(conn, self.queue_name, envelope)
-            apply_page_to_projections(conn, database.projections, [envelope])
-            uow = UnitOfWork(conn, database.store, database.clock, database.projections)
-            self._run_worker(envelope, uow)
-        if uow.appended:
-            database.notify_committed(uow.appended)
-        return "applied"
+        applied = self._apply_in_one_transaction([envelope], lambda fresh, uow: self._run_worker(fresh[0], uow))
+        return "applied" if applied else "duplicate_skipped"
 
     def _run_worker(self, envelope: Envelope, uow: UnitOfWork):
         finished = GreenEvent()

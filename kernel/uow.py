@@ -26,7 +26,8 @@ class Projection(Protocol):
 
     def apply(self, conn: Connection, envelope: Envelope) -> None: ...
     def tables(self) -> Sequence: ...
-    # Optional: def apply_many(self, conn, envelopes) -> None — used by rebuilds when present.
+    # Optional: def apply_many(self, conn, envelopes) -> None — one call per page of events
+    # (appends, consumed batches, rebuilds); same effect as apply() on each in order.
 
 
 @dataclass
@@ -52,12 +53,6 @@ class UnitOfWork:
 
     def now(self) -> datetime:
         return self.clock.now()
-
-
-def apply_to_projections(conn: Connection, projections: Iterable[Projection], envelope: Envelope) -> None:
-    for projection in projections:
-        if envelope.type in projection.handles:
-            projection.apply(conn, envelope)
 
 
 def apply_page_to_projections(conn: Connection, projections: Iterable[Projection],
