@@ -48,11 +48,17 @@ def database_url(config: dict, service: str) -> str:
     return url
 
 
+def repository_path(path) -> Path:
+    """Relative paths in configuration are relative to the repository, not to whatever
+    working directory a process was started in."""
+    path = Path(str(path))
+    return path if path.is_absolute() else REPOSITORY_ROOT / path
+
+
 def resolve_sqlite_path(url: str) -> str:
-    """Relative SQLite paths are relative to the repository, not to whatever cwd a process has."""
     prefix = "sqlite:///"
     if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
-        return prefix + str(REPOSITORY_ROOT / url[len(prefix):])
+        return prefix + str(repository_path(url[len(prefix):]))
     return url
 
 

@@ -1,14 +1,12 @@
 """Run a service's Alembic migrations: the kernel branch plus the service's own branch."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import command
 from alembic.config import Config
 
+from kernel.config import REPOSITORY_ROOT
 from kernel.db import normalise_url
 
-REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
 KERNEL_MIGRATIONS = REPOSITORY_ROOT / "kernel" / "migrations"
 
 

@@ -200,12 +200,15 @@ class OutboxRelay:
             batch = self.store.read_all(after, self.batch_size, conn)
         if not batch:
             return 0
-        returned = self.publisher.publish_batch(
-            [(self.exchange, routing_key(e.type, e.county_code), to_message(e)) for e in batch])
+        returned = self._publish(batch)
         with transaction(self.engine) as conn:
             self._record_unroutable(conn, returned, {e.id: e for e in batch})
             self._move_cursor(conn, after, batch[-1].position)
         return len(batch)
+
+    def _publish(self, envelopes: list[Envelope]) -> list[Returned]:
+        return self.publisher.publish_batch(
+            [(self.exchange, routing_key(e.type, e.county_code), to_message(e)) for e in envelopes])
 
     def _move_cursor(self, conn, previous: int, position: int) -> None:
         now = format_time(utc_now())
@@ -262,8 +265,7 @@ class OutboxRelay:
             envelopes = {e.id: e for row in rows for e in self.store.read_all(row.position - 1, 1, conn)}
         if not rows:
             return 0
-        returned = self.publisher.publish_batch(
-            [(self.exchange, routing_key(e.type, e.county_code), to_message(e)) for e in envelopes.values()])
+        returned = self._publish(list(envelopes.values()))
         still_unroutable = {r.event_id for r in returned}
         with transaction(self.engine) as conn:
             for event_id in envelopes:

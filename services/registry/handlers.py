@@ -17,7 +17,7 @@ from services.registry.adapters.event_mapping import event_from_envelope, to_pen
 from services.registry.adapters.tables import elders
 from services.registry.domain import (CorrectDetails, ElderCommand, ElderState, MergeRecords, PolicyBook,
                                       RecordMove, RegisterElder, UnmergeRecords, decide,
-                                      decide_survivor_side, evolve, fold, fold_as_of)
+                                      decide_survivor_side, evolve_all, fold, fold_as_of)
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def execute(uow: UnitOfWork, ctx: RegistryContext, command: ElderCommand, meta: 
     _check_resident_id_free(uow, command)
     state = load_elder(uow, command.elder_id, ctx.catalogue)
     events = decide(state, command, ctx.policies, today)
-    after = _apply_all(state, events)
+    after = evolve_all(state, events)
     pending = [to_pending(e, ctx.catalogue, actor=meta.actor, jurisdiction=after.division_code,
                           correlation_id=meta.correlation_id, causation_id=meta.causation_id)
                for e in events]
@@ -59,12 +59,6 @@ def execute(uow: UnitOfWork, ctx: RegistryContext, command: ElderCommand, meta: 
     if pending:
         uow.append(pending, expected)
     return after
-
-
-def _apply_all(state: ElderState, events) -> ElderState:
-    for event in events:
-        state = evolve(state, event)
-    return state
 
 
 def _with_survivor_side(uow, ctx, command, meta, duplicate: ElderState, pending, expected):

@@ -4,13 +4,12 @@ with a message naming the file and the entry — not the first command that need
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
 import yaml
 from nameko.extensions import DependencyProvider
 
 from contracts import CATALOGUE
-from kernel.config import REPOSITORY_ROOT
+from kernel.config import REPOSITORY_ROOT, repository_path
 from kernel.errors import PolicyError
 from services.registry.adapters.divisions import DEFAULT_DIVISION_FILES, DivisionTable
 from services.registry.adapters.projections import ElderDirectory
@@ -20,15 +19,10 @@ from services.registry.handlers import RegistryContext
 DEFAULT_POLICY_FILE = REPOSITORY_ROOT / "policies" / "jurisdictions.yml"
 
 
-def _resolve(path) -> Path:
-    path = Path(str(path))
-    return path if path.is_absolute() else REPOSITORY_ROOT / path
-
-
 @lru_cache(maxsize=8)
 def load_policy_book(path: str) -> PolicyBook:
     try:
-        with open(_resolve(path), encoding="utf-8") as handle:
+        with open(repository_path(path), encoding="utf-8") as handle:
             data = yaml.safe_load(handle)
     except (OSError, yaml.YAMLError) as exc:
         raise PolicyError(f"cannot read policy file {path}: {exc}", field="POLICY_FILE") from exc
@@ -40,7 +34,7 @@ def load_policy_book(path: str) -> PolicyBook:
 
 @lru_cache(maxsize=8)
 def load_division_table(paths: tuple[str, ...]) -> DivisionTable:
-    return DivisionTable.from_files(_resolve(p) for p in paths)
+    return DivisionTable.from_files(repository_path(p) for p in paths)
 
 
 def policy_file(config) -> str:

@@ -272,3 +272,33 @@ def test_a_batch_with_repeated_events_applies_each_once(system, container_factor
     assert system.inbox_count() == 8
     relay.release()
     engine.dispose()
+
+
+def test_unroutable_events_are_republished_once_a_queue_exists(system):
+    import kombu
+
+    from kernel.topology import Subscription, declare
+    system.start()
+    system.take("x", [1], event_type="kerneltest.note_dropped.v1", text="nobody listens yet")
+    engine = create_service_engine(system.producer_url)
+
+    def pending_rows():
+        with engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(unroutable_events)
+                                .where(unroutable_events.c.republished_at.is_(None))).scalar()
+
+    wait_for(lambda: pending_rows() == 1, message="the unroutable event recorded")
+    uri = system.producer.config["AMQP_URI"]
+    late = Subscription("latecomer.on_note_dropped", "kerneltest", ("kerneltest.note_dropped.v1",))
+    with kombu.Connection(uri) as connection:
+        declare(connection.default_channel, late)
+    relay = OutboxRelay(engine, SqlAlchemyEventStore(engine, "kerneltest", test_catalogue()), uri)
+    assert relay.republish_unroutable() == 1
+    relay.release()
+    assert pending_rows() == 0
+    with kombu.Connection(uri) as connection:
+        message = connection.default_channel.basic_get("latecomer.on_note_dropped", no_ack=True)
+    assert message is not None
+    body = message.body if isinstance(message.body, str) else message.body.decode("utf-8")
+    assert "nobody listens yet" in body
+    engine.dispose()

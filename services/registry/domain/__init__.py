@@ -3,7 +3,7 @@ from .commands import (AssessSelfCare, ChangeSupportStatus, CorrectDetails, Elde
                        EvaluateStatus, MergeRecords, RecordDeath, RecordHospitalDischarge,
                        RecordHospitalisation, RecordMove, RecordSupporterLeft, RecordSupporterReturned,
                        RegisterElder, UnmergeRecords)
-from .elder import (CORRECTABLE_FIELDS, decide, decide_survivor_side, derive_status, evolve, fold,
+from .elder import (CORRECTABLE_FIELDS, decide, decide_survivor_side, derive_status, evolve, evolve_all, fold,
                     fold_as_of, key_target_reasons_on, left_behind_start, next_review_date)
 from .events import (EVENT_CLASSES, EVENT_TYPES, BecameLeftBehind, CarerEntrusted, CeasedLeftBehind,
                      DerivedStatusEvent, DetailsCorrected, DuplicateAbsorbed, DuplicateReleased,
@@ -31,6 +31,6 @@ __all__ = [
     # policy
     "StatusPolicy", "PolicyBook",
     # decisions
-    "decide", "decide_survivor_side", "evolve", "fold", "fold_as_of", "derive_status",
+    "decide", "decide_survivor_side", "evolve", "evolve_all", "fold", "fold_as_of", "derive_status",
     "key_target_reasons_on", "left_behind_start", "next_review_date", "CORRECTABLE_FIELDS",
 ]

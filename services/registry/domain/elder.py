@@ -66,7 +66,7 @@ def decide(state: ElderState, command: c.ElderCommand, policy_book: PolicyBook,
     if not isinstance(command, c.RegisterElder):
         _check_may_act_on(state, command)
     facts = decider(state, command)
-    return facts + derive_status(_apply(state, facts), policy_book, today)
+    return facts + derive_status(evolve_all(state, facts), policy_book, today)
 
 
 def decide_survivor_side(survivor_state: ElderState, command: c.ElderCommand) -> list[e.ElderEvent]:
@@ -470,7 +470,7 @@ def fold(elder_id: str, events: Iterable[e.ElderEvent]) -> ElderState:
     events on the same date keep the order in which they were recorded.
     """
     in_order = sorted(enumerate(events), key=lambda numbered: (numbered[1].effective_date, numbered[0]))
-    return _apply(ElderState.initial(elder_id), [event for _, event in in_order])
+    return evolve_all(ElderState.initial(elder_id), [event for _, event in in_order])
 
 
 def fold_as_of(elder_id: str, events: Iterable[e.ElderEvent], on: date) -> ElderState:
@@ -478,7 +478,8 @@ def fold_as_of(elder_id: str, events: Iterable[e.ElderEvent], on: date) -> Elder
     return fold(elder_id, [event for event in events if event.effective_date <= on])
 
 
-def _apply(state: ElderState, events: Iterable[e.ElderEvent]) -> ElderState:
+def evolve_all(state: ElderState, events: Iterable[e.ElderEvent]) -> ElderState:
+    """``evolve`` each event in turn (in the order given)."""
     for event in events:
         state = evolve(state, event)
     return state
@@ -629,7 +630,7 @@ def derive_status(state: ElderState, policy_book: PolicyBook, today: date) -> li
     derived: list[e.ElderEvent] = []
     for step in (_left_behind_events, _key_target_events):
         found = step(state, policy_book, today)
-        state = _apply(state, found)
+        state = evolve_all(state, found)
         derived += found
     return derived
 
