@@ -60,7 +60,9 @@ class CorrectDetailsSchema(_Command):
     @post_load
     def build(self, data, **kwargs):
         # Each changed value is checked with the same field as at registration.
-        registration = RegisterElderSchema()
+        # The shared instance: building a schema (and its nested ones) per call costs more
+        # than the load itself.
+        registration = COMMAND_SCHEMAS["register_elder"]
         known = {name: field for name, field in registration.fields.items()
                  if name not in ("elder_id", "effective_date")}
         errors, changes = {}, {}
