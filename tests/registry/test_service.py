@@ -239,3 +239,16 @@ def test_refused_commands_are_logged_without_traceback(registry, caplog):
             registry.record_death({"elder_id": "nobody", "effective_date": "2026-11-01"}, CLERK)
     lines = [r for r in caplog.records if r.name == "nameko.containers" and "nobody" in r.getMessage()]
     assert lines and all(r.exc_info is None and r.levelno == logging.INFO for r in lines)
+
+
+def test_correction_with_bad_values_names_each_field_and_writes_nothing(registry):
+    registry.register_elder(registration(left_on=None), CLERK)
+    before = event_count(registry.database_url)
+    with pytest.raises(ValidationError) as refused:
+        registry.correct_details({"elder_id": "elder-1", "effective_date": "2026-11-02", "reason": "typo",
+                                  "changes": {"birth_date": "31/12/1941", "favourite_colour": "red"}}, CLERK)
+    assert set(refused.value.errors) == {"changes.birth_date", "changes.favourite_colour"}
+    assert event_count(registry.database_url) == before
+    corrected = registry.correct_details({"elder_id": "elder-1", "effective_date": "2026-11-02",
+                                          "reason": "typo", "changes": {"address": "东关村二组5号"}}, CLERK)
+    assert corrected["address"] == "东关村二组5号"
