@@ -24,7 +24,7 @@ from kernel.clock import utc_now
 from kernel.envelope import (GENESIS_HASH, SPEC_VERSION, Actor, Envelope, PendingEvent, canonical_event_json, canonical_json,
                              format_time, sha256_hex)
 from kernel.errors import ConcurrencyError, ValidationError
-from kernel.ids import new_event_id
+from kernel.ids import new_event_ids
 from kernel.schema import CORRELATION_ID_LENGTH
 from kernel.schema import events as events_table
 
@@ -108,11 +108,12 @@ class _EnvelopeBuilder:
               recorded_time: datetime) -> tuple[list[Envelope], list[dict]]:
         sealed, rows, position, previous_hash = [], [], head_position, head_hash
         recorded = format_time(recorded_time)
+        fresh_ids = iter(new_event_ids(sum(1 for event in pending if not event.id)))
         for event in pending:
             versions[event.stream_id] += 1
             position += 1
             row = {
-                "position": position, "event_id": event.id or new_event_id(), "stream_id": event.stream_id,
+                "position": position, "event_id": event.id or next(fresh_ids), "stream_id": event.stream_id,
                 "sequence": versions[event.stream_id], "type": event.type, "source": self.source,
                 "time": format_time(event.time), "recorded_time": recorded,
                 "actor": _actor_json(event.actor), "jurisdiction": event.jurisdiction,
