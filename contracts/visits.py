@@ -24,7 +24,7 @@ FINDING_TOPICS = ("living_conditions", "health", "care_by_children", "home_safet
 RISK_KINDS = ("wandering", "infringement", "critical_illness", "serious_mental_illness", "major_hardship",
               "neglect_by_supporter", "home_safety_hazard")
 SEVERITIES = ("low", "medium", "high", "critical")
-# Which visit obligation applies; the most demanding class the elder is in wins.
+# Target classes an elder can be in; the most demanding one the policy defines sets the visits owed.
 TARGET_CLASSES = ("general", "key_target", "special_hardship")
 PERIOD_KINDS = ("month", "quarter")
 
@@ -65,9 +65,10 @@ class PlanOpenedSchema(PlanEventSchema):
 
 
 class ObligationChangedSchema(PlanEventSchema):
-    """The elder's visit obligation started, changed class, or ended (``target_class`` None)."""
-    target_class = fields.String(required=True, allow_none=True, validate=validate.OneOf(TARGET_CLASSES))
-    previous_class = fields.String(required=True, allow_none=True, validate=validate.OneOf(TARGET_CLASSES))
+    """The target classes the elder belongs to changed (empty: no obligation any more).
+    Which classes owe visits, and how often, is policy on each period's due date."""
+    classes = fields.List(fields.String(validate=validate.OneOf(TARGET_CLASSES)), required=True)
+    previous_classes = fields.List(fields.String(validate=validate.OneOf(TARGET_CLASSES)), required=True)
     reason = fields.String(required=True)
 
 
