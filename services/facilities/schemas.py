@@ -1,0 +1,178 @@
+"""The facilities RPC edge: payload schemas that build domain commands, and the views it
+answers with. marshmallow stays here; the domain never sees a dict."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, post_load, validate
+
+from contracts.facilities import ADMISSION_KINDS, FACILITY_KINDS, OPERATING_MODELS, DetailChangesSchema
+from contracts.fields import DivisionCode
+from services.facilities.adapters.event_mapping import to_domain_values
+from services.facilities.domain import commands as c
+
+_ID = validate.Length(min=1, max=64)
+_REASON = validate.Length(min=1, max=500)
+
+
+class _Command(Schema):
+    command_class: type
+
+    facility_id = fields.String(required=True, validate=_ID)
+    effective_date = fields.Date(required=True)
+
+    @post_load
+    def build(self, data, **_kwargs):
+        return self.command_class(**to_domain_values(data))
+
+
+class OpenFacilitySchema(_Command):
+    command_class = c.OpenFacility
+    name = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    division_code = DivisionCode(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(FACILITY_KINDS))
+    operating_model = fields.String(required=True, validate=validate.OneOf(OPERATING_MODELS))
+    operator = fields.String(required=True, validate=validate.Length(min=1, max=128))
+    capacity = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    services = fields.List(fields.String(validate=validate.Length(min=1, max=64)), load_default=list)
+
+
+class ChangeDetailsSchema(_Command):
+    command_class = c.ChangeDetails
+    changes = fields.Nested(DetailChangesSchema, required=True)
+    reason = fields.String(required=True, validate=_REASON)
+
+    @post_load
+    def build(self, data, **_kwargs):
+        return c.ChangeDetails(facility_id=data["facility_id"], effective_date=data["effective_date"],
+                               changes=to_domain_values(data["changes"]), reason=data["reason"])
+
+
+class ChangeCapacitySchema(_Command):
+    command_class = c.ChangeCapacity
+    capacity = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    reason = fields.String(required=True, validate=_REASON)
+
+
+class RateFacilitySchema(_Command):
+    command_class = c.RateFacility
+    stars = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
+    assessor = fields.String(required=True, validate=validate.Length(min=1, max=128))
+
+
+class SuspendFacilitySchema(_Command):
+    command_class = c.SuspendFacility
+    reason = fields.String(required=True, validate=_REASON)
+
+
+class ReinstateFacilitySchema(SuspendFacilitySchema):
+    command_class = c.ReinstateFacility
+
+
+class CloseFacilitySchema(SuspendFacilitySchema):
+    command_class = c.CloseFacility
+
+
+class MergeFacilitySchema(_Command):
+    command_class = c.MergeFacility
+    survivor_id = fields.String(required=True, validate=_ID)
+    reason = fields.String(required=True, validate=_REASON)
+    survivor_capacity = fields.Integer(load_default=None, allow_none=True, strict=True,
+                                       validate=validate.Range(min=0))
+
+
+class AdmitElderSchema(_Command):
+    command_class = c.AdmitElder
+    elder_id = fields.String(required=True, validate=_ID)
+    admission_kind = fields.String(required=True, validate=validate.OneOf(ADMISSION_KINDS))
+
+
+class DischargeElderSchema(_Command):
+    command_class = c.DischargeElder
+    elder_id = fields.String(required=True, validate=_ID)
+    reason = fields.String(required=True, validate=_REASON)
+
+
+class TransferElderSchema(_Command):
+    command_class = c.TransferElder
+    elder_id = fields.String(required=True, validate=_ID)
+    to_facility_id = fields.String(required=True, validate=_ID)
+    reason = fields.String(required=True, validate=_REASON)
+    admission_kind = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(ADMISSION_KINDS))
+
+
+class AssessOperatingSubsidySchema(_Command):
+    command_class = c.AssessOperatingSubsidy
+    year = fields.Integer(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
+
+
+# One instance each: a schema is stateless once built.
+COMMAND_SCHEMAS = {
+    "open_facility": OpenFacilitySchema(), "change_details": ChangeDetailsSchema(),
+    "change_capacity": ChangeCapacitySchema(), "rate_facility": RateFacilitySchema(),
+    "suspend_facility": SuspendFacilitySchema(), "reinstate_facility": ReinstateFacilitySchema(),
+    "merge_facility": MergeFacilitySchema(), "close_facility": CloseFacilitySchema(),
+    "admit_elder": AdmitElderSchema(), "discharge_elder": DischargeElderSchema(),
+    "transfer_elder": TransferElderSchema(), "assess_operating_subsidy": AssessOperatingSubsidySchema(),
+}
+
+
+def _value(name):
+    return fields.Function(lambda obj: getattr(getattr(obj, name), "value", getattr(obj, name)))
+
+
+class ResidentView(Schema):
+    elder_id = fields.String()
+    admission_kind = _value("admission_kind")
+    admitted_on = fields.Date()
+
+
+class FacilityView(Schema):
+    """What facilities answers about one facility (current, or as of a date)."""
+
+    facility_id = fields.String()
+    version = fields.Integer()
+    status = _value("status")
+    name = fields.String()
+    division_code = fields.String()
+    kind = _value("kind")
+    operating_model = _value("operating_model")
+    operator = fields.String()
+    capacity = fields.Integer()
+    occupancy = fields.Integer()
+    free_places = fields.Integer()
+    services = fields.List(fields.String())
+    opened_on = fields.Date(allow_none=True)
+    stars = fields.Integer(allow_none=True)
+    rated_on = fields.Date(allow_none=True)
+    assessor = fields.String(allow_none=True)
+    stars_awarded = fields.Function(lambda s: sorted(s.stars_awarded))
+    subsidy_years = fields.Function(lambda s: sorted(s.subsidy_years))
+    residents = fields.List(fields.Nested(ResidentView))
+    suspended_since = fields.Date(allow_none=True)
+    merged_into = fields.String(allow_none=True)
+    absorbed = fields.List(fields.String())
+    closed_on = fields.Date(allow_none=True)
+
+
+class SearchSchema(Schema):
+    division_code = fields.String(load_default=None, validate=validate.Regexp(r"^\d{2,12}$"))
+    kind = fields.String(load_default=None, validate=validate.OneOf(FACILITY_KINDS))
+    status = fields.String(load_default="in_operation",
+                           validate=validate.OneOf(["in_operation", "open", "suspended", "merged", "closed", "any"]))
+    min_stars = fields.Integer(load_default=None, validate=validate.Range(min=1, max=5))
+    with_free_places = fields.Boolean(load_default=False)
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class DivisionSchema(Schema):
+    division_code = fields.String(load_default=None, validate=validate.Regexp(r"^\d{2,12}$"))
+
+
+class AsOfSchema(Schema):
+    on = fields.Date(required=True)
+    known_at = fields.AwareDateTime(load_default=None, allow_none=True)
+
+
+class YearSchema(Schema):
+    year = fields.Integer(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
+    effective_date = fields.Date(load_default=None, allow_none=True)
