@@ -11,6 +11,7 @@ name the policy that set the amount: subsidies pays them, auditors trace them.
 from marshmallow import Schema, fields, validate
 
 from contracts.fields import DivisionCode
+from contracts.registry import EnumValue
 from kernel.catalogue import EventCatalogue
 
 # DOMAIN.md §5. Day-care centres with meals are "care centres", without meals "activity centres".
@@ -45,8 +46,8 @@ class FacilityEventSchema(Schema):
 class FacilityOpenedSchema(FacilityEventSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=128))
     division_code = DivisionCode(required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(FACILITY_KINDS))
-    operating_model = fields.String(required=True, validate=validate.OneOf(OPERATING_MODELS))
+    kind = EnumValue(FACILITY_KINDS, required=True)
+    operating_model = EnumValue(OPERATING_MODELS, required=True)
     operator = fields.String(required=True, validate=validate.Length(min=1, max=128))
     capacity = fields.Integer(required=True, validate=validate.Range(min=0))
     services = fields.List(fields.String(validate=validate.Length(min=1, max=64)), required=True)
@@ -57,7 +58,7 @@ class DetailChangesSchema(Schema):
 
     name = fields.String(validate=validate.Length(min=1, max=128))
     operator = fields.String(validate=validate.Length(min=1, max=128))
-    operating_model = fields.String(validate=validate.OneOf(OPERATING_MODELS))
+    operating_model = EnumValue(OPERATING_MODELS)
     services = fields.List(fields.String(validate=validate.Length(min=1, max=64)))
 
 
@@ -100,7 +101,7 @@ class OperatingSubsidyEligibleSchema(GrantSchema):
     """The facility qualifies for the operating subsidy of ``year`` (once per year)."""
 
     year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
-    kind = fields.String(required=True, validate=validate.OneOf(FACILITY_KINDS))
+    kind = EnumValue(FACILITY_KINDS, required=True)
 
 
 class ReasonSchema(FacilityEventSchema):
@@ -126,8 +127,8 @@ class FacilityAbsorbedSchema(ReasonSchema):
 class AdmissionEventSchema(FacilityEventSchema):
     elder_id = fields.String(required=True, validate=_ID)
     division_code = DivisionCode(required=True)          # of the facility (subject)
-    facility_kind = fields.String(required=True, validate=validate.OneOf(FACILITY_KINDS))
-    admission_kind = fields.String(required=True, validate=validate.OneOf(ADMISSION_KINDS))
+    facility_kind = EnumValue(FACILITY_KINDS, required=True)
+    admission_kind = EnumValue(ADMISSION_KINDS, required=True)
 
 
 class ElderAdmittedSchema(AdmissionEventSchema):
