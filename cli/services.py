@@ -6,6 +6,7 @@ import importlib
 
 SERVICE_CLASSES = {
     "registry": "services.registry.service:RegistryService",
+    "visits": "services.visits.service:VisitsService",
 }
 
 

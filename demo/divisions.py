@@ -1,7 +1,7 @@
 """The synthetic demo county: townships and villages under 濮阳县 (410928).
 
 The division table itself (loading, validation) belongs to the registry:
-``services.registry.adapters.divisions``. Rewrite ``data/divisions/demo.csv`` with
+``kernel.divisions``. Rewrite ``data/divisions/demo.csv`` with
 ``python -m demo.divisions``.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from services.registry.adapters.divisions import (  # noqa: F401 - re-exported for demo users
+from kernel.divisions import (  # noqa: F401 - re-exported for demo users
     BASE_DIVISION_FILE, DEFAULT_DIVISION_FILES, DEMO_COUNTY_CODE, DEMO_DIVISION_FILE,
     DEMO_DIVISION_SEED, DEMO_TOWNSHIPS, DEMO_VILLAGES_PER_TOWNSHIP, HEADER, Division,
     level_of, load_division_rows, parent_of)

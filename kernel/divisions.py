@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
-DIVISIONS_DIR = Path(__file__).resolve().parents[3] / "data" / "divisions"
+DIVISIONS_DIR = Path(__file__).resolve().parents[1] / "data" / "divisions"
 BASE_DIVISION_FILE = DIVISIONS_DIR / "base.csv"
 DEMO_DIVISION_FILE = DIVISIONS_DIR / "demo.csv"
 DEFAULT_DIVISION_FILES: tuple[Path, ...] = (BASE_DIVISION_FILE, DEMO_DIVISION_FILE)
@@ -191,3 +192,32 @@ class DivisionTable:
             chain.append(current)
             current = self._by_code.get(current.parent_code) if current.parent_code else None
         return list(reversed(chain))
+
+
+@lru_cache(maxsize=8)
+def load_division_table(paths: tuple[str, ...]) -> DivisionTable:
+    from kernel.config import repository_path
+    return DivisionTable.from_files(repository_path(p) for p in paths)
+
+
+def configured_division_table(config) -> DivisionTable:
+    """The table named by ``DIVISION_FILES`` in config (space-separated or a list), else
+    the shipped base and demo files."""
+    configured = config.get("DIVISION_FILES")
+    if not configured:
+        paths = tuple(str(p) for p in DEFAULT_DIVISION_FILES)
+    else:
+        paths = tuple(configured.split() if isinstance(configured, str) else configured)
+    return load_division_table(paths)
+
+
+def significant_prefix(division_code: str) -> str:
+    """``410928101000`` (a township) → ``410928101``: the prefix every place inside it shares."""
+    prefix = ""
+    for length in (2, 4, 6, 9, 12):
+        if division_code[length - (3 if length > 6 else 2):length].strip("0"):
+            prefix = division_code[:length]
+    return prefix
+
+
+CHILD_PREFIX_LENGTH = {0: 2, 2: 4, 4: 6, 6: 9, 9: 12, 12: 12}

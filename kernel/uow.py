@@ -6,7 +6,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
+
+T = TypeVar("T")
 
 import structlog
 from sqlalchemy.engine import Connection, Engine
@@ -79,3 +81,25 @@ def unit_of_work(engine: Engine, store, clock, projections=(), on_commit: Callab
         yield uow
     if on_commit and uow.appended:
         on_commit(uow.appended)
+
+
+CONCURRENCY_ATTEMPTS = 10
+
+
+def retry_on_concurrency(run: Callable[[], "T"], attempts: int = CONCURRENCY_ATTEMPTS) -> "T":
+    """Run a unit of work again when another writer committed to the same stream between our
+    read and our append. Safe because deciding is pure: the retry decides on the new state.
+    The caller sees ``ConcurrencyError`` only if that keeps happening."""
+    import random
+    import time
+
+    from kernel.errors import ConcurrencyError
+
+    for attempt in range(1, attempts + 1):
+        try:
+            return run()
+        except ConcurrencyError:
+            if attempt == attempts:
+                raise
+            log.info("concurrent change to the same stream; deciding again", attempt=attempt)
+            time.sleep(random.uniform(0, 0.01 * attempt))   # spread the losers of one round

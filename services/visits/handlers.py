@@ -1,0 +1,168 @@
+"""Visits command handlers: one unit of work each. Load the stream, let the domain decide,
+append (projections update in the same transaction). Refusals raise and write nothing."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import insert
+
+from kernel.catalogue import EventCatalogue
+from kernel.divisions import DivisionTable
+from kernel.envelope import Actor, Envelope
+from kernel.errors import CommandRejected, NotFoundError
+from kernel.ids import new_stream_id
+from kernel.logging import bind
+from kernel.uow import UnitOfWork
+from services.visits.adapters.event_mapping import event_from_envelope, to_pending
+from services.visits.adapters.notice import NoticeContent, render_notice
+from services.visits.adapters.profiles import apply_registry_event, load_profile, target_classes
+from services.visits.adapters.tables import notices
+from services.visits.domain import (AssignVisitor, ElderPlan, Findings, ObserveElder, PlanOpened, Recipient,
+                                    RecordVisit, Risk, VisitorState, VisitPolicyBook, close_periods, decide,
+                                    decide_visitor, evolve, evolve_visitor, fold, fold_visitor)
+
+
+@dataclass(frozen=True)
+class VisitsContext:
+    catalogue: EventCatalogue
+    policies: VisitPolicyBook
+    divisions: DivisionTable
+
+
+@dataclass(frozen=True)
+class CommandMeta:
+    actor: Actor
+    correlation_id: str | None = None
+    causation_id: str | None = None
+
+
+def load_plan(source, elder_id: str, catalogue: EventCatalogue) -> ElderPlan:
+    return fold(elder_id, [event_from_envelope(e, catalogue) for e in source.read_stream(elder_id)])
+
+
+def load_visitor(source, visitor_id: str, catalogue: EventCatalogue) -> VisitorState:
+    return fold_visitor(visitor_id, [event_from_envelope(e, catalogue) for e in source.read_stream(visitor_id)])
+
+
+def _append(uow: UnitOfWork, ctx: VisitsContext, events, expected: dict, jurisdiction: str, meta: CommandMeta):
+    if events:
+        uow.append([to_pending(e, ctx.catalogue, actor=meta.actor, jurisdiction=jurisdiction,
+                               correlation_id=meta.correlation_id, causation_id=meta.causation_id)
+                    for e in events], expected)
+    return events
+
+
+# -- visitors ---------------------------------------------------------------------------
+def run_visitor_command(uow: UnitOfWork, ctx: VisitsContext, command, meta: CommandMeta) -> VisitorState:
+    bind(visitor_id=command.visitor_id)
+    for code in getattr(command, "village_codes", ()):
+        division = ctx.divisions.get(code)
+        if division is None or division.level != "village":
+            raise CommandRejected(f"{code} is not a village in the division table", field="village_codes")
+    state = load_visitor(uow, command.visitor_id, ctx.catalogue)
+    events = decide_visitor(state, command)
+    jurisdiction = (getattr(command, "village_codes", None) or state.village_codes)[0]
+    _append(uow, ctx, events, {command.visitor_id: state.version}, jurisdiction, meta)
+    for event in events:
+        state = evolve_visitor(state, event)
+    return state
+
+
+def active_visitor(uow: UnitOfWork, ctx: VisitsContext, visitor_id: str) -> VisitorState:
+    visitor = load_visitor(uow, visitor_id, ctx.catalogue)
+    if not visitor.is_registered:
+        raise NotFoundError(f"no visitor {visitor_id!r}", field="visitor_id")
+    if not visitor.active:
+        raise CommandRejected(f"visitor {visitor_id!r} is no longer active", field="visitor_id")
+    return visitor
+
+
+def known_elder(uow: UnitOfWork, elder_id: str) -> dict:
+    profile = load_profile(uow.conn, elder_id)
+    if profile is None:
+        raise NotFoundError(f"no elder {elder_id!r} known to visits (registered in the registry?)",
+                            field="elder_id")
+    return profile
+
+
+# -- registry facts -> obligations ------------------------------------------------------
+def observe_registry_event(uow: UnitOfWork, ctx: VisitsContext, envelope: Envelope, today: date) -> list:
+    """Apply one registry event to the elder's profile and recompute the obligation."""
+    bind(elder_id=envelope.subject)
+    profile = apply_registry_event(uow.conn, envelope)
+    if profile is None:
+        return []
+    plan = load_plan(uow, envelope.subject, ctx.catalogue)
+    villages = None
+    if plan.visitor_id:
+        villages = frozenset(load_visitor(uow, plan.visitor_id, ctx.catalogue).village_codes)
+    command = ObserveElder(envelope.subject, profile["name"], profile["division_code"], target_classes(profile),
+                           date.fromisoformat(envelope.data["effective_date"]), envelope.type, today, villages)
+    meta = CommandMeta(Actor.system("visits"), envelope.correlation_id, envelope.id)
+    return _append(uow, ctx, decide(plan, command), {plan.elder_id: plan.version}, profile["division_code"], meta)
+
+
+# -- assignment and the written notice ---------------------------------------------------
+def assign_visitor(uow: UnitOfWork, ctx: VisitsContext, elder_id: str, visitor_id: str, on: date,
+                   meta: CommandMeta) -> dict:
+    bind(elder_id=elder_id, visitor_id=visitor_id)
+    profile = known_elder(uow, elder_id)
+    visitor = active_visitor(uow, ctx, visitor_id)
+    plan = load_plan(uow, elder_id, ctx.catalogue)
+    recipients = (Recipient("elder", profile["name"], profile["phone"]),) + tuple(
+        Recipient("supporter", s["name"], s.get("phone")) for s in json.loads(profile["supporters"]))
+    village = ctx.divisions.get(plan.division_code or profile["division_code"])
+    notice_id = new_stream_id()
+    rendered = render_notice(NoticeContent(
+        notice_id, on, profile["name"], village.name if village else profile["division_code"], visitor.name,
+        visitor.phone, visitor.role, visitor.organisation, tuple((r.role, r.name) for r in recipients)))
+    command = AssignVisitor(elder_id, visitor_id, visitor.name, visitor.phone, frozenset(visitor.village_codes),
+                            notice_id, recipients, rendered.sha256, on)
+    _append(uow, ctx, decide(plan, command), {elder_id: plan.version}, plan.division_code, meta)
+    uow.conn.execute(insert(notices), {"notice_id": notice_id, "elder_id": elder_id, "visitor_id": visitor_id,
+                                       "issued_on": on.isoformat(), "html": rendered.html, "pdf": rendered.pdf,
+                                       "sha256": rendered.sha256})
+    return {"notice_id": notice_id, "sha256": rendered.sha256, "elder_id": elder_id, "visitor_id": visitor_id}
+
+
+# -- visit records -----------------------------------------------------------------------
+def record_visit(uow: UnitOfWork, ctx: VisitsContext, values: dict, today: date, meta: CommandMeta) -> tuple:
+    """Returns (visit_id, events)."""
+    elder_id = values["elder_id"]
+    bind(elder_id=elder_id, visitor_id=values["visitor_id"])
+    profile = known_elder(uow, elder_id)
+    active_visitor(uow, ctx, values["visitor_id"])
+    plan = load_plan(uow, elder_id, ctx.catalogue)
+    expected = {elder_id: plan.version}
+    opening = []
+    if not plan.is_open:
+        # A visit to an elder in no target class (yet) is still a record worth keeping.
+        opening = [PlanOpened(elder_id, today, profile["name"], profile["division_code"])]
+        plan = evolve(plan, opening[0])
+    visit_id = values["visit_id"] or new_stream_id()
+    died_on = date.fromisoformat(profile["died_on"]) if profile["died_on"] else None
+    command = RecordVisit(elder_id, visit_id, values["visitor_id"], values["mode"], values["visited_on"],
+                          tuple(values["services"]), Findings(**values["findings"]),
+                          tuple(Risk(**r) for r in values["risks"]), today, died_on, values["supersedes"],
+                          values["correction_reason"])
+    events = opening + decide(plan, command)
+    _append(uow, ctx, events, expected, plan.division_code, meta)
+    return visit_id, events
+
+
+# -- closing periods ---------------------------------------------------------------------
+def close_periods_for(uow: UnitOfWork, ctx: VisitsContext, elder_ids, today: date, meta: CommandMeta) -> list:
+    """Close the due periods of several elders in one append (one transaction)."""
+    events, expected, jurisdictions = [], {}, {}
+    for elder_id in elder_ids:
+        plan = load_plan(uow, elder_id, ctx.catalogue)
+        closed = close_periods(plan, today, ctx.policies)
+        if closed:
+            events += closed
+            expected[elder_id] = plan.version
+    if events:
+        uow.append([to_pending(e, ctx.catalogue, actor=meta.actor, jurisdiction=e.division_code,
+                               correlation_id=meta.correlation_id) for e in events], expected)
+    return events

@@ -1,0 +1,254 @@
+"""The visits service: visitors, visit obligations from policy, visit records, overdue
+detection and coverage, over nameko RPC; registry events arrive through RabbitMQ.
+
+Every command takes ``payload`` (validated by its schema) and ``actor``; a refused command
+raises a clear error naming the field and writes nothing. The period timer closes every
+period whose due date has passed (met / overdue), once per elder and period.
+"""
+from __future__ import annotations
+
+import base64
+
+import structlog
+from sqlalchemy import and_, func, or_, select
+
+from contracts import CATALOGUE
+from contracts.actors import ActorSchema
+from kernel.consumer import durable_event_handler
+from kernel.divisions import CHILD_PREFIX_LENGTH, significant_prefix
+from kernel.envelope import Actor
+from kernel.errors import NotFoundError
+from kernel.ids import new_stream_id
+from kernel.providers import CallContext, LoggingContext, OutboxRelayRunner, ServiceDatabase, configured_timer
+from kernel.rpc import command_rpc
+from kernel.uow import retry_on_concurrency
+from kernel.validation import load_or_refuse
+from services.visits import coverage as coverage_report
+from services.visits.adapters.profiles import REGISTRY_EVENTS
+from services.visits.adapters.tables import (notices, period_outcomes, period_sweeps, plans, visit_conflicts,
+                                             visit_records, visitors)
+from services.visits.domain import (ChangeVisitorVillages, DeactivateVisitor, RegisterVisitor,
+                                    last_period_end_before)
+from services.visits.handlers import (CommandMeta, assign_visitor, close_periods_for, load_plan,
+                                      observe_registry_event, record_visit, run_visitor_command)
+from services.visits.rules import VisitsRules, visits_projections
+from services.visits.schemas import (AssignVisitorSchema, ChangeVisitorVillagesSchema, CoverageQuerySchema,
+                                     DeactivateVisitorSchema, DivisionQuerySchema, OverdueQuerySchema,
+                                     RecordVisitSchema, RegisterVisitorSchema)
+from services.visits.views import plan_view, visitor_view
+
+log = structlog.get_logger(__name__)
+ACTOR_SCHEMA = ActorSchema()
+SYSTEM_ACTOR = Actor.system("visits")
+SWEEP_PAGE = 200          # elders whose periods are closed in one transaction
+VISITOR_COMMANDS = {
+    "register_visitor": (RegisterVisitorSchema(), RegisterVisitor),
+    "change_visitor_villages": (ChangeVisitorVillagesSchema(), ChangeVisitorVillages),
+    "deactivate_visitor": (DeactivateVisitorSchema(), DeactivateVisitor),
+}
+
+
+def _rows(conn, statement) -> list[dict]:
+    return [dict(row._mapping) for row in conn.execute(statement)]
+
+
+def _within(column, division_code: str):
+    return column.startswith(significant_prefix(division_code))
+
+
+class VisitsService:
+    name = "visits"
+
+    db = ServiceDatabase(CATALOGUE, projections=visits_projections)
+    relay = OutboxRelayRunner()
+    rules = VisitsRules()
+    call = CallContext()
+    log = LoggingContext()
+
+    def _meta(self, actor) -> CommandMeta:
+        return CommandMeta(load_or_refuse(ACTOR_SCHEMA, actor), **self.call)
+
+    def _in_unit_of_work(self, work):
+        def run():
+            with self.db.unit_of_work() as uow:
+                return work(uow)
+        return retry_on_concurrency(run)
+
+    # -- visitors -------------------------------------------------------------------------
+    def _visitor_command(self, name: str, payload, actor) -> dict:
+        schema, command_class = VISITOR_COMMANDS[name]
+        values, meta = load_or_refuse(schema, payload), self._meta(actor)
+        values["effective_date"] = values["effective_date"] or self.db.clock.today()
+        if name == "register_visitor":
+            values["visitor_id"] = values["visitor_id"] or new_stream_id()
+            values["village_codes"] = tuple(values["village_codes"])
+        command = command_class(**values)
+        state = self._in_unit_of_work(lambda uow: run_visitor_command(uow, self.rules, command, meta))
+        log.info("visitor command accepted", command=name, visitor_id=state.visitor_id, user=meta.actor.user)
+        return visitor_view(state)
+
+    @command_rpc
+    def register_visitor(self, payload, actor):
+        return self._visitor_command("register_visitor", payload, actor)
+
+    @command_rpc
+    def change_visitor_villages(self, payload, actor):
+        return self._visitor_command("change_visitor_villages", payload, actor)
+
+    @command_rpc
+    def deactivate_visitor(self, payload, actor):
+        return self._visitor_command("deactivate_visitor", payload, actor)
+
+    @command_rpc
+    def list_visitors(self, filters):
+        query = load_or_refuse(DivisionQuerySchema(), filters)
+        prefix = significant_prefix(query["division_code"])
+        with self.db.connect() as conn:
+            rows = _rows(conn, select(visitors).order_by(visitors.c.visitor_id))
+        return [r for r in rows if any(code.startswith(prefix) for code in r["village_codes"].split())][:query["limit"]]
+
+    # -- assignment and notice ------------------------------------------------------------
+    @command_rpc
+    def assign_visitor(self, payload, actor):
+        """Make ``visitor_id`` the elder's responsible visitor and issue the written notice
+        (HTML and PDF, fetched with ``get_notice``)."""
+        values, meta = load_or_refuse(AssignVisitorSchema(), payload), self._meta(actor)
+        on = values["effective_date"] or self.db.clock.today()
+        issued = self._in_unit_of_work(
+            lambda uow: assign_visitor(uow, self.rules, values["elder_id"], values["visitor_id"], on, meta))
+        log.info("visitor assigned, notice issued", elder_id=values["elder_id"], visitor_id=values["visitor_id"],
+                 notice_id=issued["notice_id"])
+        return issued
+
+    @command_rpc
+    def get_notice(self, notice_id, format="html"):
+        """``{"html": ...}`` or ``{"pdf_base64": ...}`` with the recorded SHA-256."""
+        with self.db.connect() as conn:
+            row = conn.execute(select(notices).where(notices.c.notice_id == notice_id)).first()
+        if row is None:
+            raise NotFoundError(f"no notice {notice_id!r}", field="notice_id")
+        body = {"html": row.html} if format == "html" else {"pdf_base64": base64.b64encode(row.pdf).decode()}
+        return {"notice_id": notice_id, "elder_id": row.elder_id, "visitor_id": row.visitor_id,
+                "issued_on": row.issued_on, "sha256": row.sha256, **body}
+
+    # -- visits ---------------------------------------------------------------------------
+    @command_rpc
+    def record_visit(self, payload, actor):
+        """Record a visit (or, with ``supersedes`` and ``correction_reason``, correct one)."""
+        values, meta = load_or_refuse(RecordVisitSchema(), payload), self._meta(actor)
+        today = self.db.clock.today()
+        visit_id, events = self._in_unit_of_work(lambda uow: record_visit(uow, self.rules, values, today, meta))
+        kinds = [e.TYPE for e in events]
+        log.info("visit recorded", elder_id=values["elder_id"], visit_id=visit_id, events=kinds)
+        return {"visit_id": visit_id, "events": kinds}
+
+    @command_rpc
+    def get_plan(self, elder_id):
+        plan = load_plan(self.db.store, elder_id, CATALOGUE)
+        if not plan.is_open:
+            raise NotFoundError(f"visits has no plan for elder {elder_id!r}", field="elder_id")
+        return plan_view(plan)
+
+    @command_rpc
+    def list_visits(self, elder_id):
+        with self.db.connect() as conn:
+            return _rows(conn, select(visit_records).where(visit_records.c.elder_id == elder_id)
+                         .order_by(visit_records.c.visited_on, visit_records.c.position))
+
+    @command_rpc
+    def list_conflicts(self, filters):
+        query = load_or_refuse(DivisionQuerySchema(), filters)
+        statement = (select(visit_conflicts).join(plans, plans.c.elder_id == visit_conflicts.c.elder_id)
+                     .where(_within(plans.c.division_code, query["division_code"]))
+                     .order_by(visit_conflicts.c.visited_on).limit(query["limit"]))
+        with self.db.connect() as conn:
+            return _rows(conn, statement)
+
+    @command_rpc
+    def reassignments_needed(self, filters):
+        query = load_or_refuse(DivisionQuerySchema(), filters)
+        statement = (select(plans).where(plans.c.reassignment_needed.is_(True),
+                                         _within(plans.c.division_code, query["division_code"]))
+                     .order_by(plans.c.elder_id).limit(query["limit"]))
+        with self.db.connect() as conn:
+            return _rows(conn, statement)
+
+    # -- registry facts -------------------------------------------------------------------
+    @durable_event_handler("registry", REGISTRY_EVENTS)
+    def on_registry_event(self, event, uow):
+        events = observe_registry_event(uow, self.rules, event, self.db.clock.today())
+        if events:
+            log.info("obligation recomputed", elder_id=event.subject, cause=event.type,
+                     events=[e.TYPE for e in events])
+
+    # -- periods --------------------------------------------------------------------------
+    @configured_timer("VISITS.period_close_interval_seconds", 3600)
+    def close_periods_on_timer(self):
+        self.close_periods()
+
+    @command_rpc
+    def close_periods(self):
+        """Close every period due before today that is not closed yet; returns counts."""
+        today = self.db.clock.today()
+        through = last_period_end_before(today).isoformat()
+        totals = {"elders": 0, "met": 0, "overdue": 0}
+        while True:
+            with self.db.connect() as conn:
+                page = conn.execute(
+                    select(plans.c.elder_id).outerjoin(period_sweeps, period_sweeps.c.elder_id == plans.c.elder_id)
+                    .where(or_(period_sweeps.c.swept_through.is_(None), period_sweeps.c.swept_through < through))
+                    .order_by(plans.c.elder_id).limit(SWEEP_PAGE)).scalars().all()
+            if not page:
+                break
+            events = self._in_unit_of_work(lambda uow: self._close_page(uow, page, today, through))
+            totals["elders"] += len(page)
+            for event in events:
+                totals["met" if event.TYPE == "visits.period_met.v1" else "overdue"] += 1
+        if totals["elders"]:
+            log.info("periods closed", today=str(today), **totals)
+        return totals
+
+    def _close_page(self, uow, elder_ids, today, through):
+        events = close_periods_for(uow, self.rules, elder_ids, today, CommandMeta(SYSTEM_ACTOR, **self.call))
+        uow.conn.execute(period_sweeps.delete().where(period_sweeps.c.elder_id.in_(elder_ids)))
+        uow.conn.execute(period_sweeps.insert(), [{"elder_id": e, "swept_through": through} for e in elder_ids])
+        return events
+
+    @command_rpc
+    def list_overdue(self, filters):
+        """Open overdue periods (not resolved by a late record) in a division."""
+        query = load_or_refuse(OverdueQuerySchema(), filters)
+        conditions = [period_outcomes.c.outcome == "overdue",
+                      _within(period_outcomes.c.division_code, query["division_code"])]
+        if query["period"]:
+            conditions.append(period_outcomes.c.period == query["period"])
+        statement = (select(period_outcomes).where(and_(*conditions))
+                     .order_by(period_outcomes.c.due_on, period_outcomes.c.elder_id).limit(query["limit"]))
+        with self.db.connect() as conn:
+            return _rows(conn, statement)
+
+    @command_rpc
+    def coverage(self, query):
+        """Elders due, visited on time, visited late and overdue for a division and a closed
+        period, by target class and by the next level down. With ``known_at``, replayed
+        from the log as it was recorded by then."""
+        query = load_or_refuse(CoverageQuerySchema(), query)
+        prefix = significant_prefix(query["division_code"])
+        child_length = CHILD_PREFIX_LENGTH[len(prefix)]
+        if query["known_at"] is None:
+            child = func.substr(period_outcomes.c.division_code, 1, child_length)
+            statement = (select(child, period_outcomes.c.target_class, period_outcomes.c.outcome, func.count())
+                         .where(period_outcomes.c.period == query["period"],
+                                period_outcomes.c.division_code.startswith(prefix))
+                         .group_by(child, period_outcomes.c.target_class, period_outcomes.c.outcome))
+            with self.db.connect() as conn:
+                counts = [tuple(row) for row in conn.execute(statement)]
+        else:
+            counts = coverage_report.replayed_counts(self.db.store, query["period"], prefix, child_length,
+                                                     query["known_at"])
+        return coverage_report.summarise(query["division_code"], query["period"], counts, self.rules,
+                                         known_at=query["known_at"])
+
+    @command_rpc
+    def ping(self):
+        return {"service": self.name, "events": self.db.store.last_position()}
