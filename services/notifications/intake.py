@@ -1,0 +1,58 @@
+"""What other services' events mean here: which alert a visits or registry event raises.
+
+The incident key says which reports are the same incident: the same kind of risk for the
+same elder while an alert is open, the same overdue period, the same status change.
+Alert ids of consumed events derive from the event id, so applying an event again (a
+rolled-back batch) decides the same alert.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from kernel.envelope import Envelope
+from services.notifications.domain import RaiseAlert
+
+OVERDUE_SEVERITY = {"general": "medium", "key_target": "high", "special_hardship": "high"}
+
+
+def alert_id_for(envelope: Envelope) -> str:
+    return f"al-{envelope.id}"
+
+
+def alert_for_visits_event(envelope: Envelope, now: datetime) -> RaiseAlert:
+    data = envelope.data
+    common = dict(alert_id=alert_id_for(envelope), at=now, division_code=data["division_code"],
+                  elder_id=data["elder_id"], cause_type=envelope.type, cause_id=envelope.id)
+    if envelope.type == "visits.risk_reported.v1":
+        return RaiseAlert(kind=data["kind"], incident_key=f"risk:{data['elder_id']}:{data['kind']}",
+                          severity=data["severity"],
+                          summary=(f"{data['description']} (found on visit {data['visit_id']} by visitor "
+                                   f"{data['visitor_id']}, {data['effective_date']})"), **common)
+    if envelope.type == "visits.visit_overdue.v1":
+        return RaiseAlert(kind="visit_overdue", incident_key=f"visit_overdue:{data['elder_id']}:{data['period']}",
+                          severity=OVERDUE_SEVERITY.get(data["target_class"], "medium"),
+                          summary=(f"{data['visits']} of {data['required_visits']} visits made in {data['period']} "
+                                   f"({data['target_class']}); {data['days_late']} days past "
+                                   f"{data['effective_date']}. Visitor: {data.get('visitor_id') or 'none assigned'}."),
+                          **common)
+    raise ValueError(f"no alert for {envelope.type}")
+
+
+def alert_for_registry_event(envelope: Envelope, now: datetime) -> RaiseAlert | None:
+    """Status changes that need the family: became a key target, hospitalised. ``None`` for
+    the rest (they only update the elder's contacts)."""
+    data = envelope.data
+    # The envelope's jurisdiction is the elder's village: the registry files each event there.
+    common = dict(alert_id=alert_id_for(envelope), at=now, division_code=envelope.jurisdiction,
+                  elder_id=data["elder_id"], cause_type=envelope.type, cause_id=envelope.id)
+    if envelope.type == "registry.key_target_changed.v1" and data["is_key_target"] and not data["previous_reasons"]:
+        reasons = ", ".join(r.replace("_", " ") for r in data["reasons"])
+        return RaiseAlert(kind="became_key_target", severity="medium",
+                          incident_key=f"became_key_target:{data['elder_id']}:{data['effective_date']}",
+                          summary=(f"Became a key target on {data['effective_date']} ({reasons}): the family is "
+                                   "urged to care for the elder, and the township is told."), **common)
+    if envelope.type == "registry.elder_hospitalised.v1":
+        return RaiseAlert(kind="hospitalised", severity="high",
+                          incident_key=f"hospitalised:{data['elder_id']}:{data['effective_date']}",
+                          summary=f"Admitted to {data['hospital']} on {data['effective_date']}.", **common)
+    return None

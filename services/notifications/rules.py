@@ -1,0 +1,56 @@
+"""Loading the notifications service's configured rules and channels: the routing policy
+file and the delivery channels. The policy is loaded and checked at start-up, so a bad file
+stops the service with a message naming the file and the entry."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import yaml
+from nameko.extensions import DependencyProvider
+
+from contracts import CATALOGUE
+from kernel.config import REPOSITORY_ROOT, repository_path
+from kernel.errors import PolicyError
+from kernel.providers import find_database
+from services.notifications.adapters.channels import ChannelSet, channels_from_config
+from services.notifications.domain import RoutingBook
+from services.notifications.handlers import NotificationsContext
+
+DEFAULT_POLICY_FILE = REPOSITORY_ROOT / "policies" / "notifications.yml"
+
+
+@lru_cache(maxsize=8)
+def load_routing_book(path: str) -> RoutingBook:
+    try:
+        with open(repository_path(path), encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    except (OSError, yaml.YAMLError) as exc:
+        raise PolicyError(f"cannot read routing policy file {path}: {exc}", field="NOTIFICATIONS.policy_file") from exc
+    try:
+        return RoutingBook.from_dict(data or {})
+    except PolicyError as exc:
+        raise PolicyError(f"{path}: {exc.message}", field=exc.field) from exc
+
+
+def settings(config) -> dict:
+    return dict(config.get("NOTIFICATIONS") or {})
+
+
+def notifications_context(config) -> NotificationsContext:
+    path = str(settings(config).get("policy_file") or DEFAULT_POLICY_FILE)
+    return NotificationsContext(CATALOGUE, load_routing_book(path))
+
+
+class NotificationsRules(DependencyProvider):
+    """Hands each worker the context (catalogue, routing book) and the delivery channels."""
+
+    def setup(self):
+        self.context = notifications_context(self.container.config)
+        self.channels: ChannelSet | None = None
+
+    def start(self):
+        # The in-app inbox writes to the service's database: its engine exists once set up.
+        self.channels = channels_from_config(settings(self.container.config), find_database(self.container).engine)
+
+    def get_dependency(self, worker_ctx):
+        return self

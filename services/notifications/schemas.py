@@ -1,0 +1,170 @@
+"""The notifications RPC edge: payload schemas that build domain commands, and the views it
+answers with. marshmallow stays here; the domain never sees a dict it did not ask for."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, post_load, validate
+
+from contracts.fields import DivisionCode
+from contracts.notifications import (ALERT_KINDS, ALERT_SEVERITIES, CHANNELS, DEPARTMENTS, DEVICE_ALARMS,
+                                     DEVICE_KINDS, OUTCOMES, UtcDateTime)
+from services.notifications.domain import (AcceptReferral, ChannelAddress, CloseReferral, CreateReferral,
+                                           RecordReferralAction)
+
+_id = dict(required=True, validate=validate.Length(min=1, max=64))
+_optional_text = dict(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+
+class ReportAlertSchema(Schema):
+    """A risk reported by hand (a neighbour's call to the village committee)."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(ALERT_KINDS))
+    division_code = DivisionCode(required=True)
+    severity = fields.String(required=True, validate=validate.OneOf(ALERT_SEVERITIES))
+    summary = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    elder_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    incident_key = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=255))
+
+
+class DeviceAlarmSchema(Schema):
+    device_id = fields.String(**_id)
+    device_kind = fields.String(required=True, validate=validate.OneOf(DEVICE_KINDS))
+    alarm = fields.String(required=True, validate=validate.OneOf(DEVICE_ALARMS))
+    elder_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    division_code = DivisionCode(required=True)
+    occurred_at = UtcDateTime(load_default=None, allow_none=True)
+    detail = fields.String(**_optional_text)
+
+
+class HeartbeatSchema(Schema):
+    device_id = fields.String(**_id)
+    device_kind = fields.String(required=True, validate=validate.OneOf(DEVICE_KINDS))
+    elder_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    division_code = DivisionCode(required=True)
+    at = UtcDateTime(load_default=None, allow_none=True)
+
+
+class AnswerAlertSchema(Schema):
+    alert_id = fields.String(**_id)
+    party = fields.String(required=True, validate=validate.Length(min=3, max=64))
+    note = fields.String(**_optional_text)
+
+
+class CloseAlertSchema(AnswerAlertSchema):
+    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
+
+
+class ChannelSchema(Schema):
+    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    address = fields.String(required=True, validate=validate.Length(min=1, max=255))
+
+    @post_load
+    def build(self, data, **_kwargs):
+        return ChannelAddress(**data)
+
+
+class PartyContactsSchema(Schema):
+    # "party:" + party is the stream id, at most 64 characters.
+    party = fields.String(required=True, validate=validate.Length(min=3, max=58))
+    channels = fields.List(fields.Nested(ChannelSchema), required=True)
+
+
+class CreateReferralSchema(Schema):
+    referral_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64))
+    to_department = fields.String(required=True, validate=validate.OneOf(DEPARTMENTS))
+    division_code = DivisionCode(required=True)
+    request = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    due_on = fields.Date(load_default=None, allow_none=True)
+    alert_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    elder_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+
+
+class AcceptReferralSchema(Schema):
+    referral_id = fields.String(**_id)
+    note = fields.String(**_optional_text)
+
+
+class ReferralActionSchema(Schema):
+    referral_id = fields.String(**_id)
+    action = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class CloseReferralSchema(Schema):
+    referral_id = fields.String(**_id)
+    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
+    note = fields.String(**_optional_text)
+
+
+def referral_command(name: str, data: dict, *, at, department: str, user: str):
+    """A loaded referral payload as the domain command, acting for the caller's department."""
+    if name == "create":
+        return CreateReferral(data["referral_id"], at, department, to_department=data["to_department"],
+                              division_code=data["division_code"], request=data["request"], due_on=data["due_on"],
+                              created_by=user, alert_id=data["alert_id"], elder_id=data["elder_id"])
+    if name == "accept":
+        return AcceptReferral(data["referral_id"], at, department, note=data["note"])
+    if name == "act":
+        return RecordReferralAction(data["referral_id"], at, department, action=data["action"])
+    return CloseReferral(data["referral_id"], at, department, outcome=data["outcome"], note=data["note"])
+
+
+class AlertFilterSchema(Schema):
+    division_code = DivisionCode(load_default=None, allow_none=True)
+    party = fields.String(load_default=None, allow_none=True)
+    department = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(DEPARTMENTS))
+    kind = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(ALERT_KINDS))
+    deadline_before = UtcDateTime(load_default=None, allow_none=True)
+    status = fields.String(load_default="not_closed",
+                           validate=validate.OneOf(("open", "acknowledged", "not_closed", "closed", "any")))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class ReferralFilterSchema(Schema):
+    department = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(DEPARTMENTS))
+    # owing: referrals the department must act on; owed: those it is waiting for.
+    side = fields.String(load_default="either", validate=validate.OneOf(("owing", "owed", "either")))
+    division_code = DivisionCode(load_default=None, allow_none=True)
+    status = fields.String(load_default="open", validate=validate.OneOf(("open", "overdue", "closed", "any")))
+    due_before = fields.Date(load_default=None, allow_none=True)
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+class RouteView(Schema):
+    party = fields.String()
+    role = fields.String()
+
+
+class AlertView(Schema):
+    alert_id = fields.String()
+    version = fields.Integer()
+    status = fields.String()
+    kind = fields.String()
+    incident_key = fields.String()
+    elder_id = fields.String(allow_none=True)
+    division_code = fields.String()
+    severity = fields.String()
+    summary = fields.String()
+    level = fields.String()
+    ack_deadline = UtcDateTime(allow_none=True)
+    policy_ref = fields.String()
+    raised_at = UtcDateTime()
+    routes = fields.List(fields.Nested(RouteView))
+    occurrences = fields.Integer()
+    top_deadline_missed = fields.Boolean()
+    acknowledged_by = fields.String(allow_none=True)
+    acknowledged_at = UtcDateTime(allow_none=True)
+    outcome = fields.String(allow_none=True)
+    closed_at = UtcDateTime(allow_none=True)
+
+
+class ReferralView(Schema):
+    referral_id = fields.String()
+    version = fields.Integer()
+    status = fields.String()
+    from_department = fields.String()
+    to_department = fields.String()
+    division_code = fields.String()
+    due_on = fields.Date()
+    overdue = fields.Boolean()
+    outcome = fields.String(allow_none=True)
