@@ -166,6 +166,21 @@ class KeyTargetChangedSchema(ElderEventSchema):
     previous_reasons = fields.List(fields.String(validate=validate.OneOf(KEY_TARGET_REASONS)), required=True)
 
 
+class EnteredFacilitySchema(ElderEventSchema):
+    """Recorded from facilities' admission or transfer events; ``admission_kind`` is the
+    facilities contract's (``centralised_support`` means centralised support)."""
+
+    facility_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    facility_division_code = DivisionCode(required=True)
+    admission_kind = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    from_facility_id = fields.String(load_default=None, allow_none=True)
+
+
+class LeftFacilitySchema(ElderEventSchema):
+    facility_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    reason = fields.String(required=True)
+
+
 EVENTS = [
     ("registry.elder_registered.v1", ElderRegisteredSchema, "an elder was entered in the ledger"),
     ("registry.elder_details_corrected.v1", DetailsCorrectedSchema, "recorded details were corrected"),
@@ -186,6 +201,9 @@ EVENTS = [
      "derived: every supporter has been away for the policy's months"),
     ("registry.ceased_left_behind.v1", CeasedLeftBehindSchema, "derived: no longer left-behind"),
     ("registry.key_target_changed.v1", KeyTargetChangedSchema, "derived: key-target reasons changed"),
+    ("registry.entered_facility.v1", EnteredFacilitySchema,
+     "the elder was admitted to (or transferred to) a facility, as facilities reported"),
+    ("registry.left_facility.v1", LeftFacilitySchema, "the elder was discharged from a facility"),
 ]
 
 

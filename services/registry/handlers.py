@@ -5,19 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import structlog
 from sqlalchemy import select
 
 from kernel.catalogue import EventCatalogue
-from kernel.envelope import Actor
-from kernel.errors import ConflictError, NotFoundError, ValidationError
+from kernel.envelope import Actor, Envelope
+from kernel.errors import CommandRejected, ConcurrencyError, ConflictError, NotFoundError, ValidationError
 from kernel.logging import bind
 from kernel.uow import UnitOfWork
 from services.registry.adapters.divisions import DivisionTable
 from services.registry.adapters.event_mapping import event_from_envelope, to_pending
 from services.registry.adapters.tables import elders
 from services.registry.domain import (CorrectDetails, ElderCommand, ElderState, MergeRecords, PolicyBook,
-                                      RecordMove, RegisterElder, UnmergeRecords, decide,
+                                      RecordFacilityEntry, RecordFacilityExit, RecordMove, RegisterElder,
+                                      UnmergeRecords, decide,
                                       decide_survivor_side, evolve_all, fold, fold_as_of)
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -100,3 +104,32 @@ def elder_as_of(store, ctx: RegistryContext, elder_id: str, on: date, known_at=N
     if not state.is_registered:
         raise NotFoundError(f"no elder {elder_id!r} was registered by {on}", field="elder_id")
     return state
+
+
+def record_residence(uow: UnitOfWork, ctx: RegistryContext, event: Envelope, meta: CommandMeta,
+                     today: date) -> ElderState | None:
+    """Record where the elder lives from a facilities admission, transfer or discharge.
+
+    Facilities only admits elders it saw registered and alive, but the two services learn
+    facts at different times: a record closed (death, merge) before the event arrived is
+    left as it is, with a warning — redelivering cannot change that answer. A concurrent
+    write to the same elder is raised, so the consumer applies the event again."""
+    command = _residence_command(event)
+    try:
+        return execute(uow, ctx, command, meta, today)
+    except ConcurrencyError:
+        raise
+    except (CommandRejected, NotFoundError, ConflictError) as refused:
+        log.warning("facility event not applied to the elder's record", event_id=event.id,
+                    event_type=event.type, elder_id=command.elder_id, field=refused.field, reason=refused.message)
+        return None
+
+
+def _residence_command(event: Envelope) -> ElderCommand:
+    data = event.data
+    common = dict(elder_id=data["elder_id"], effective_date=date.fromisoformat(data["effective_date"]),
+                  facility_id=event.subject)
+    if event.type == "facilities.elder_discharged.v1":
+        return RecordFacilityExit(**common, reason=data["reason"])
+    return RecordFacilityEntry(**common, facility_division_code=data["division_code"],
+                               admission_kind=data["admission_kind"], from_facility_id=data.get("from_facility_id"))

@@ -197,6 +197,10 @@ class ElderView(Schema):
     left_behind_since = fields.Date(allow_none=True)
     key_target = fields.Function(lambda s: s.is_key_target)
     key_target_reasons = fields.List(fields.String())
+    facility_id = fields.String(allow_none=True)
+    admission_kind = fields.String(allow_none=True)
+    in_facility_since = fields.Date(allow_none=True)
+    support_mode = fields.String()
 
 
 class SearchSchema(Schema):

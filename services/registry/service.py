@@ -15,6 +15,8 @@ from sqlalchemy import and_, select
 
 from contracts import CATALOGUE
 from contracts.actors import ActorSchema
+from contracts.facilities import RESIDENCE_EVENTS
+from kernel.consumer import durable_event_handler
 from kernel.envelope import Actor
 from kernel.errors import ConcurrencyError, NotFoundError
 from kernel.providers import (
@@ -28,7 +30,7 @@ from kernel.rpc import command_rpc
 from kernel.validation import load_or_refuse
 from services.registry.adapters.tables import elders
 from services.registry.domain import EvaluateStatus
-from services.registry.handlers import CommandMeta, elder_as_of, execute, load_elder
+from services.registry.handlers import CommandMeta, elder_as_of, execute, load_elder, record_residence
 from services.registry.rules import RegistryRules, registry_projections
 from services.registry.schemas import (
     COMMAND_SCHEMAS,
@@ -135,6 +137,13 @@ class RegistryService:
     @command_rpc
     def unmerge_records(self, payload, actor):
         return self._run("unmerge_records", payload, actor)
+
+    # -- facts reported by other services -----------------------------------------------
+    @durable_event_handler("facilities", RESIDENCE_EVENTS)
+    def on_facility_event(self, event, uow):
+        """Admissions, transfers and discharges: which facility the elder is in, and so
+        whether they are supported centrally or at home."""
+        record_residence(uow, self.rules, event, CommandMeta(SYSTEM_ACTOR, **self.call), self.db.clock.today())
 
     # -- queries -----------------------------------------------------------------------
     @command_rpc

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Generic, Iterable, Mapping, TypeVar
+from typing import Any, Iterable, Mapping
 
 from kernel.errors import PolicyError
+from kernel.jurisdiction import JurisdictionVersions, parse_date, parse_jurisdiction
 
 from .model import FacilityKind
-
-# Division code prefix lengths, most specific first: village … province, national.
-JURISDICTION_LEVELS = (12, 9, 6, 4, 2, 0)
 
 
 @dataclass(frozen=True)
@@ -41,29 +39,9 @@ class StarAwardPolicy:
     source: str
 
 
-P = TypeVar("P", OperatingSubsidyPolicy, StarAwardPolicy)
-
-
-class _VersionedTable(Generic[P]):
-    def __init__(self, name: str, versions: Iterable[P]):
-        self.name = name
-        self._by_jurisdiction: dict[str, list[P]] = {}
-        for version in versions:
-            same = self._by_jurisdiction.setdefault(version.jurisdiction, [])
-            if any(v.effective_from == version.effective_from for v in same):
-                raise PolicyError(f"two {name} versions for jurisdiction {version.jurisdiction!r} take "
-                                  f"effect on {version.effective_from}", field=f"{name}.effective_from")
-            same.append(version)
-            same.sort(key=lambda v: v.effective_from)
-
-    def in_force(self, division_code: str, on: date) -> P | None:
-        if not (isinstance(division_code, str) and len(division_code) == 12 and division_code.isdigit()):
-            raise PolicyError(f"division code must be 12 digits, got {division_code!r}", field="division_code")
-        for level in JURISDICTION_LEVELS:
-            versions = [v for v in self._by_jurisdiction.get(division_code[:level], ()) if v.effective_from <= on]
-            if versions:
-                return versions[-1]
-        return None
+def _in_force(versions: JurisdictionVersions, division_code: str, on: date):
+    """The version in force, or None where no jurisdiction enclosing the place has one."""
+    return next(iter(versions.chain(division_code, on)), None)
 
 
 class GrantPolicyBook:
@@ -71,14 +49,14 @@ class GrantPolicyBook:
 
     def __init__(self, operating_subsidies: Iterable[OperatingSubsidyPolicy] = (),
                  star_awards: Iterable[StarAwardPolicy] = ()):
-        self._subsidies = _VersionedTable("operating_subsidies", operating_subsidies)
-        self._awards = _VersionedTable("star_awards", star_awards)
+        self._subsidies = JurisdictionVersions(operating_subsidies, kind="operating subsidy policy")
+        self._awards = JurisdictionVersions(star_awards, kind="star award policy")
 
     def operating_subsidy(self, division_code: str, on: date) -> OperatingSubsidyPolicy | None:
-        return self._subsidies.in_force(division_code, on)
+        return _in_force(self._subsidies, division_code, on)
 
     def star_award(self, division_code: str, on: date) -> StarAwardPolicy | None:
-        return self._awards.in_force(division_code, on)
+        return _in_force(self._awards, division_code, on)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "GrantPolicyBook":
@@ -167,18 +145,17 @@ def _stars(value: Any, name: str) -> int:
 
 
 def _jurisdiction(value: Any) -> str:
-    if not (isinstance(value, str) and (value == "" or value.isdigit()) and len(value) in JURISDICTION_LEVELS):
-        raise _Problem("jurisdiction", f"must be a division code prefix of 0, 2, 4, 6, 9 or 12 digits, got {value!r}")
-    return value
+    try:
+        return parse_jurisdiction(value)
+    except ValueError as problem:
+        raise _Problem("jurisdiction", str(problem)) from None
 
 
 def _date(value: Any) -> date:
-    if isinstance(value, date):
-        return value
     try:
-        return date.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise _Problem("effective_from", f"must be an ISO date (YYYY-MM-DD), got {value!r}") from None
+        return parse_date(value)
+    except ValueError as problem:
+        raise _Problem("effective_from", str(problem)) from None
 
 
 def _source(value: Any) -> str:

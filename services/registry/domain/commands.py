@@ -118,3 +118,21 @@ class UnmergeRecords(ElderCommand):
 @dataclass(frozen=True)
 class EvaluateStatus(ElderCommand):
     """Issued by the daily timer: records no fact, only brings derived statuses up to date."""
+
+
+@dataclass(frozen=True)
+class RecordFacilityEntry(ElderCommand):
+    """Facilities admitted the elder (or transferred them from ``from_facility_id``)."""
+
+    facility_id: str
+    facility_division_code: str
+    admission_kind: str
+    from_facility_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordFacilityExit(ElderCommand):
+    """Facilities discharged the elder."""
+
+    facility_id: str
+    reason: str

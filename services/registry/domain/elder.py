@@ -49,6 +49,7 @@ FIELDS_WITH_OWN_COMMAND = {
 KEY_TARGET_INPUTS = ("support_status", "self_care_level", "lives_alone", "birth_date", "division_code")
 
 RECORD = "record"  # the subject of registration, death, merge and unmerge
+FACILITY = "facility"  # the subject of entering and leaving facilities (see ElderState.last_changed_on)
 
 Decider = Callable[[ElderState, c.ElderCommand], list[e.ElderEvent]]
 
@@ -313,6 +314,30 @@ def _unmerge(state: ElderState, command: c.UnmergeRecords) -> list[e.ElderEvent]
                              survivor_id=state.merged_into, reason=command.reason)]
 
 
+def _enter_facility(state: ElderState, command: c.RecordFacilityEntry) -> list[e.ElderEvent]:
+    _refuse_invalid({"facility_id": [] if is_text(command.facility_id) else ["must not be blank"],
+                     "facility_division_code": [] if is_division_code(command.facility_division_code)
+                     else ["must be 12 digits"],
+                     "admission_kind": [] if is_text(command.admission_kind) else ["must not be blank"]})
+    if (state.facility_id, state.admission_kind) == (command.facility_id, command.admission_kind):
+        raise CommandRejected(f"elder {state.elder_id} is already in facility {command.facility_id}",
+                              field="facility_id")
+    _check_not_before_last_change(state, FACILITY, command.effective_date)
+    return [e.EnteredFacility(elder_id=state.elder_id, effective_date=command.effective_date,
+                              facility_id=command.facility_id,
+                              facility_division_code=command.facility_division_code,
+                              admission_kind=command.admission_kind, from_facility_id=command.from_facility_id)]
+
+
+def _leave_facility(state: ElderState, command: c.RecordFacilityExit) -> list[e.ElderEvent]:
+    if state.facility_id != command.facility_id:
+        where = f"in facility {state.facility_id}" if state.facility_id else "in no facility"
+        raise CommandRejected(f"elder {state.elder_id} is {where}, not {command.facility_id}", field="facility_id")
+    _check_not_before_last_change(state, FACILITY, command.effective_date)
+    return [e.LeftFacility(elder_id=state.elder_id, effective_date=command.effective_date,
+                           facility_id=command.facility_id, reason=command.reason)]
+
+
 def _evaluate_status(state: ElderState, command: c.EvaluateStatus) -> list[e.ElderEvent]:
     return []  # no fact: decide() appends whatever derive_status finds due
 
@@ -358,6 +383,8 @@ _DECIDERS: dict[type, Decider] = {
     c.MergeRecords: _merge,
     c.UnmergeRecords: _unmerge,
     c.EvaluateStatus: _evaluate_status,
+    c.RecordFacilityEntry: _enter_facility,
+    c.RecordFacilityExit: _leave_facility,
 }
 
 
@@ -594,6 +621,17 @@ def _key_target_changed(state: ElderState, event: e.KeyTargetChanged) -> ElderSt
                    status_as_of=event.effective_date)
 
 
+def _entered_facility(state: ElderState, event: e.EnteredFacility) -> ElderState:
+    return replace(state, facility_id=event.facility_id, admission_kind=event.admission_kind,
+                   in_facility_since=event.effective_date,
+                   last_changed_on=_touched(state, event.effective_date, FACILITY))
+
+
+def _left_facility(state: ElderState, event: e.LeftFacility) -> ElderState:
+    return replace(state, facility_id=None, admission_kind=None, in_facility_since=None,
+                   last_changed_on=_touched(state, event.effective_date, FACILITY))
+
+
 _EVOLVERS: dict[type, Callable[[ElderState, e.ElderEvent], ElderState]] = {
     e.ElderRegistered: _registered,
     e.DetailsCorrected: _details_corrected,
@@ -613,6 +651,8 @@ _EVOLVERS: dict[type, Callable[[ElderState, e.ElderEvent], ElderState]] = {
     e.BecameLeftBehind: _became_left_behind,
     e.CeasedLeftBehind: _ceased_left_behind,
     e.KeyTargetChanged: _key_target_changed,
+    e.EnteredFacility: _entered_facility,
+    e.LeftFacility: _left_facility,
 }
 
 

@@ -193,11 +193,30 @@ class KeyTargetChanged(DerivedStatusEvent):
     previous_reasons: tuple[str, ...]
 
 
+@dataclass(frozen=True, kw_only=True)
+class EnteredFacility(ElderEvent):
+    TYPE: ClassVar[str] = "registry.entered_facility.v1"
+
+    facility_id: str
+    facility_division_code: str
+    admission_kind: str
+    from_facility_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeftFacility(ElderEvent):
+    TYPE: ClassVar[str] = "registry.left_facility.v1"
+
+    facility_id: str
+    reason: str
+
+
 EVENT_CLASSES: tuple[type[ElderEvent], ...] = (
     ElderRegistered, DetailsCorrected, SupporterLeft, SupporterReturned, CarerEntrusted,
     SelfCareAssessed, SupportStatusChanged, ElderMoved, ElderHospitalised,
     ElderDischargedFromHospital, ElderDied, RecordMergedInto, DuplicateAbsorbed,
     RecordUnmerged, DuplicateReleased, BecameLeftBehind, CeasedLeftBehind, KeyTargetChanged,
+    EnteredFacility, LeftFacility,
 )
 
 EVENT_TYPES: dict[str, type[ElderEvent]] = {cls.TYPE: cls for cls in EVENT_CLASSES}

@@ -87,6 +87,8 @@ class SupportStatus:
 
 
 SUPPORT_STATUS_NAMES = frozenset({"dibao", "tekun", "poverty_registered"})
+# The facilities contract's admission kind for living in the institution (集中供养).
+CENTRALISED_ADMISSION = "centralised_support"
 
 
 def anniversary(start: date, years: int) -> date:
@@ -147,6 +149,9 @@ class ElderState:
     is_key_target: bool = False
     key_target_reasons: tuple[str, ...] = ()
     registered_on: date | None = None
+    facility_id: str | None = None          # where facilities reports the elder admitted
+    admission_kind: str | None = None
+    in_facility_since: date | None = None
     status_as_of: date | None = None
     last_changed_on: dict[str, date] = field(default_factory=dict)
 
@@ -166,6 +171,12 @@ class ElderState:
     @property
     def is_left_behind(self) -> bool:
         return self.left_behind_since is not None
+
+    @property
+    def support_mode(self) -> str:
+        """Centralised support (lives in an institution) or dispersed (at home, even when
+        a day-care centre or a family bed serves them): the care subsidy differs."""
+        return "centralised" if self.admission_kind == CENTRALISED_ADMISSION else "dispersed"
 
     @property
     def all_supporters_away(self) -> bool:
