@@ -14,9 +14,10 @@ from kernel.logging import configure_logging
 from bench import cases
 from bench import report
 from bench.registry_load import bench_registry
+from bench.visits_load import bench_visits
 from bench.infra import EventLog, open_backend, progress, rabbit_version, seed_log, throwaway_vhost
 
-BENCHMARKS = ("append", "relay", "rebuild", "verify", "registry")
+BENCHMARKS = ("append", "relay", "rebuild", "verify", "registry", "visits")
 BACKENDS = ("sqlite", "postgresql")
 DEFAULT_EVENTS = 20_000
 # The durable consumer applies one event per transaction (~200/s on PostgreSQL here), so the
@@ -24,6 +25,8 @@ DEFAULT_EVENTS = 20_000
 DEFAULT_RELAY_CAP = 5_000
 DEFAULT_REPEAT = 3
 DEFAULT_ELDERS = 1_000
+# Elders whose monthly period the visits benchmark closes (the issue asks about 1M: --visit-elders 1000000).
+DEFAULT_VISIT_ELDERS = 20_000
 
 
 def _csv(allowed):
@@ -50,6 +53,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help=f"runs of append/rebuild/verify; each side keeps its best time (default {DEFAULT_REPEAT})")
     parser.add_argument("--elders", type=int, default=DEFAULT_ELDERS,
                         help=f"demo county size for the registry benchmark (default {DEFAULT_ELDERS:,})")
+    parser.add_argument("--visit-elders", type=int, default=DEFAULT_VISIT_ELDERS,
+                        help=f"elders with a visit obligation in the visits benchmark (default {DEFAULT_VISIT_ELDERS:,})")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table (for the README)")
     args = parser.parse_args(argv)
     if args.events < 1:
@@ -73,7 +78,7 @@ def best_of(results: list[report.Result]) -> report.Result:
 
 def run(events: int, only, backends, amqp_uri: str | None = None,
         relay_events: int | None = None, repeat: int = 1,
-        elders: int = DEFAULT_ELDERS) -> tuple[list[report.Result], list[str]]:
+        elders: int = DEFAULT_ELDERS, visit_elders: int = DEFAULT_VISIT_ELDERS) -> tuple[list[report.Result], list[str]]:
     """Run the selected benchmarks; returns the result rows and environment lines. The relay
     uses the shared log when ``relay_events`` equals ``events``, else a log of its own."""
     relay_events = relay_events or events
@@ -116,6 +121,9 @@ def run(events: int, only, backends, amqp_uri: str | None = None,
             if "registry" in only:
                 progress(f"{backend_name}: registry, demo county of {elders:,} elders …")
                 results.append(bench_registry(backend, elders))
+            if "visits" in only:
+                progress(f"{backend_name}: visits, closing a month for {visit_elders:,} elders …")
+                results.append(bench_visits(backend, visit_elders))
         finally:
             if log is not None:
                 log.dispose()
@@ -134,7 +142,8 @@ def main(argv=None) -> int:
     configure_logging("bench", json_output=False, level=os.environ.get("BENCH_LOG_LEVEL", "WARNING"))
     started = time.perf_counter()
     results, versions = run(args.events, args.only, args.backends, relay_events=args.relay_events,
-                            repeat=args.repeat, elders=args.elders)
+                            repeat=args.repeat, elders=args.elders,
+                                 visit_elders=args.visit_elders)
     elapsed = time.perf_counter() - started
     header = [f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · Python {platform.python_version()} · "
               f"{os.cpu_count()} CPUs · " + " · ".join(versions),

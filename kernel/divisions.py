@@ -176,6 +176,10 @@ class DivisionTable:
     def get(self, code: str) -> Division | None:
         return self._by_code.get(code)
 
+    def villages_within(self, prefix: str) -> list[str]:
+        return sorted(code for code, row in self._by_code.items()
+                      if row.level == "village" and code.startswith(prefix))
+
     def problems(self, code: str) -> list[str]:
         """Why ``code`` cannot be an elder's place of residence (empty when it can)."""
         division = self._by_code.get(code)

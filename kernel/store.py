@@ -214,6 +214,15 @@ class SqlAlchemyEventStore:
             statement = statement.where(events_table.c.recorded_time <= format_time(recorded_until))
         return self._read(conn, statement.order_by(events_table.c.sequence))
 
+    def read_streams(self, stream_ids: Sequence[str], conn: Connection | None = None) -> dict[str, list[Envelope]]:
+        """Several whole streams in one round trip (for sweeps over many aggregates)."""
+        found: dict[str, list[Envelope]] = {stream_id: [] for stream_id in stream_ids}
+        statement = (select(*EVENT_COLUMNS).where(events_table.c.stream_id.in_(list(stream_ids)))
+                     .order_by(events_table.c.stream_id, events_table.c.sequence))
+        for envelope in self._read(conn, statement):
+            found[envelope.subject].append(envelope)
+        return found
+
     def read_all(self, after_position: int = 0, limit: int = 1000,
                  conn: Connection | None = None) -> list[Envelope]:
         statement = (select(*EVENT_COLUMNS).where(events_table.c.position > after_position)
@@ -262,6 +271,9 @@ class InMemoryEventStore:
         return [e for e in self._log if e.subject == stream_id
                 and (effective_until is None or e.time <= effective_until)
                 and (recorded_until is None or e.recorded_time <= recorded_until)]
+
+    def read_streams(self, stream_ids, conn=None):
+        return {stream_id: self.read_stream(stream_id) for stream_id in stream_ids}
 
     def read_all(self, after_position=0, limit=1000, conn=None):
         return [e for e in self._log if e.position > after_position][:limit]

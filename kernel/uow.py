@@ -50,6 +50,9 @@ class UnitOfWork:
     def read_stream(self, stream_id: str, **when) -> list[Envelope]:
         return self.store.read_stream(stream_id, self.conn, **when)
 
+    def read_streams(self, stream_ids: Sequence[str]) -> dict[str, list[Envelope]]:
+        return self.store.read_streams(stream_ids, self.conn)
+
     def stream_version(self, stream_id: str) -> int:
         return self.store.stream_version(stream_id, self.conn)
 

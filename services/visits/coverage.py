@@ -8,10 +8,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import func, select
+
+from services.visits.adapters.tables import period_outcomes
 from services.visits.domain import parse_period
 
 PERIOD_EVENTS = ("visits.period_met.v1", "visits.visit_overdue.v1", "visits.overdue_resolved.v1")
 OUTCOMES = ("met", "resolved", "overdue")
+
+
+def live_counts(conn, period: str, prefix: str, child_length: int) -> list[tuple]:
+    """From the ``period_outcomes`` projection, grouped in the database."""
+    child = func.substr(period_outcomes.c.division_code, 1, child_length)
+    statement = (select(child, period_outcomes.c.target_class, period_outcomes.c.outcome, func.count())
+                 .where(period_outcomes.c.period == period, period_outcomes.c.division_code.startswith(prefix))
+                 .group_by(child, period_outcomes.c.target_class, period_outcomes.c.outcome))
+    return [tuple(row) for row in conn.execute(statement)]
 
 
 def replayed_counts(store, period: str, prefix: str, child_length: int, known_at: datetime) -> list[tuple]:

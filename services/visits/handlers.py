@@ -6,7 +6,8 @@ import json
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import insert
+import structlog
+from sqlalchemy import delete, insert, or_, select
 
 from kernel.catalogue import EventCatalogue
 from kernel.divisions import DivisionTable
@@ -14,14 +15,18 @@ from kernel.envelope import Actor, Envelope
 from kernel.errors import CommandRejected, NotFoundError
 from kernel.ids import new_stream_id
 from kernel.logging import bind
-from kernel.uow import UnitOfWork
+from kernel.uow import UnitOfWork, retry_on_concurrency
 from services.visits.adapters.event_mapping import event_from_envelope, to_pending
 from services.visits.adapters.notice import NoticeContent, render_notice
 from services.visits.adapters.profiles import apply_registry_event, load_profile, target_classes
-from services.visits.adapters.tables import notices
-from services.visits.domain import (AssignVisitor, ElderPlan, Findings, ObserveElder, PlanOpened, Recipient,
+from services.visits.adapters.tables import notices, period_sweeps, plans
+from services.visits.domain import (AssignVisitor, ElderPlan, Findings, ObserveElder, PeriodMet, PlanOpened, Recipient,
                                     RecordVisit, Risk, VisitorState, VisitPolicyBook, close_periods, decide,
-                                    decide_visitor, evolve, evolve_visitor, fold, fold_visitor)
+                                    decide_visitor, evolve, evolve_visitor, fold, fold_visitor,
+                                    last_period_end_before)
+
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -155,9 +160,9 @@ def record_visit(uow: UnitOfWork, ctx: VisitsContext, values: dict, today: date,
 # -- closing periods ---------------------------------------------------------------------
 def close_periods_for(uow: UnitOfWork, ctx: VisitsContext, elder_ids, today: date, meta: CommandMeta) -> list:
     """Close the due periods of several elders in one append (one transaction)."""
-    events, expected, jurisdictions = [], {}, {}
-    for elder_id in elder_ids:
-        plan = load_plan(uow, elder_id, ctx.catalogue)
+    events, expected = [], {}
+    for elder_id, envelopes in uow.read_streams(list(elder_ids)).items():
+        plan = fold(elder_id, [event_from_envelope(e, ctx.catalogue) for e in envelopes])
         closed = close_periods(plan, today, ctx.policies)
         if closed:
             events += closed
@@ -166,3 +171,39 @@ def close_periods_for(uow: UnitOfWork, ctx: VisitsContext, elder_ids, today: dat
         uow.append([to_pending(e, ctx.catalogue, actor=meta.actor, jurisdiction=e.division_code,
                                correlation_id=meta.correlation_id) for e in events], expected)
     return events
+
+
+SWEEP_PAGE = 200          # elders whose periods are closed in one transaction
+
+
+def sweep_periods(open_unit_of_work, connect, ctx: VisitsContext, today: date, meta: CommandMeta,
+                  progress=None) -> dict:
+    """Close the due periods of every plan not yet swept through the last month end, a page
+    of elders per transaction; the sweep cursor moves in the same transaction, so a crash
+    resumes where it stopped and a second sweep finds nothing to do."""
+    through = last_period_end_before(today).isoformat()
+    totals = {"elders": 0, "met": 0, "overdue": 0}
+    while True:
+        with connect() as conn:
+            page = conn.execute(
+                select(plans.c.elder_id).outerjoin(period_sweeps, period_sweeps.c.elder_id == plans.c.elder_id)
+                .where(or_(period_sweeps.c.swept_through.is_(None), period_sweeps.c.swept_through < through))
+                .order_by(plans.c.elder_id).limit(SWEEP_PAGE)).scalars().all()
+        if not page:
+            break
+
+        def close_page():
+            with open_unit_of_work() as uow:
+                events = close_periods_for(uow, ctx, page, today, meta)
+                uow.conn.execute(delete(period_sweeps).where(period_sweeps.c.elder_id.in_(page)))
+                uow.conn.execute(insert(period_sweeps), [{"elder_id": e, "swept_through": through} for e in page])
+                return events
+
+        for event in retry_on_concurrency(close_page):
+            totals["met" if isinstance(event, PeriodMet) else "overdue"] += 1
+        totals["elders"] += len(page)
+        if progress:
+            progress(len(page))
+    if totals["elders"]:
+        log.info("periods closed", today=str(today), through=through, **totals)
+    return totals

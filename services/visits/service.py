@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 
 import structlog
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, select
 
 from contracts import CATALOGUE
 from contracts.actors import ActorSchema
@@ -25,12 +25,11 @@ from kernel.uow import retry_on_concurrency
 from kernel.validation import load_or_refuse
 from services.visits import coverage as coverage_report
 from services.visits.adapters.profiles import REGISTRY_EVENTS
-from services.visits.adapters.tables import (notices, period_outcomes, period_sweeps, plans, visit_conflicts,
-                                             visit_records, visitors)
-from services.visits.domain import (ChangeVisitorVillages, DeactivateVisitor, RegisterVisitor,
-                                    last_period_end_before)
-from services.visits.handlers import (CommandMeta, assign_visitor, close_periods_for, load_plan,
-                                      observe_registry_event, record_visit, run_visitor_command)
+from services.visits.adapters.tables import (notices, period_outcomes, plans, visit_conflicts, visit_records,
+                                             visitors)
+from services.visits.domain import ChangeVisitorVillages, DeactivateVisitor, RegisterVisitor
+from services.visits.handlers import (CommandMeta, assign_visitor, load_plan, observe_registry_event, record_visit,
+                                      run_visitor_command, sweep_periods)
 from services.visits.rules import VisitsRules, visits_projections
 from services.visits.schemas import (AssignVisitorSchema, ChangeVisitorVillagesSchema, CoverageQuerySchema,
                                      DeactivateVisitorSchema, DivisionQuerySchema, OverdueQuerySchema,
@@ -40,7 +39,6 @@ from services.visits.views import plan_view, visitor_view
 log = structlog.get_logger(__name__)
 ACTOR_SCHEMA = ActorSchema()
 SYSTEM_ACTOR = Actor.system("visits")
-SWEEP_PAGE = 200          # elders whose periods are closed in one transaction
 VISITOR_COMMANDS = {
     "register_visitor": (RegisterVisitorSchema(), RegisterVisitor),
     "change_visitor_villages": (ChangeVisitorVillagesSchema(), ChangeVisitorVillages),
@@ -189,30 +187,9 @@ class VisitsService:
     @command_rpc
     def close_periods(self):
         """Close every period due before today that is not closed yet; returns counts."""
-        today = self.db.clock.today()
-        through = last_period_end_before(today).isoformat()
-        totals = {"elders": 0, "met": 0, "overdue": 0}
-        while True:
-            with self.db.connect() as conn:
-                page = conn.execute(
-                    select(plans.c.elder_id).outerjoin(period_sweeps, period_sweeps.c.elder_id == plans.c.elder_id)
-                    .where(or_(period_sweeps.c.swept_through.is_(None), period_sweeps.c.swept_through < through))
-                    .order_by(plans.c.elder_id).limit(SWEEP_PAGE)).scalars().all()
-            if not page:
-                break
-            events = self._in_unit_of_work(lambda uow: self._close_page(uow, page, today, through))
-            totals["elders"] += len(page)
-            for event in events:
-                totals["met" if event.TYPE == "visits.period_met.v1" else "overdue"] += 1
-        if totals["elders"]:
-            log.info("periods closed", today=str(today), **totals)
-        return totals
-
-    def _close_page(self, uow, elder_ids, today, through):
-        events = close_periods_for(uow, self.rules, elder_ids, today, CommandMeta(SYSTEM_ACTOR, **self.call))
-        uow.conn.execute(period_sweeps.delete().where(period_sweeps.c.elder_id.in_(elder_ids)))
-        uow.conn.execute(period_sweeps.insert(), [{"elder_id": e, "swept_through": through} for e in elder_ids])
-        return events
+        meta = CommandMeta(SYSTEM_ACTOR, **self.call)
+        return sweep_periods(self.db.unit_of_work, self.db.connect, self.rules,
+                             self.db.clock.today(), meta)
 
     @command_rpc
     def list_overdue(self, filters):
@@ -236,13 +213,8 @@ class VisitsService:
         prefix = significant_prefix(query["division_code"])
         child_length = CHILD_PREFIX_LENGTH[len(prefix)]
         if query["known_at"] is None:
-            child = func.substr(period_outcomes.c.division_code, 1, child_length)
-            statement = (select(child, period_outcomes.c.target_class, period_outcomes.c.outcome, func.count())
-                         .where(period_outcomes.c.period == query["period"],
-                                period_outcomes.c.division_code.startswith(prefix))
-                         .group_by(child, period_outcomes.c.target_class, period_outcomes.c.outcome))
             with self.db.connect() as conn:
-                counts = [tuple(row) for row in conn.execute(statement)]
+                counts = coverage_report.live_counts(conn, query["period"], prefix, child_length)
         else:
             counts = coverage_report.replayed_counts(self.db.store, query["period"], prefix, child_length,
                                                      query["known_at"])

@@ -56,6 +56,8 @@ def test_read_stream_and_read_all(backend):
     assert [e.position for e in backend.store.read_all(after_position=1)] == [2, 3]
     assert [e.position for e in backend.store.read_all(after_position=0, limit=2)] == [1, 2]
     assert [e.data["number"] for e in backend.store.iter_all()] == [1, 2, 3]
+    streams = backend.store.read_streams(["a", "b", "none"])
+    assert {k: [e.data["number"] for e in v] for k, v in streams.items()} == {"a": [1, 3], "b": [2], "none": []}
 
 
 def test_stale_expected_version_raises_and_writes_nothing(backend):

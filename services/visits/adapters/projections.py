@@ -22,6 +22,11 @@ OUTCOME_OF = {"visits.period_met.v1": "met", "visits.visit_overdue.v1": "overdue
               "visits.overdue_resolved.v1": "resolved"}
 
 
+# Events that change a plan's row beyond its version; the rest only bump the version.
+SHAPING = frozenset({"visits.plan_opened.v1", "visits.obligation_changed.v1", "visits.elder_relocated.v1",
+                     "visits.visitor_assigned.v1", "visits.reassignment_needed.v1"})
+
+
 class VisitPlanDirectory:
     name = "visit_plans"
     handles = frozenset(cls.TYPE for cls in PLAN_EVENTS)
@@ -38,13 +43,20 @@ class VisitPlanDirectory:
     def apply_many(self, conn: Connection, envelopes) -> None:
         last_sequence: dict[str, int] = {}
         needs_reassignment: dict[str, bool] = {}
+        reshaped: set[str] = set()
         for envelope in envelopes:
             last_sequence[envelope.subject] = envelope.sequence
+            if envelope.type in SHAPING:
+                reshaped.add(envelope.subject)
             if envelope.type == "visits.reassignment_needed.v1":
                 needs_reassignment[envelope.subject] = True
             elif envelope.type == "visits.visitor_assigned.v1":
                 needs_reassignment[envelope.subject] = False
-        for elder_id, sequence in last_sequence.items():
+        bumped = [{"elder": e, "version": v} for e, v in last_sequence.items() if e not in reshaped]
+        if bumped:
+            conn.execute(self._bump_version, bumped)
+        for elder_id in reshaped:
+            sequence = last_sequence[elder_id]
             rows = conn.execute(self._stream_upto, {"stream_id": elder_id, "sequence": sequence})
             plan = fold(elder_id, [event_from_envelope(envelope_from_row(r), self.catalogue) for r in rows])
             flag = needs_reassignment.get(elder_id)
@@ -58,6 +70,7 @@ class VisitPlanDirectory:
                 "reassignment_needed": flag, "tracking_from": plan.tracking_from.isoformat(),
                 "version": plan.version})
 
+    _bump_version = update(plans).where(plans.c.elder_id == bindparam("elder")).values(version=bindparam("version"))
     _stream_upto = (select(*EVENT_COLUMNS)
                     .where(events_table.c.stream_id == bindparam("stream_id"),
                            events_table.c.sequence <= bindparam("sequence"))
@@ -73,6 +86,15 @@ class VisitLedger:
 
     def tables(self):
         return [visitors, visit_records, period_outcomes, visit_conflicts]
+
+    def apply_many(self, conn: Connection, envelopes) -> None:
+        """Closed periods (the bulk of a sweep) in one INSERT; everything else in order."""
+        closed = [e for e in envelopes if e.type in ("visits.period_met.v1", "visits.visit_overdue.v1")]
+        if closed:
+            conn.execute(insert(period_outcomes), [self._outcome_row(e) for e in closed])
+        for envelope in envelopes:
+            if envelope.type not in ("visits.period_met.v1", "visits.visit_overdue.v1"):
+                self.apply(conn, envelope)
 
     def apply(self, conn: Connection, envelope) -> None:
         data, kind = envelope.data, envelope.type
@@ -115,9 +137,13 @@ class VisitLedger:
                 period_outcomes.c.elder_id == data["elder_id"], period_outcomes.c.period == data["period"])
                 .values(outcome="resolved"))
             return
-        conn.execute(insert(period_outcomes), {
-            "elder_id": data["elder_id"], "period": data["period"], "period_start": data["period_start"],
-            "due_on": data["effective_date"], "target_class": data["target_class"],
-            "required_visits": data["required_visits"], "visits": data["visits"], "outcome": outcome,
-            "days_late": data.get("days_late"), "division_code": data["division_code"],
-            "visitor_id": data["visitor_id"]})
+        conn.execute(insert(period_outcomes), self._outcome_row(envelope))
+
+    @staticmethod
+    def _outcome_row(envelope) -> dict:
+        data = envelope.data
+        return {"elder_id": data["elder_id"], "period": data["period"], "period_start": data["period_start"],
+                "due_on": data["effective_date"], "target_class": data["target_class"],
+                "required_visits": data["required_visits"], "visits": data["visits"],
+                "outcome": OUTCOME_OF[envelope.type], "days_late": data.get("days_late"),
+                "division_code": data["division_code"], "visitor_id": data["visitor_id"]}
