@@ -170,7 +170,7 @@ def raise_alert(uow: UnitOfWork, ctx: NotificationsContext, command: RaiseAlert,
     state = load_alert(uow, command.alert_id, ctx.catalogue)
     after = commit_alert_decisions(uow, ctx, meta, [(state, decide(state, command, ctx.book))], command.at)[0]
     log.info("alert repeated" if existing else "alert raised", alert_id=after.alert_id, kind=after.kind,
-             level=after.level, division_code=after.division_code, occurrences=after.occurrences)
+             incident_key=after.incident_key, level=after.level, division_code=after.division_code, occurrences=after.occurrences)
     return after
 
 
@@ -306,8 +306,7 @@ def detect_silent_devices(uow: UnitOfWork, ctx: NotificationsContext, now: datet
     for row in rows:
         last_seen = datetime.fromisoformat(row.last_seen_at.replace("Z", "+00:00"))
         allowance = ctx.book.policy_for(row.division_code, local_date_of(now)).heartbeat_allowance_minutes[row.device_kind]
-        state = fold_device(device_stream(row.device_id), [event_from_envelope(e, ctx.catalogue)
-                                                           for e in uow.read_stream(device_stream(row.device_id))])
+        state = _device_state(uow, ctx, row.device_id)
         if state.missing_since is not None or not silence_is_too_long(last_seen, allowance, now):
             continue
         alert = raise_alert(uow, ctx, RaiseAlert(
@@ -332,7 +331,7 @@ def detect_silent_devices(uow: UnitOfWork, ctx: NotificationsContext, now: datet
 
 def _device_state(uow, ctx, device_id):
     stream = device_stream(device_id)
-    return fold_device(stream, [event_from_envelope(e, ctx.catalogue) for e in uow.read_stream(stream)])
+    return fold_device(device_id, [event_from_envelope(e, ctx.catalogue) for e in uow.read_stream(stream)])
 
 
 def _seen(conn, device_id: str, device_kind: str, elder_id, division_code: str, at: datetime) -> None:
