@@ -198,6 +198,29 @@ def demo_load(elders: int = typer.Option(3000, help="how many elders"),
                      progress_factory=_progress, console=console)
 
 
+@demo_app.command("facilities")
+def demo_facilities(seed: int = typer.Option(42), in_flight: int = typer.Option(16, help="RPC calls in flight at once")):
+    """Open the seed figures' facilities (Puyang, Jincheng, Sanmenxia) through the facilities RPC."""
+    from demo.facilities import load_facilities
+    load_facilities(_config(), seed=seed, in_flight=in_flight, progress_factory=_progress, console=console)
+
+
+@demo_app.command("visits")
+def demo_visits(seed: int = typer.Option(42), county: str = typer.Option("410928"),
+                settle: float = typer.Option(60.0, help="seconds to wait for visits to catch up with the registry")):
+    """Village cadres, assignments (with written notices) and a month of visits, through the
+    visits RPC (registry and visits must be running; the demo county loaded)."""
+    from cli.status import wait_until_caught_up
+    from demo.visits import load_visits
+    wait_until_caught_up(_config(), "visits", settle)
+    load_visits(_config(), county=county, seed=seed, today=_today(), console=console)
+
+
+def _today():
+    from kernel.providers import clock_from_config
+    return clock_from_config(_config()).today()
+
+
 @app.command()
 def wait(services: list[str] = typer.Argument(..., help="services that must answer RPC"),
          timeout: float = typer.Option(60.0)):

@@ -58,3 +58,34 @@ def print_status(config, console) -> None:
         "  status         .venv/bin/eldercare status\n"
         "  broker         http://127.0.0.1:15672 (guest/guest) once rabbitmq_management is enabled\n"
         "  parked events  .venv/bin/eldercare parked list <queue>\n")
+
+
+def wait_until_caught_up(config, service: str, timeout: float) -> bool:
+    """Wait until every upstream relay has published its log and ``service``'s queues are
+    empty twice in a row (events are applied asynchronously after the commands return)."""
+    import kombu
+
+    from kernel.consumer import subscriptions_of
+    from kernel.db import create_service_engine
+    from kernel.relay import OutboxRelay
+    from kernel.store import SqlAlchemyEventStore
+    from cli.services import service_class
+
+    queues = [s.consumer for s in subscriptions_of(service_class(service))]
+    sources = {s.source for s in subscriptions_of(service_class(service))}
+    deadline, quiet = time.monotonic() + timeout, 0
+    with kombu.Connection(amqp_uri(config)) as connection:
+        channel = connection.channel()
+        while time.monotonic() < deadline:
+            backlog = 0
+            for source in sources:
+                engine = create_service_engine(database_url(config, source))
+                backlog += OutboxRelay(engine, SqlAlchemyEventStore(engine, source, catalogue_of(source)),
+                                       amqp_uri(config)).backlog()
+                engine.dispose()
+            waiting = sum(channel.queue_declare(queue=q, passive=True).message_count for q in queues)
+            quiet = quiet + 1 if backlog == 0 and waiting == 0 else 0
+            if quiet >= 2:
+                return True
+            time.sleep(0.5)
+    return False

@@ -78,6 +78,7 @@ class OverdueQuerySchema(Schema):
 class DivisionQuerySchema(Schema):
     division_code = DivisionCode(required=True)
     limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=5000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
 
     @validates("division_code")
     def _not_national(self, value, **_kwargs):

@@ -148,6 +148,15 @@ class VisitsService:
         return plan_view(plan)
 
     @command_rpc
+    def list_plans(self, filters):
+        """Plans in a division (current obligation, responsible visitor), by elder id."""
+        query = load_or_refuse(DivisionQuerySchema(), filters)
+        statement = (select(plans).where(_within(plans.c.division_code, query["division_code"]))
+                     .order_by(plans.c.elder_id).limit(query["limit"]).offset(query["offset"]))
+        with self.db.connect() as conn:
+            return _rows(conn, statement)
+
+    @command_rpc
     def list_visits(self, elder_id):
         with self.db.connect() as conn:
             return _rows(conn, select(visit_records).where(visit_records.c.elder_id == elder_id)
