@@ -90,8 +90,10 @@ def _append(uow: UnitOfWork, pending, expected, command) -> None:
     except IntegrityError as exc:
         # The one-current-stay index: the same elder was admitted elsewhere by a command
         # that committed after we looked. Deciding again sees it and refuses clearly.
-        elder_id = getattr(command, "elder_id", "?")
-        raise ConcurrencyError(f"residence of elder {elder_id}", 0, 1) from exc
+        # Any other integrity failure is a fault, not a race: let it through.
+        if not isinstance(command, (AdmitElder, TransferElder, MergeFacility)):
+            raise
+        raise ConcurrencyError(f"current stay of elder {getattr(command, 'elder_id', '(merger)')}", 0, 1) from exc
 
 
 def facility_as_of(store, ctx: FacilitiesContext, facility_id: str, on: date, known_at=None) -> FacilityState:

@@ -37,7 +37,8 @@ def record_registry_fact(conn: Connection, envelope: Envelope) -> bool:
         return False
     changes = {**_changes(envelope), "version": envelope.sequence}
     if current is None:
-        # Only a registration starts a record; a later fact before it would mean lost order.
+        # Any registry event means the elder was registered; if the registration itself
+        # was missed (published before this queue existed), the record starts here.
         conn.execute(insert(known_elders).values(elder_id=envelope.subject, **{
             "division_code": envelope.jurisdiction, "record_status": "active", "died_on": None,
             "merged_into": None, **changes}))
