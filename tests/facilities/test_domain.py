@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime, timezone
 
 import pytest
 
 from contracts import CATALOGUE
-from kernel.envelope import Actor
+from kernel.envelope import Actor, Envelope
 from kernel.errors import (CommandRejected, ConcurrencyError, ConflictError, EldercareError, NotFoundError,
                            PolicyError, ValidationError)
 from kernel.store import InMemoryEventStore
@@ -450,8 +450,6 @@ def test_every_event_round_trips_through_its_contract():
         CATALOGUE.validate(event.TYPE, data)
         envelope = to_pending(event, CATALOGUE, actor=Actor("a", "b", "c"), jurisdiction=SANMENXIA_VILLAGE,
                               correlation_id=None, causation_id=None)
-        from kernel.envelope import Envelope
-        from datetime import datetime, timezone
         wire = Envelope(id="x", source="facilities", type=event.TYPE, subject=event.facility_id, time=envelope.time,
                         recorded_time=datetime.now(timezone.utc), sequence=1, position=1, actor=envelope.actor,
                         jurisdiction=SANMENXIA_VILLAGE, data=data)

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from demo.residents import make_resident_id, order_code
 from kernel import migrate
 from kernel.db import create_service_engine
-from kernel.errors import CommandRejected, ConflictError, NotFoundError, ValidationError
+from kernel.errors import CommandRejected, NotFoundError, ValidationError
 from kernel.hashchain import verify_log
 from kernel.schema import events as events_table
 from services.facilities.adapters.tables import known_elders
