@@ -22,14 +22,14 @@ from contracts import CATALOGUE
 from kernel.clock import FixedClock
 from kernel.db import insert_many, transaction
 from kernel.divisions import CHILD_PREFIX_LENGTH, configured_division_table, significant_prefix
-from kernel.envelope import Actor
+from kernel.envelope import Actor, CommandMeta
 from kernel.schema import events as events_table
 from kernel.store import SqlAlchemyEventStore
 from kernel.uow import unit_of_work
 from services.visits import coverage
 from services.visits.adapters.event_mapping import to_pending
 from services.visits.domain import Findings, ObligationChanged, PlanOpened, VisitRecorded
-from services.visits.handlers import SWEEP_PAGE, CommandMeta, sweep_periods
+from services.visits.handlers import SWEEP_PAGE, sweep_periods
 from services.visits.rules import visits_context, visits_projections
 
 OPENED_ON = date(2026, 10, 1)

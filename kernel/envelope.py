@@ -195,3 +195,12 @@ class Envelope:
         except (KeyError, TypeError, ValueError) as exc:
             from kernel.errors import ValidationError
             raise ValidationError({"envelope": [f"malformed event envelope: {exc!r}"]}) from exc
+
+
+@dataclass(frozen=True)
+class CommandMeta:
+    """Who issued a command and within which call: stamped on every event it appends."""
+
+    actor: Actor
+    correlation_id: str | None = None
+    causation_id: str | None = None

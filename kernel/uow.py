@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, TypeVar
 
-T = TypeVar("T")
-
 import structlog
 from sqlalchemy.engine import Connection, Engine
 
@@ -18,6 +16,7 @@ from kernel.db import transaction
 from kernel.envelope import Envelope, PendingEvent
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 
 class Projection(Protocol):

@@ -11,7 +11,7 @@ from sqlalchemy import delete, insert, or_, select
 
 from kernel.catalogue import EventCatalogue
 from kernel.divisions import DivisionTable
-from kernel.envelope import Actor, Envelope
+from kernel.envelope import Actor, CommandMeta, Envelope
 from kernel.errors import CommandRejected, NotFoundError
 from kernel.ids import new_stream_id
 from kernel.logging import bind
@@ -34,13 +34,6 @@ class VisitsContext:
     catalogue: EventCatalogue
     policies: VisitPolicyBook
     divisions: DivisionTable
-
-
-@dataclass(frozen=True)
-class CommandMeta:
-    actor: Actor
-    correlation_id: str | None = None
-    causation_id: str | None = None
 
 
 def load_plan(source, elder_id: str, catalogue: EventCatalogue) -> ElderPlan:

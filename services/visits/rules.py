@@ -3,15 +3,12 @@ table. Loaded once per process and checked at start-up, so a bad file stops the 
 with a message naming the file and the entry."""
 from __future__ import annotations
 
-from functools import lru_cache
-
-import yaml
 from nameko.extensions import DependencyProvider
 
 from contracts import CATALOGUE
-from kernel.config import REPOSITORY_ROOT, repository_path
+from kernel.config import REPOSITORY_ROOT
 from kernel.divisions import configured_division_table
-from kernel.errors import PolicyError
+from kernel.policy_files import load_policy_file
 from services.visits.adapters.projections import VisitLedger, VisitPlanDirectory
 from services.visits.domain import VisitPolicyBook
 from services.visits.handlers import VisitsContext
@@ -19,17 +16,8 @@ from services.visits.handlers import VisitsContext
 DEFAULT_VISIT_POLICY_FILE = REPOSITORY_ROOT / "policies" / "visits.yml"
 
 
-@lru_cache(maxsize=8)
 def load_visit_policies(path: str) -> VisitPolicyBook:
-    try:
-        with open(repository_path(path), encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-    except (OSError, yaml.YAMLError) as exc:
-        raise PolicyError(f"cannot read visit policy file {path}: {exc}", field="VISIT_POLICY_FILE") from exc
-    try:
-        return VisitPolicyBook.from_dict(data or {})
-    except PolicyError as exc:
-        raise PolicyError(f"{path}: {exc.message}", field=exc.field) from exc
+    return load_policy_file(path, VisitPolicyBook.from_dict, "VISIT_POLICY_FILE")
 
 
 def visits_context(config) -> VisitsContext:

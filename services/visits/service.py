@@ -16,7 +16,7 @@ from contracts import CATALOGUE
 from contracts.actors import ActorSchema
 from kernel.consumer import durable_event_handler
 from kernel.divisions import CHILD_PREFIX_LENGTH, significant_prefix
-from kernel.envelope import Actor
+from kernel.envelope import Actor, CommandMeta
 from kernel.errors import NotFoundError
 from kernel.ids import new_stream_id
 from kernel.providers import CallContext, LoggingContext, OutboxRelayRunner, ServiceDatabase, configured_timer
@@ -28,7 +28,7 @@ from services.visits.adapters.profiles import REGISTRY_EVENTS
 from services.visits.adapters.tables import (notices, period_outcomes, plans, visit_conflicts, visit_records,
                                              visitors)
 from services.visits.domain import ChangeVisitorVillages, DeactivateVisitor, RegisterVisitor
-from services.visits.handlers import (CommandMeta, assign_visitor, load_plan, observe_registry_event, record_visit,
+from services.visits.handlers import (assign_visitor, load_plan, observe_registry_event, record_visit,
                                       run_visitor_command, sweep_periods)
 from services.visits.rules import VisitsRules, visits_projections
 from services.visits.schemas import (AssignVisitorSchema, ChangeVisitorVillagesSchema, CoverageQuerySchema,
