@@ -28,7 +28,7 @@ from kernel.logging import bind
 from kernel.uow import UnitOfWork
 from services.notifications.adapters.channels import ChannelError, ChannelSet, OutgoingMessage
 from services.notifications.adapters.event_mapping import (event_from_envelope, jurisdiction_of_party,
-                                                           party_stream, to_pending)
+                                                           party_stream, remember, to_pending)
 from services.notifications.adapters.projections import read_streams
 from services.notifications.adapters.tables import (alerts, deliveries, device_heartbeats, elder_contacts,
                                                     party_contacts, referrals)
@@ -89,20 +89,22 @@ class _Appender:
 
     def __init__(self, uow: UnitOfWork, ctx: NotificationsContext, meta: CommandMeta):
         self.uow, self.ctx, self.meta = uow, ctx, meta
-        self.pending, self.expected = [], {}
+        self.pending, self.expected, self.events = [], {}, []
 
     def add(self, events, jurisdiction: str, stream_id: str, version: int) -> None:
         if not events:
             return
         self.expected.setdefault(stream_id, version)
+        self.events += events
         self.pending += [to_pending(e, self.ctx.catalogue, actor=self.meta.actor, jurisdiction=jurisdiction,
                                     correlation_id=self.meta.correlation_id, causation_id=self.meta.causation_id)
                          for e in events]
 
     def flush(self) -> None:
         if self.pending:
-            self.uow.append(self.pending, self.expected)
-        self.pending, self.expected = [], {}
+            # Remembered before the projections fold them, so nothing just decided is decoded again.
+            remember(self.uow.append(self.pending, self.expected), self.events)
+        self.pending, self.expected, self.events = [], {}, []
 
 
 # --- loading --------------------------------------------------------------------------
@@ -154,12 +156,6 @@ def contacts_for(conn, party: str) -> tuple[ChannelAddress, ...]:
     return (ChannelAddress("sms", phone),) if phone else ()
 
 
-def elder_name(conn, elder_id: str | None) -> str | None:
-    if not elder_id:
-        return None
-    return conn.execute(select(elder_contacts.c.name).where(elder_contacts.c.elder_id == elder_id)).scalar()
-
-
 # --- alerts ---------------------------------------------------------------------------
 
 def raise_alert(uow: UnitOfWork, ctx: NotificationsContext, command: RaiseAlert, meta: CommandMeta) -> AlertState:
@@ -187,13 +183,14 @@ def commit_alert_decisions(uow: UnitOfWork, ctx: NotificationsContext, meta: Com
     append. A party with no channel at all raises a ``contact_unreachable`` alert for the
     village committee — except for alerts of that kind, which would only loop."""
     appender, afters, unreachable = _Appender(uow, ctx, meta), [], []
+    lookups = _Lookups(uow.conn, [state.elder_id for state, _events in decisions])
     for state, events in decisions:
         after = evolve_all(state, events)
         afters.append(after)
         appender.add(events, after.division_code, state.alert_id, state.version)
         for routed in (e for e in events if isinstance(e, AlertRouted)):
             for route in routed.routes:
-                delivery = _request_delivery(uow.conn, after, route, at)
+                delivery = _request_delivery(lookups, after, route, at)
                 appender.add(delivery, after.division_code, delivery[0].delivery_id, 0)
                 if isinstance(delivery[-1], DeliveryFailed) and after.kind != "contact_unreachable":
                     unreachable.append((route.party, after, delivery[-1].delivery_id))
@@ -216,11 +213,27 @@ def raise_unreachable(uow, ctx, meta, party: str, alert_id: str, kind: str, divi
         cause_type="notifications.delivery_failed.v1", cause_id=delivery_id), meta)
 
 
-def _request_delivery(conn, alert: AlertState, route, at: datetime) -> list:
-    subject, body = render_message(alert, route.party, route.role, elder_name(conn, alert.elder_id))
+class _Lookups:
+    """Elder names and party contacts for one batch of decisions: one query for the names,
+    one per distinct party (a sweep routes thousands of alerts to a few dozen parties)."""
+
+    def __init__(self, conn, elder_ids):
+        self.conn, self._contacts = conn, {}
+        wanted = sorted({elder_id for elder_id in elder_ids if elder_id})
+        self.names = dict(conn.execute(select(elder_contacts.c.elder_id, elder_contacts.c.name)
+                                       .where(elder_contacts.c.elder_id.in_(wanted))).all()) if wanted else {}
+
+    def contacts(self, party: str) -> tuple[ChannelAddress, ...]:
+        if party not in self._contacts:
+            self._contacts[party] = contacts_for(self.conn, party)
+        return self._contacts[party]
+
+
+def _request_delivery(lookups: _Lookups, alert: AlertState, route, at: datetime) -> list:
+    subject, body = render_message(alert, route.party, route.role, lookups.names.get(alert.elder_id))
     delivery_id = new_id("dl")
     return decide_delivery(DeliveryState(delivery_id), RequestDelivery(
-        delivery_id, at, alert_id=alert.alert_id, party=route.party, channels=contacts_for(conn, route.party),
+        delivery_id, at, alert_id=alert.alert_id, party=route.party, channels=lookups.contacts(route.party),
         subject=subject, body=body))
 
 

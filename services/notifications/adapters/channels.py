@@ -14,6 +14,7 @@ from email.message import EmailMessage
 from typing import Protocol
 
 import requests
+from requests.adapters import HTTPAdapter
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
@@ -42,6 +43,15 @@ class Channel(Protocol):
     def send(self, address: str, message: OutgoingMessage) -> str: ...
 
 
+def http_session(connections: int = 32) -> requests.Session:
+    """One keep-alive session per channel, with room for the delivery round's concurrency."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=connections)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
 def _post_json(session: requests.Session, url: str, payload: dict, timeout: float) -> str:
     try:
         response = session.post(url, json=payload, timeout=timeout)
@@ -59,7 +69,7 @@ class SmsGateway:
 
     def __init__(self, url: str | None, timeout: float = 5.0):
         self.url, self.timeout = url, timeout
-        self._session = requests.Session()
+        self._session = http_session()
 
     def send(self, address: str, message: OutgoingMessage) -> str:
         if not self.url:
@@ -73,7 +83,7 @@ class WebhookChannel:
 
     def __init__(self, timeout: float = 5.0):
         self.timeout = timeout
-        self._session = requests.Session()
+        self._session = http_session()
 
     def send(self, address: str, message: OutgoingMessage) -> str:
         return _post_json(self._session, address, {

@@ -63,7 +63,31 @@ def to_pending(event, catalogue: EventCatalogue, *, actor: Actor, jurisdiction: 
                         correlation_id=correlation_id, causation_id=causation_id)
 
 
+# Decoded events by event id. Events never change and ids are unique; a sweep reads a page
+# of streams to decide and the projections read them again, so most decodes are repeats
+# (and events this process just appended are remembered as decided). Bounded by clearing.
+_decoded: dict[str, object] = {}
+_DECODED_LIMIT = 200_000
+
+
+def remember(envelopes, events) -> None:
+    """Cache the domain events just appended under their envelopes' ids."""
+    if len(_decoded) >= _DECODED_LIMIT:
+        _decoded.clear()
+    for envelope, event in zip(envelopes, events):
+        _decoded[envelope.id] = event
+
+
 def event_from_envelope(envelope: Envelope, catalogue: EventCatalogue):
+    event = _decoded.get(envelope.id)
+    if event is None:
+        if len(_decoded) >= _DECODED_LIMIT:
+            _decoded.clear()
+        event = _decoded[envelope.id] = _decode(envelope, catalogue)
+    return event
+
+
+def _decode(envelope: Envelope, catalogue: EventCatalogue):
     values = catalogue.deserialize(envelope.type, envelope.data)
     return EVENT_TYPES[envelope.type](**{name: _VALUES.get(name, lambda v: v)(value)
                                          for name, value in values.items()})
