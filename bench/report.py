@@ -67,7 +67,7 @@ class Result:
     @property
     def note(self) -> str:
         notes = [f"kernel {self.kernel_seconds:.2f} s, baseline {self.baseline_seconds:.2f} s"]
-        if self.max_seconds_1m is not None or self.benchmark in ("rebuild", "verify"):
+        if self.max_seconds_1m is not None or self.benchmark in ("rebuild", "verify", "facilities"):
             how = "extrapolated" if self.extrapolated else "measured"
             notes.append(f"1M events: {self.seconds_for_1m:.1f} s ({how})")
         notes.extend(f"{k} {v}" for k, v in self.details.items())

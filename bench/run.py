@@ -15,9 +15,11 @@ from bench import cases
 from bench import report
 from bench.registry_load import bench_registry
 from bench.visits_load import bench_visits
+from bench.facilities_load import bench_facilities
+from bench.notifications_load import DEFAULT_ALERTS, bench_notifications
 from bench.infra import EventLog, open_backend, progress, rabbit_version, seed_log, throwaway_vhost
 
-BENCHMARKS = ("append", "relay", "rebuild", "verify", "registry", "visits")
+BENCHMARKS = ("append", "relay", "rebuild", "verify", "registry", "visits", "facilities", "notifications")
 BACKENDS = ("sqlite", "postgresql")
 DEFAULT_EVENTS = 20_000
 # The durable consumer applies one event per transaction (~200/s on PostgreSQL here), so the
@@ -124,6 +126,12 @@ def run(events: int, only, backends, amqp_uri: str | None = None,
             if "visits" in only:
                 progress(f"{backend_name}: visits, closing a month for {visit_elders:,} elders …")
                 results.append(bench_visits(backend, visit_elders))
+            if "facilities" in only:
+                progress(f"{backend_name}: facilities, 20,000 facilities and 200,000 admissions/discharges replayed …")
+                results.append(bench_facilities(backend))
+            if "notifications" in only:
+                progress(f"{backend_name}: notifications, one escalation sweep over {DEFAULT_ALERTS:,} open alerts …")
+                results.append(bench_notifications(backend))
         finally:
             if log is not None:
                 log.dispose()

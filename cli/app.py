@@ -26,6 +26,8 @@ demo_app = typer.Typer(no_args_is_help=True, help="The demo county.")
 app.add_typer(parked_app, name="parked")
 app.add_typer(unroutable_app, name="unroutable")
 app.add_typer(demo_app, name="demo")
+from cli.audit import audit_app  # noqa: E402
+app.add_typer(audit_app, name="audit")
 console = Console(stderr=True, soft_wrap=True)
 
 
@@ -219,6 +221,19 @@ def demo_visits(seed: int = typer.Option(42), county: str = typer.Option("410928
 def _today():
     from kernel.providers import clock_from_config
     return clock_from_config(_config()).today()
+
+
+@app.command()
+def keys(action: str = typer.Argument("init", help="init: create missing signing keys, list public keys")):
+    """Ed25519 keys that sign each service's log checkpoints (var/keys by default)."""
+    from contracts.audit import SEALING_SERVICES
+    from kernel.checkpoints import init_keys
+    from kernel.config import setting
+    if action != "init":
+        _fail(f"unknown action {action!r}; use init", 2)
+    key_dir = setting(_config(), "CHECKPOINTS", "key_dir", "var/keys")
+    for service, key_id in init_keys(SEALING_SERVICES, key_dir).items():
+        console.print(f"[green]✓[/] {service}: signing key {key_id} in {key_dir}")
 
 
 @app.command()

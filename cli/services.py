@@ -7,6 +7,9 @@ import importlib
 SERVICE_CLASSES = {
     "registry": "services.registry.service:RegistryService",
     "visits": "services.visits.service:VisitsService",
+    "audit": "services.audit.service:AuditWitnessService",
+    "notifications": "services.notifications.service:NotificationsService",
+    "facilities": "services.facilities.service:FacilitiesService",
 }
 
 

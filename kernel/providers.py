@@ -230,3 +230,53 @@ class LoggingContext(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return structlog.get_logger(self.container.service_name)
+
+
+class CheckpointSealer(DependencyProvider):
+    """Seals the service's log every ``CHECKPOINTS.interval_seconds`` (default hourly): signs
+    the Merkle root of events 1..n and appends it as ``audit.checkpoint_sealed.v1`` for the
+    witnesses (``kernel.checkpoints``). Without a signing key it says so once and keeps the
+    service running: a missing key must not stop elders' care, but it is logged as an error."""
+
+    def start(self):
+        config = self.container.config
+        self.interval = float(setting(config, "CHECKPOINTS", "interval_seconds", 3600))
+        self.key_dir = setting(config, "CHECKPOINTS", "key_dir", "var/keys")
+        self._running = True
+        self._wake = threading.Event()
+        self.container.spawn_managed_thread(self._loop, identifier="checkpoint_sealer")
+
+    def stop(self):
+        self._running = False
+        self._wake.set()
+
+    kill = stop
+
+    def seal_now(self):
+        from kernel.checkpoints import CheckpointSigner, seal_log
+        database = find_database(self.container)
+        signer = CheckpointSigner.from_key_dir(self.container.service_name, self.key_dir)
+        return seal_log(database.engine, database.store, signer, database.clock)
+
+    def _loop(self):
+        from kernel.checkpoints import CheckpointKeyError
+        structlog.contextvars.bind_contextvars(service=self.container.service_name, task="checkpoint_sealer")
+        warned = False
+        while self._running:
+            self._wake.wait(self.interval)
+            if not self._running:
+                break
+            try:
+                checkpoint = self.seal_now()
+                if checkpoint:
+                    log.info("log sealed", tree_size=checkpoint.tree_size, root_hash=checkpoint.root_hash,
+                             key_id=checkpoint.key_id)
+            except CheckpointKeyError as exc:
+                if not warned:
+                    log.error("cannot seal the log: no signing key", error=exc.message)
+                    warned = True
+            except Exception as exc:  # noqa: BLE001 - sealing retries at the next interval
+                log.warning("sealing the log failed; will retry", error=str(exc), error_type=type(exc).__name__)
+
+    def get_dependency(self, worker_ctx):
+        return self

@@ -21,6 +21,7 @@ from kernel.envelope import Actor
 from kernel.errors import ConcurrencyError, NotFoundError
 from kernel.providers import (
     CallContext,
+    CheckpointSealer,
     LoggingContext,
     OutboxRelayRunner,
     ServiceDatabase,
@@ -60,6 +61,7 @@ class RegistryService:
 
     db = ServiceDatabase(CATALOGUE, projections=registry_projections)
     relay = OutboxRelayRunner()
+    checkpoints = CheckpointSealer()
     rules = RegistryRules()
     call = CallContext()
     log = LoggingContext()

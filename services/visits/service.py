@@ -19,7 +19,8 @@ from kernel.divisions import CHILD_PREFIX_LENGTH, significant_prefix
 from kernel.envelope import Actor, CommandMeta
 from kernel.errors import NotFoundError
 from kernel.ids import new_stream_id
-from kernel.providers import CallContext, LoggingContext, OutboxRelayRunner, ServiceDatabase, configured_timer
+from kernel.providers import (CallContext, CheckpointSealer, LoggingContext, OutboxRelayRunner, ServiceDatabase,
+                              configured_timer)
 from kernel.rpc import command_rpc
 from kernel.uow import retry_on_concurrency
 from kernel.validation import load_or_refuse
@@ -59,6 +60,7 @@ class VisitsService:
 
     db = ServiceDatabase(CATALOGUE, projections=visits_projections)
     relay = OutboxRelayRunner()
+    checkpoints = CheckpointSealer()
     rules = VisitsRules()
     call = CallContext()
     log = LoggingContext()
