@@ -173,17 +173,18 @@ def check_log_against(leaves: list[bytes], checkpoints: list[Checkpoint], public
     """Each held checkpoint against the live log's leaves, oldest first, and each pair of
     consecutive checkpoints for consistency (a fork between what two witnesses were told)."""
     findings, last_good_size = [], 0
+    tree = merkle.MerkleTree(leaves)
     ordered = sorted(checkpoints, key=lambda c: (c.tree_size, c.sealed_at))
     for previous, checkpoint in zip([None] + ordered[:-1], ordered):
         problem = signature_problem(checkpoint, public_keys)
         if problem is None and checkpoint.tree_size > len(leaves):
             problem = (f"the log has {len(leaves)} events but {checkpoint.tree_size} were sealed "
                        "(events removed from the tail)")
-        if problem is None and merkle.root(leaves[:checkpoint.tree_size]).hex() != checkpoint.root_hash:
+        if problem is None and tree.root(checkpoint.tree_size).hex() != checkpoint.root_hash:
             problem = (f"the first {checkpoint.tree_size} events no longer produce the sealed root "
                        f"(history rewritten after position {last_good_size})")
         if problem is None and previous is not None and previous.tree_size < checkpoint.tree_size:
-            proof = merkle.consistency_proof(previous.tree_size, leaves[:checkpoint.tree_size])
+            proof = tree.consistency_proof(previous.tree_size, checkpoint.tree_size)
             if not merkle.verify_consistency(previous.tree_size, checkpoint.tree_size, proof,
                                              bytes.fromhex(previous.root_hash), bytes.fromhex(checkpoint.root_hash)):
                 problem = f"not consistent with the checkpoint of size {previous.tree_size}"
@@ -211,7 +212,7 @@ def seal_log(engine: Engine, store, signer: CheckpointSigner, clock) -> Checkpoi
         return None                 # nothing new since the last checkpoint (or an empty log)
     leaves = log_leaves(engine, up_to=head)
     sealed_at = clock.now().isoformat().replace("+00:00", "Z")
-    checkpoint = signer.sign(head, merkle.root(leaves).hex(), sealed_at)
+    checkpoint = signer.sign(head, merkle.MerkleTree(leaves).root().hex(), sealed_at)
     with unit_of_work(engine, store, clock) as uow:
         version = uow.stream_version(CHECKPOINT_STREAM)
         uow.append([PendingEvent(stream_id=CHECKPOINT_STREAM, type=CHECKPOINT_EVENT, data=checkpoint.to_dict(),

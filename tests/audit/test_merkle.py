@@ -91,3 +91,17 @@ def test_a_rewritten_history_is_inconsistent_with_an_earlier_root():
     rewritten[5] = merkle.leaf_hash(b"edited")
     proof = merkle.consistency_proof(12, rewritten)
     assert not merkle.verify_consistency(12, 20, proof, sealed_root, merkle.root(rewritten))
+
+
+def test_the_prebuilt_tree_gives_the_same_roots_and_proofs_as_the_definitions():
+    randomness = random.Random(6962)
+    leaves = [merkle.leaf_hash(randomness.randbytes(8)) for _ in range(45)]
+    tree = merkle.MerkleTree(leaves)
+    for size in range(0, 46):
+        assert tree.root(size) == merkle.root(leaves[:size])
+    for size in range(1, 46):
+        for index in range(size):
+            assert tree.inclusion_proof(index, size) == merkle.inclusion_proof(index, leaves[:size])
+        for first in range(1, size + 1):
+            assert tree.consistency_proof(first, size) == merkle.consistency_proof(first, leaves[:size])
+    assert merkle.MerkleTree(LEAVES).root().hex() == ROOTS[8]
