@@ -5,6 +5,8 @@ found, 2 = bad input (unknown service, unreadable key list, ...)."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -57,9 +59,13 @@ def _public_keys(config, path: Optional[str]):
 @audit_app.command()
 def verify(services: list[str] = typer.Argument(None, help="default: every sealing service"),
            public_keys: Optional[str] = typer.Option(None, help="public key list (default: <key_dir>/public_keys.yml)"),
+           bundle: Optional[Path] = typer.Option(None, help="check an exported bundle offline instead"),
            as_json: bool = typer.Option(False, "--json")):
     """Each log's hash chain, and each checkpoint the witness holds for it (signature, the
-    live log still produces the sealed root, consecutive checkpoints consistent)."""
+    live log still produces the sealed root, consecutive checkpoints consistent). With
+    ``--bundle``: the bundle's manifest, signatures, consistency and every event's proof."""
+    if bundle is not None:
+        _verify_bundle(bundle, as_json)
     from kernel.checkpoints import audit_log
     from services.audit.tables import held_checkpoints_of
     from sqlalchemy.exc import OperationalError, ProgrammingError
@@ -82,6 +88,109 @@ def verify(services: list[str] = typer.Argument(None, help="default: every seali
     else:
         _print_verification(reports)
     raise typer.Exit(0 if all(r.ok for r in reports) else 1)
+
+
+def _verify_bundle(directory: Path, as_json: bool):
+    from kernel.proofs import verify_bundle
+    if not directory.is_dir():
+        _fail(f"{directory} is not a directory (an audit bundle is the directory `export` wrote)")
+    report = verify_bundle(directory)
+    if as_json:
+        print(json.dumps({"ok": report.ok, "checked": report.checked, "unsealed": report.unsealed,
+                          "problems": report.problems}, ensure_ascii=False, indent=2))
+    else:
+        for service, count in report.checked.items():
+            console.print(f"{service}: {count} events checked, {report.unsealed[service]} not yet sealed")
+        for problem in report.problems:
+            console.print(f"[red]✗ {problem}[/]")
+        console.print("[green]✓ bundle verified[/]" if report.ok else "[bold red]✗ bundle does not verify[/]")
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def _latest_checkpoint(config, service: str):
+    from services.audit.tables import held_checkpoints_of
+    witness = _engine(config, "audit")
+    try:
+        return held_checkpoints_of(witness, service)
+    finally:
+        witness.dispose()
+
+
+@audit_app.command()
+def prove(service: str, position: int, out: Optional[Path] = typer.Option(None, help="write the proof here")):
+    """An inclusion proof for one event (e.g. a disbursement) in the latest checkpoint the
+    witness holds that covers it; check it anywhere with ``check-proof``."""
+    from kernel import merkle
+    from kernel.checkpoints import log_leaves
+    from kernel.proofs import event_proof
+    from kernel.schema import events
+    from sqlalchemy import select
+    config = _config()
+    [service] = _sealing_services([service])
+    engine = _engine(config, service)
+    with engine.connect() as conn:
+        row = conn.execute(select(events).where(events.c.position == position)).first()
+    if row is None:
+        _fail(f"{service} has no event at position {position}")
+    covering = [c for c in _latest_checkpoint(config, service) if c.tree_size >= position]
+    if not covering:
+        _fail(f"no checkpoint held for {service} covers position {position} yet; wait for the next seal")
+    checkpoint = covering[0]
+    tree = merkle.MerkleTree(log_leaves(engine, up_to=checkpoint.tree_size))
+    engine.dispose()
+    proof = {**event_proof(dict(row._mapping), tree, checkpoint), "checkpoint": checkpoint.to_dict()}
+    text = json.dumps(proof, ensure_ascii=False, indent=2, sort_keys=True)
+    if out:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"[green]✓[/] proof of {service} position {position} in checkpoint {checkpoint.tree_size} → {out}")
+    else:
+        print(text)
+
+
+@audit_app.command("check-proof")
+def check_proof(proof_file: Path, public_keys: Optional[str] = typer.Option(None, help="public key list")):
+    """Check a proof written by ``prove`` with no database: contents → hash → leaf → root → signature."""
+    from kernel.checkpoints import Checkpoint
+    from kernel.proofs import event_proof_problems
+    try:
+        proof = json.loads(proof_file.read_text(encoding="utf-8"))
+        checkpoint = Checkpoint.from_dict(proof["checkpoint"])
+    except (OSError, ValueError, KeyError) as exc:
+        _fail(f"{proof_file} is not a proof written by `eldercare audit prove`: {exc}")
+    problems = event_proof_problems(proof, checkpoint, _public_keys(_config(), public_keys))
+    for problem in problems:
+        console.print(f"[red]✗ {problem}[/]")
+    if not problems:
+        event = proof["event"]
+        console.print(f"[green]✓[/] {event['source']} position {event['position']} ({event['type']}) is in the "
+                      f"log sealed at size {checkpoint.tree_size} on {checkpoint.sealed_at}, signed by {checkpoint.key_id}")
+    raise typer.Exit(1 if problems else 0)
+
+
+@audit_app.command()
+def export(out: Path, services: list[str] = typer.Option(None, "--service", help="default: every sealing service"),
+           jurisdiction: str = typer.Option("", help="division code prefix, e.g. 410928 (default: all)"),
+           since: Optional[datetime] = typer.Option(None, help="recorded at or after (UTC)"),
+           until: Optional[datetime] = typer.Option(None, help="recorded before (UTC)"),
+           public_keys: Optional[str] = typer.Option(None, help="public key list to include")):
+    """Write an audit bundle: events (JSON Lines, each with its inclusion proof), checkpoints
+    with consistency proofs, public keys and a manifest of file hashes."""
+    from kernel.checkpoints import PUBLIC_KEYS_FILE
+    from kernel.config import repository_path, setting
+    from kernel.proofs import export_bundle
+    config = _config()
+    _public_keys(config, public_keys)   # fails clearly if unreadable
+    keys_file = Path(public_keys or repository_path(
+        f"{setting(config, 'CHECKPOINTS', 'key_dir', 'var/keys')}/{PUBLIC_KEYS_FILE}"))
+    chosen = _sealing_services(services)
+    logs = {s: (_engine(config, s), _latest_checkpoint(config, s)) for s in chosen}
+    utc = lambda moment: moment and (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))  # noqa: E731
+    manifest = export_bundle(out, logs, keys_file, jurisdiction, utc(since), utc(until),
+                             on_progress=lambda s, n: console.print(f"  {s}: {n} events"))
+    for engine, _ in logs.values():
+        engine.dispose()
+    console.print(f"[green]✓[/] bundle written to {out} ({sum(v['events'] for v in manifest['services'].values())} "
+                  "events); check it with `eldercare audit verify --bundle " + str(out) + "`")
 
 
 def _print_verification(reports) -> None:

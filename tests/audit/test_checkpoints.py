@@ -140,3 +140,71 @@ def test_the_cli_verifies_and_exits_non_zero_on_tampering(sealed, database_url, 
     result = runner.invoke(audit_app, ["verify", "registry", "--json"])
     assert result.exit_code == 1
     assert runner.invoke(audit_app, ["verify", "bakery"]).exit_code == 2
+
+
+@pytest.fixture
+def audited(sealed, database_url, tmp_path, monkeypatch):
+    """The sealed log as the CLI sees it: its checkpoints held by a witness database."""
+    engine, held, _, key_dir = sealed
+    witness_url = f"sqlite:///{tmp_path / 'witness.db'}"
+    migrate.upgrade("audit", witness_url)
+    witness = create_service_engine(witness_url)
+    from services.audit.tables import held_checkpoints
+    with transaction(witness) as conn:
+        for checkpoint in held:
+            conn.execute(held_checkpoints.insert(), {**checkpoint.to_dict(), "event_id": "e",
+                                                     "received_at": "2026-11-23T00:00:00Z"})
+    witness.dispose()
+    for name, value in (("REGISTRY_DATABASE_URL", database_url), ("AUDIT_DATABASE_URL", witness_url),
+                        ("CHECKPOINT_KEY_DIR", str(key_dir))):
+        monkeypatch.setenv(name, value)
+    from cli.audit import audit_app
+    return CliRunner(), audit_app, engine
+
+
+def test_an_event_proof_checks_offline_and_a_doctored_one_does_not(audited, tmp_path):
+    runner, app, _ = audited
+    proof_file = tmp_path / "proof.json"
+    result = runner.invoke(app, ["prove", "registry", "7", "--out", str(proof_file)])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(app, ["check-proof", str(proof_file)]).exit_code == 0
+    proof = json.loads(proof_file.read_text())
+    assert proof["checkpoint_size"] == 10           # the first checkpoint that covers position 7
+    proof["event"]["data"] = proof["event"]["data"].replace('"number":6', '"number":60')
+    proof_file.write_text(json.dumps(proof))
+    result = runner.invoke(app, ["check-proof", str(proof_file)])
+    assert result.exit_code == 1 and "edited" in result.output
+    assert runner.invoke(app, ["prove", "registry", "999"]).exit_code == 2
+
+
+def test_a_bundle_verifies_offline_and_any_change_to_it_is_caught(audited, tmp_path):
+    runner, app, _ = audited
+    bundle = tmp_path / "bundle"
+    result = runner.invoke(app, ["export", str(bundle), "--service", "registry"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["verify", "--bundle", str(bundle), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["checked"] == {"registry": 17} and report["unsealed"] == {"registry": 1}   # the last seal event
+    lines = (bundle / "registry.events.jsonl").read_text().splitlines()
+    doctored = json.loads(lines[3])
+    doctored["event"]["data"] = doctored["event"]["data"].replace('"number":3', '"number":33')
+    assert doctored != json.loads(lines[3])
+    lines[3] = json.dumps(doctored)
+    (bundle / "registry.events.jsonl").write_text("\n".join(lines) + "\n")
+    result = runner.invoke(app, ["verify", "--bundle", str(bundle)])
+    assert result.exit_code == 1 and "altered" in result.output
+    (bundle / "checkpoints.json").unlink()
+    result = runner.invoke(app, ["verify", "--bundle", str(bundle)])
+    assert result.exit_code == 1 and "missing" in result.output
+    assert runner.invoke(app, ["verify", "--bundle", str(tmp_path / "nowhere")]).exit_code == 2
+
+
+def test_a_bundle_rewritten_consistently_is_still_caught_by_the_signatures(audited, tmp_path):
+    runner, app, engine = audited
+    bundle = tmp_path / "bundle"
+    rewrite_from(engine, 4, '{"number":99,"text":"hello"}')   # then export the rewritten log
+    assert runner.invoke(app, ["export", str(bundle), "--service", "registry"]).exit_code == 0
+    result = runner.invoke(app, ["verify", "--bundle", str(bundle), "--json"])
+    assert result.exit_code == 1
+    assert any("not included in the log sealed" in p for p in json.loads(result.stdout)["problems"])
