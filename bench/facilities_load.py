@@ -53,12 +53,12 @@ def bench_facilities(backend: Backend, facilities: int = FACILITIES, movements: 
     return Result(
         "facilities", backend.name, events, kernel_seconds, baseline_seconds,
         kernel_does=(f"{facilities:,} facilities, {movements:,} admissions/discharges (decided by the domain, appended "
-                     "untimed) → kernel.projection.rebuild of the directory and the residence log, one pass each: "
-                     f"store.read_all pages of {REBUILD_BATCH:,} → Envelope → apply_many (load touched rows, fold "
-                     "the page in memory, bulk write)"),
-        baseline_does=(f"per table: one tx, delete rows, raw keyset SELECT pages of {REBUILD_BATCH:,} "
-                       "(exec_driver_sql), json.loads(data), the same rows folded in a dict, one bulk INSERT "
-                       "(kernel.db.insert_many)"),
+                     "untimed) → kernel.projection.rebuild of the facilities read model (directory + residence log) "
+                     f"in one pass: store.read_all pages of {REBUILD_BATCH:,} → Envelope → apply_many per page (load "
+                     "touched rows, fold the page in memory, bulk delete/insert)"),
+        baseline_does=(f"one tx, delete rows, raw keyset SELECT pages of {REBUILD_BATCH:,} (exec_driver_sql), "
+                       "json.loads(data), the same rows of both tables folded in dicts, one bulk INSERT each at the "
+                       "end (kernel.db.insert_many)"),
         details={"facilities": facilities, "admissions/discharges": events - facilities, "rows": kernel_rows,
                  "seeded in": f"{seeded_seconds:.1f} s"})
 
@@ -152,9 +152,11 @@ def _scan(conn):
         after = rows[-1][0]
 
 
-def _raw_directory(conn) -> list[dict]:
+def _raw_rows(conn) -> tuple[list[dict], list[dict]]:
+    """The directory rows and the stays, folded from one raw scan."""
     rows: dict[str, dict] = {}
-    for _position, _id, stream_id, sequence, type_, data in _scan(conn):
+    stays, current = [], {}
+    for _position, event_id, stream_id, sequence, type_, data in _scan(conn):
         data = json.loads(data)
         if type_ == "facilities.facility_opened.v1":
             code = data["division_code"]
@@ -167,30 +169,23 @@ def _raw_directory(conn) -> list[dict]:
         elif type_ in _OCCUPANCY:
             rows[stream_id]["occupancy"] += _OCCUPANCY[type_]
         rows[stream_id]["version"] = sequence
-    return list(rows.values())
-
-
-def _raw_residences(conn) -> list[dict]:
-    stays, current = [], {}
-    for _position, event_id, stream_id, _sequence, type_, data in _scan(conn):
-        if type_ not in ("facilities.elder_admitted.v1", "facilities.elder_discharged.v1"):
-            continue
-        data = json.loads(data)
         if type_ == "facilities.elder_discharged.v1":
             current.pop(data["elder_id"]).update(left_on=data["effective_date"], left_reason=data["reason"])
-            continue
-        stay = {"stay_id": event_id, "elder_id": data["elder_id"], "facility_id": stream_id,
-                "admission_kind": data["admission_kind"], "admitted_on": data["effective_date"],
-                "left_on": None, "left_reason": None}
-        current[data["elder_id"]] = stay
-        stays.append(stay)
-    return stays
+        elif type_ == "facilities.elder_admitted.v1":
+            stay = {"stay_id": event_id, "elder_id": data["elder_id"], "facility_id": stream_id,
+                    "admission_kind": data["admission_kind"], "admitted_on": data["effective_date"],
+                    "left_on": None, "left_reason": None}
+            current[data["elder_id"]] = stay
+            stays.append(stay)
+    return list(rows.values()), stays
 
 
 def _raw_rebuild(engine) -> tuple[float, tuple[int, int]]:
     started = time.perf_counter()
-    for table, build in ((facilities_table, _raw_directory), (residences, _raw_residences)):
-        with transaction(engine) as conn:
-            conn.execute(table.delete())
-            insert_many(conn, table, build(conn))
+    with transaction(engine) as conn:
+        conn.execute(residences.delete())
+        conn.execute(facilities_table.delete())
+        directory, stays = _raw_rows(conn)
+        insert_many(conn, facilities_table, directory)
+        insert_many(conn, residences, stays)
     return time.perf_counter() - started, _row_counts(engine)

@@ -10,7 +10,7 @@ from datetime import date
 from sqlalchemy.exc import IntegrityError
 
 from kernel.catalogue import EventCatalogue
-from kernel.envelope import Actor, Envelope
+from kernel.envelope import CommandMeta, Envelope
 from kernel.errors import ConcurrencyError, NotFoundError
 from kernel.logging import bind
 from kernel.uow import UnitOfWork
@@ -27,13 +27,6 @@ class FacilitiesContext:
 
     catalogue: EventCatalogue
     policies: GrantPolicyBook
-
-
-@dataclass(frozen=True)
-class CommandMeta:
-    actor: Actor
-    correlation_id: str | None = None
-    causation_id: str | None = None
 
 
 def load_facility(source, facility_id: str, catalogue: EventCatalogue) -> FacilityState:

@@ -3,32 +3,20 @@ per process and checked at start-up, so a bad file stops the service with a mess
 naming the file and the entry — not the first command that needs it."""
 from __future__ import annotations
 
-from functools import lru_cache
-
-import yaml
 from nameko.extensions import DependencyProvider
 
 from contracts import CATALOGUE
-from kernel.config import REPOSITORY_ROOT, repository_path
-from kernel.errors import PolicyError
-from services.facilities.adapters.projections import FacilityDirectory, ResidenceLog
+from kernel.config import REPOSITORY_ROOT
+from kernel.policy_files import load_policy_file
+from services.facilities.adapters.projections import FacilityReadModel
 from services.facilities.domain import GrantPolicyBook
 from services.facilities.handlers import FacilitiesContext
 
 DEFAULT_POLICY_FILE = REPOSITORY_ROOT / "policies" / "facilities.yml"
 
 
-@lru_cache(maxsize=8)
 def load_grant_policies(path: str) -> GrantPolicyBook:
-    try:
-        with open(repository_path(path), encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-    except (OSError, yaml.YAMLError) as exc:
-        raise PolicyError(f"cannot read facility policy file {path}: {exc}", field="FACILITIES.policy_file") from exc
-    try:
-        return GrantPolicyBook.from_dict(data or {})
-    except PolicyError as exc:
-        raise PolicyError(f"{path}: {exc.message}", field=exc.field) from exc
+    return load_policy_file(path, GrantPolicyBook.from_dict, "FACILITIES.policy_file")
 
 
 def policy_file(config) -> str:
@@ -40,7 +28,7 @@ def facilities_context(config) -> FacilitiesContext:
 
 
 def facilities_projections(_config=None):
-    return [FacilityDirectory(), ResidenceLog()]
+    return [FacilityReadModel()]
 
 
 class FacilitiesRules(DependencyProvider):

@@ -8,23 +8,21 @@ registry learns residences from this service's admission events.
 """
 from __future__ import annotations
 
-import random
-import time
-
 import structlog
 
 from contracts import CATALOGUE
 from contracts.actors import ActorSchema
 from kernel.consumer import durable_event_handler
-from kernel.envelope import Actor
-from kernel.errors import CommandRejected, ConcurrencyError, ConflictError, NotFoundError
+from kernel.envelope import Actor, CommandMeta
+from kernel.errors import CommandRejected, ConflictError, NotFoundError
 from kernel.providers import CallContext, LoggingContext, OutboxRelayRunner, ServiceDatabase
 from kernel.rpc import command_rpc
+from kernel.uow import retry_on_concurrency
 from kernel.validation import load_or_refuse
 from services.facilities.adapters import queries
 from services.facilities.adapters.elders import REGISTRY_ELDER_EVENTS
 from services.facilities.domain import AssessOperatingSubsidy
-from services.facilities.handlers import CommandMeta, apply_registry_fact, execute, facility_as_of, load_facility
+from services.facilities.handlers import apply_registry_fact, execute, facility_as_of, load_facility
 from services.facilities.rules import FacilitiesRules, facilities_projections
 from services.facilities.schemas import (COMMAND_SCHEMAS, AsOfSchema, DivisionSchema, FacilityView, SearchSchema,
                                          YearSchema)
@@ -34,8 +32,6 @@ FACILITY_VIEW = FacilityView()
 ACTOR_SCHEMA, AS_OF_SCHEMA, SEARCH_SCHEMA = ActorSchema(), AsOfSchema(), SearchSchema()
 DIVISION_SCHEMA, YEAR_SCHEMA = DivisionSchema(), YearSchema()
 SYSTEM_ACTOR = Actor.system("facilities")
-# Each round of a race lets one writer through; a short random pause spreads the rest.
-CONCURRENCY_ATTEMPTS = 10
 
 
 class FacilitiesService:
@@ -58,17 +54,11 @@ class FacilitiesService:
     def _execute(self, command, meta: CommandMeta):
         """One unit of work; when another command on the same facility (or admitting the
         same elder) committed between our read and our append, decide again on the new
-        state — the last free bed goes to one of two racing admissions, the other is
-        refused as full. The caller sees a ConcurrencyError only if that keeps happening."""
-        for attempt in range(1, CONCURRENCY_ATTEMPTS + 1):
-            try:
-                with self.db.unit_of_work() as uow:
-                    return execute(uow, self.rules, command, meta, self.db.clock.today())
-            except ConcurrencyError:
-                if attempt == CONCURRENCY_ATTEMPTS:
-                    raise
-                log.info("concurrent change to the same facility; deciding again", attempt=attempt)
-                time.sleep(random.uniform(0, 0.01 * attempt))
+        state — of two admissions racing for the last free bed, one is refused as full."""
+        def attempt():
+            with self.db.unit_of_work() as uow:
+                return execute(uow, self.rules, command, meta, self.db.clock.today())
+        return retry_on_concurrency(attempt)
 
     # -- commands ------------------------------------------------------------------------
     @command_rpc

@@ -22,7 +22,8 @@ from kernel.store import SqlAlchemyEventStore
 from kernel.uow import unit_of_work
 from services.facilities.adapters import elders, queries
 from services.facilities.adapters.tables import facilities, known_elders, residences
-from services.facilities.handlers import CommandMeta, apply_registry_fact, execute
+from kernel.envelope import CommandMeta
+from services.facilities.handlers import apply_registry_fact, execute
 from services.facilities.rules import facilities_context, facilities_projections
 from services.facilities.schemas import COMMAND_SCHEMAS
 
@@ -200,6 +201,6 @@ def test_cli_rebuilds_the_facilities_projections(sqlite_url, tmp_path):
     from cli.app import app
     result = CliRunner().invoke(app, ["--config", str(config), "rebuild", "facilities"])
     assert result.exit_code == 0, result.output
-    assert "facility_directory" in result.output and "residences" in result.output
+    assert "facility_read_model" in result.output
     assert harness.rows(facilities, [facilities.c.facility_id]) == live
     harness.engine.dispose()

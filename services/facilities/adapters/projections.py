@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Connection
 
 from kernel.db import insert_many
 from kernel.envelope import Envelope
+from kernel.uow import apply_page_to_projections
 from services.facilities.adapters.tables import facilities, residences
 from services.facilities.domain import EVENT_TYPES
 
@@ -121,32 +122,56 @@ class ResidenceLog:
         rows are inserted, so the one-current-stay index holds at every step."""
         begun: dict[str, dict] = {}          # elder id → the open stay begun in this page
         new_rows: list[dict] = []
-        ended: list[dict] = []               # stays already in the table
+        ended: dict[str, tuple[str, str]] = {}   # elder id → (left on, reason) of a stay already stored
         for envelope in envelopes:
             data = envelope.data
             if envelope.type != "facilities.elder_admitted.v1":
                 reason = data["reason"]
                 if envelope.type == "facilities.elder_transferred.v1":
                     reason = f"transferred to {envelope.subject}: {reason}"
-                self._end(begun, ended, data["elder_id"], data["effective_date"], reason)
+                stay = begun.pop(data["elder_id"], None)
+                if stay is not None:
+                    stay.update(left_on=data["effective_date"], left_reason=reason)
+                else:
+                    ended[data["elder_id"]] = (data["effective_date"], reason)
             if envelope.type != "facilities.elder_discharged.v1":
                 row = {"stay_id": envelope.id, "elder_id": data["elder_id"], "facility_id": envelope.subject,
                        "admission_kind": data["admission_kind"], "admitted_on": data["effective_date"],
                        "left_on": None, "left_reason": None}
                 begun[data["elder_id"]] = row
                 new_rows.append(row)
-        if ended:
-            conn.execute(self._end_stay, ended)
-        insert_many(conn, residences, new_rows)
+        insert_many(conn, residences, self._taken_out(conn, ended) + new_rows)
 
     @staticmethod
-    def _end(begun: dict, ended: list, elder_id: str, on: str, reason: str) -> None:
-        stay = begun.pop(elder_id, None)
-        if stay is not None:
-            stay.update(left_on=on, left_reason=reason)
-        else:
-            ended.append({"elder": elder_id, "on": on, "reason": reason})
+    def _taken_out(conn: Connection, ended: dict[str, tuple[str, str]]) -> list[dict]:
+        """Remove the stored current stays that ``ended`` ends and return them ended, to be
+        inserted again with the page's new stays: one statement per chunk of elders, where
+        an UPDATE per stay costs a round trip each on PostgreSQL."""
+        rows = []
+        for elder_ids in _chunks(list(ended)):
+            taken = conn.execute(delete(residences).where(residences.c.elder_id.in_(elder_ids),
+                                                          residences.c.left_on.is_(None))
+                                 .returning(*residences.c))
+            for row in taken:
+                left_on, reason = ended[row.elder_id]
+                rows.append({**row._mapping, "left_on": left_on, "left_reason": reason})
+        return rows
 
-    _end_stay = (update(residences)
-                 .where(residences.c.elder_id == bindparam("elder"), residences.c.left_on.is_(None))
-                 .values(left_on=bindparam("on"), left_reason=bindparam("reason")))
+
+class FacilityReadModel:
+    """The directory and the residence log kept — and rebuilt — in one pass over the log."""
+
+    name = "facility_read_model"
+    handles = FacilityDirectory.handles | ResidenceLog.handles
+
+    def __init__(self):
+        self.parts = (FacilityDirectory(), ResidenceLog())
+
+    def tables(self):
+        return [table for part in self.parts for table in part.tables()]
+
+    def apply(self, conn: Connection, envelope: Envelope) -> None:
+        self.apply_many(conn, [envelope])
+
+    def apply_many(self, conn: Connection, envelopes: Sequence[Envelope]) -> None:
+        apply_page_to_projections(conn, self.parts, envelopes)
