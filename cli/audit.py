@@ -193,6 +193,65 @@ def export(out: Path, services: list[str] = typer.Option(None, "--service", help
                   "events); check it with `eldercare audit verify --bundle " + str(out) + "`")
 
 
+@audit_app.command()
+def replay(service: str, as_json: bool = typer.Option(False, "--json"),
+           scratch_dir: Optional[str] = typer.Option(None, help="where the scratch database goes (default: temp)")):
+    """Rebuild a service's projections from its log in a scratch database and report every
+    row that differs from the live projections (drift). Exit 1 on drift."""
+    from cli.services import catalogue_of, projections_of
+    from kernel.replay import replay_and_compare
+    config = _config()
+    [service] = _sealing_services([service])
+    engine = _engine(config, service)
+    try:
+        replayed, drifts = replay_and_compare(service, engine, projections_of(service, config),
+                                              catalogue_of(service), scratch_dir)
+    finally:
+        engine.dispose()
+    if as_json:
+        print(json.dumps({"service": service, "events": replayed, "drift": [d.to_dict() for d in drifts]},
+                         ensure_ascii=False, indent=2, default=str))
+    else:
+        for drift in drifts[:200]:
+            console.print(f"[red]✗ {drift.table} {drift.key}: {drift.kind}[/] {drift.columns or ''}")
+        console.print(f"{service}: {replayed} events replayed; "
+                      + ("[green]projections match[/]" if not drifts else f"[red]{len(drifts)} rows drift[/]"))
+    raise typer.Exit(1 if drifts else 0)
+
+
+trace_app = typer.Typer(no_args_is_help=True, help="Cross-service histories, for justifying a decision.")
+audit_app.add_typer(trace_app, name="trace")
+
+
+@trace_app.command("elder")
+def trace_elder(elder_id: str, as_json: bool = typer.Option(False, "--json")):
+    """Every event about one elder in every service's log (status changes, visits, alerts,
+    admissions, disbursements) in the order they took effect, with source, position, actor
+    and hash."""
+    from kernel.trace import events_about
+    config = _config()
+    found = []
+    for service in _sealing_services(None):
+        engine = _engine(config, service)
+        try:
+            found += events_about(engine, elder_id)
+        except Exception as exc:  # noqa: BLE001 - a service without a database is reported, not fatal
+            console.print(f"[yellow]skipped {service}: {type(exc).__name__}: {str(exc).splitlines()[0]}[/]")
+        finally:
+            engine.dispose()
+    found.sort(key=lambda e: (e["time"], e["recorded_time"], e["source"], e["position"]))
+    if not found:
+        _fail(f"no service's log mentions elder {elder_id!r}", 1)
+    if as_json:
+        print(json.dumps(found, ensure_ascii=False, indent=2))
+        return
+    table = Table("in effect", "recorded", "source", "pos", "event", "actor", "hash", title=f"elder {elder_id}")
+    for event in found:
+        table.add_row(event["time"][:10], event["recorded_time"][:19], event["source"], str(event["position"]),
+                      event["type"], event["actor"], event["hash"][:12])
+    Console().print(table)
+
+
 def _print_verification(reports) -> None:
     table = Table("service", "events", "hash chain", "checkpoints held", "checkpoint problems", title="audit verify")
     for report in reports:
