@@ -9,7 +9,7 @@ import structlog
 from sqlalchemy import select
 
 from kernel.catalogue import EventCatalogue
-from kernel.envelope import Actor, Envelope
+from kernel.envelope import CommandMeta, Envelope  # noqa: F401 - CommandMeta re-exported
 from kernel.errors import CommandRejected, ConcurrencyError, ConflictError, NotFoundError, ValidationError
 from kernel.logging import bind
 from kernel.uow import UnitOfWork
@@ -31,13 +31,6 @@ class RegistryContext:
     catalogue: EventCatalogue
     policies: PolicyBook
     divisions: DivisionTable
-
-
-@dataclass(frozen=True)
-class CommandMeta:
-    actor: Actor
-    correlation_id: str | None = None
-    causation_id: str | None = None
 
 
 def load_elder(source, elder_id: str, catalogue: EventCatalogue) -> ElderState:
