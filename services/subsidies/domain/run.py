@@ -26,7 +26,7 @@ from typing import ClassVar, Sequence
 
 from kernel.errors import CommandRejected, ConflictError, ValidationError
 
-from .entitlement import Entitlement, FacilityGrant, FactsUsed, elder_entitlements, grant_entitlement
+from .entitlement import Entitlement, FacilityGrant, FactsUsed, entitlements_for, grant_entitlement
 from .facts import Fact, facts_on
 from .month import Month
 from .policy import SubsidyRuleBook
@@ -271,7 +271,7 @@ class RunSpec:
     jurisdiction: str
     month: Month
     today: date
-    known_at: datetime | None = None
+    known_at: datetime | None = None     # when the run computed: stamped on the facts it used
 
 
 def _entry_base(spec: RunSpec, entitlement_or_none, beneficiary_id: str, kind: str, programme: str, period: Month,
@@ -296,10 +296,12 @@ def review_elder(spec: RunSpec, elder_id: str, history: Sequence[Fact], ledger: 
     (a claw-back of a record no longer known to be registered then)."""
     events = []
     for month in sorted(set(past_months) | {spec.month}):
-        facts = facts_on(elder_id, history, month.first_day, spec.known_at)
+        # Everything recorded so far counts (not a cut-off by time): an elder's fact version,
+        # not a timestamp, says what a run has seen, so clock skew cannot hide a fact.
+        facts = facts_on(elder_id, history, month.first_day)
         if month == spec.month and (facts is None or not facts.division_code.startswith(spec.jurisdiction)):
             continue      # not this jurisdiction's elder this month: its own run pays them
-        due = {e.programme: e for e in elder_entitlements(elder_id, history, month, rules, spec.known_at)}
+        due = {e.programme: e for e in entitlements_for(facts, month, rules, spec.known_at)}
         recorded: dict[str, list[LedgerEntry]] = {}
         for entry in ledger:
             if entry.period == month.label and not entry.reference:
