@@ -10,8 +10,6 @@ the log or rebuilding a projection never sends anything twice.
 from __future__ import annotations
 
 import json
-import random
-import time
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -22,10 +20,9 @@ from sqlalchemy import and_, select, update
 
 from kernel.catalogue import EventCatalogue
 from kernel.clock import local_date_of
-from kernel.envelope import Actor, format_time
-from kernel.errors import ConcurrencyError
+from kernel.envelope import Actor, CommandMeta, format_time
 from kernel.logging import bind
-from kernel.uow import UnitOfWork
+from kernel.uow import UnitOfWork, retry_on_concurrency
 from services.notifications.adapters.channels import ChannelError, ChannelSet, OutgoingMessage
 from services.notifications.adapters.event_mapping import (event_from_envelope, jurisdiction_of_party,
                                                            party_stream, remember, to_pending)
@@ -44,7 +41,6 @@ from services.notifications.domain import evolve_delivery, evolve_referral
 
 log = structlog.get_logger(__name__)
 SYSTEM_ACTOR = Actor.system("notifications")
-CONCURRENCY_ATTEMPTS = 10
 SWEEP_PAGE = 500
 # An attempt with no result after this long was lost (the process stopped mid-send).
 LOST_ATTEMPT_AFTER = timedelta(minutes=10)
@@ -58,30 +54,18 @@ class NotificationsContext:
     book: RoutingBook
 
 
-@dataclass(frozen=True)
-class CommandMeta:
-    actor: Actor
-    correlation_id: str | None = None
-    causation_id: str | None = None
-
-
 def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:24]}"
 
 
 def retrying(unit_of_work, work, what: str):
-    """Run ``work(uow)`` in a unit of work; when a concurrent writer on the same stream
-    committed first, decide again on the new state (the domain is pure, so this is safe)."""
-    for attempt in range(1, CONCURRENCY_ATTEMPTS + 1):
-        try:
-            with unit_of_work() as uow:
-                return work(uow)
-        except ConcurrencyError as error:
-            if attempt == CONCURRENCY_ATTEMPTS:
-                raise
-            log.info("concurrent change to the same stream; deciding again", work=what, attempt=attempt,
-                     stream_id=error.stream_id)
-            time.sleep(random.uniform(0, 0.01 * attempt))
+    """Run ``work(uow)`` in a unit of work, deciding again when a concurrent writer on the
+    same stream committed first (``kernel.uow.retry_on_concurrency``)."""
+    def run():
+        with unit_of_work() as uow:
+            return work(uow)
+    bind(work=what)
+    return retry_on_concurrency(run)
 
 
 class _Appender:

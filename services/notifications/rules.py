@@ -3,14 +3,11 @@ file and the delivery channels. The policy is loaded and checked at start-up, so
 stops the service with a message naming the file and the entry."""
 from __future__ import annotations
 
-from functools import lru_cache
-
-import yaml
 from nameko.extensions import DependencyProvider
 
 from contracts import CATALOGUE
-from kernel.config import REPOSITORY_ROOT, repository_path
-from kernel.errors import PolicyError
+from kernel.config import REPOSITORY_ROOT
+from kernel.policy_files import load_policy_file
 from kernel.providers import find_database
 from services.notifications.adapters.channels import ChannelSet, channels_from_config
 from services.notifications.domain import RoutingBook
@@ -19,17 +16,8 @@ from services.notifications.handlers import NotificationsContext
 DEFAULT_POLICY_FILE = REPOSITORY_ROOT / "policies" / "notifications.yml"
 
 
-@lru_cache(maxsize=8)
 def load_routing_book(path: str) -> RoutingBook:
-    try:
-        with open(repository_path(path), encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
-    except (OSError, yaml.YAMLError) as exc:
-        raise PolicyError(f"cannot read routing policy file {path}: {exc}", field="NOTIFICATIONS.policy_file") from exc
-    try:
-        return RoutingBook.from_dict(data or {})
-    except PolicyError as exc:
-        raise PolicyError(f"{path}: {exc.message}", field=exc.field) from exc
+    return load_policy_file(path, RoutingBook.from_dict, "NOTIFICATIONS.policy_file")
 
 
 def settings(config) -> dict:

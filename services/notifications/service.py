@@ -17,7 +17,8 @@ from contracts import CATALOGUE
 from contracts.actors import ActorSchema
 from kernel.consumer import durable_event_handler
 from kernel.errors import NotFoundError
-from kernel.providers import CallContext, LoggingContext, OutboxRelayRunner, ServiceDatabase, configured_timer
+from kernel.providers import (CallContext, CheckpointSealer, LoggingContext, OutboxRelayRunner, ServiceDatabase,
+                              configured_timer)
 from kernel.rpc import command_rpc
 from kernel.validation import load_or_refuse
 from services.notifications import handlers as h
@@ -55,6 +56,7 @@ class NotificationsService:
 
     db = ServiceDatabase(CATALOGUE, projections=notifications_projections(CATALOGUE))
     relay = OutboxRelayRunner()
+    checkpoints = CheckpointSealer()
     rules = NotificationsRules()
     call = CallContext()
     log = LoggingContext()
