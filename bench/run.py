@@ -15,11 +15,12 @@ from bench import cases
 from bench import report
 from bench.registry_load import bench_registry
 from bench.visits_load import bench_visits
+from bench.audit_load import bench_audit
 from bench.facilities_load import bench_facilities
 from bench.notifications_load import DEFAULT_ALERTS, bench_notifications
 from bench.infra import EventLog, open_backend, progress, rabbit_version, seed_log, throwaway_vhost
 
-BENCHMARKS = ("append", "relay", "rebuild", "verify", "registry", "visits", "facilities", "notifications")
+BENCHMARKS = ("append", "relay", "rebuild", "verify", "audit", "registry", "visits", "facilities", "notifications")
 BACKENDS = ("sqlite", "postgresql")
 DEFAULT_EVENTS = 20_000
 # The durable consumer applies one event per transaction (~200/s on PostgreSQL here), so the
@@ -96,7 +97,7 @@ def run(events: int, only, backends, amqp_uri: str | None = None,
                 earlier = [cases.bench_append(backend, events)[0] for _ in range(repeat - 1)]
                 result, log = cases.bench_append(backend, events, keep_log=True)
                 results.append(best_of(earlier + [result]))
-            if log is None and (any(b in only for b in ("rebuild", "verify"))
+            if log is None and (any(b in only for b in ("rebuild", "verify", "audit"))
                                 or ("relay" in only and relay_events == events)):
                 progress(f"{backend_name}: seeding a log of {events:,} events through the kernel …")
                 started = time.perf_counter()
@@ -120,6 +121,9 @@ def run(events: int, only, backends, amqp_uri: str | None = None,
             if "verify" in only:
                 progress(f"{backend_name}: verify, {events:,} events …")
                 results.append(best_of([cases.bench_verify(backend, log) for _ in range(repeat)]))
+            if "audit" in only:
+                progress(f"{backend_name}: audit verify and bundle, {events:,} events …")
+                results.append(bench_audit(backend_name, log))
             if "registry" in only:
                 progress(f"{backend_name}: registry, demo county of {elders:,} elders …")
                 results.append(bench_registry(backend, elders))

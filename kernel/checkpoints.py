@@ -243,5 +243,9 @@ def audit_log(source: str, engine: Engine, checkpoints: list[Checkpoint], public
     """The chain (edits, gaps, reordering) and every held checkpoint (truncation, a chain
     recomputed after an edit, forks between checkpoints)."""
     from kernel.hashchain import verify_log
-    return LogAudit(source, verify_log(engine), check_log_against(log_leaves(engine), checkpoints, public_keys))
+    hashes: list[str] = []
+    chain = verify_log(engine, collect_hashes=hashes)
+    # A broken chain stops the scan early; the checkpoints are then checked on the whole log.
+    leaves = leaves_of(hashes) if chain.ok else log_leaves(engine)
+    return LogAudit(source, chain, check_log_against(leaves, checkpoints, public_keys))
 
