@@ -1,0 +1,84 @@
+"""A service seals its log and the audit witness, another process with its own database,
+holds the signed checkpoint it received through RabbitMQ; the held checkpoint verifies the
+live log, and catches it once it is rewritten."""
+import time
+
+import eventlet
+import pytest
+from nameko.standalone.rpc import ServiceRpcProxy
+
+from kernel import migrate
+from kernel.checkpoints import audit_log, init_keys, load_public_keys
+from kernel.db import create_service_engine
+from kernel.providers import CheckpointSealer
+from services.audit.service import AuditWitnessService
+from services.audit.tables import held_checkpoints_of
+from services.registry.service import RegistryService
+from tests.audit.test_checkpoints import rewrite_from
+from tests.registry.test_service import CLERK, registration
+
+
+def wait_for(predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        eventlet.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+@pytest.fixture
+def sealed_county(rabbit_config, database_url, tmp_path, container_factory):
+    urls = {"registry": database_url, "audit": f"sqlite:///{tmp_path / 'audit.db'}"}
+    for service, url in urls.items():
+        migrate.upgrade(service, url)
+    key_dir = tmp_path / "keys"
+    init_keys(["registry"], key_dir)
+    config = {**rabbit_config, "DATABASES": urls, "FIXED_TODAY": "2026-11-23", "RELAY": {"poll_interval": 0.1},
+              "CHECKPOINTS": {"interval_seconds": 3600, "key_dir": str(key_dir)},
+              "REGISTRY": {"status_review_interval_seconds": 3600}}
+    container_factory(AuditWitnessService, config).start()
+    registry = container_factory(RegistryService, config)
+    registry.start()
+    sealer = next(d for d in registry.extensions if isinstance(d, CheckpointSealer))
+    with ServiceRpcProxy("registry", config) as proxy:
+        yield proxy, sealer, urls, load_public_keys(key_dir / "public_keys.yml")
+
+
+def test_the_witness_holds_what_the_service_sealed_and_it_verifies_the_log(sealed_county):
+    registry, sealer, urls, keys = sealed_county
+    registry.register_elder(registration(left_on="2025-12-01"), CLERK)
+    checkpoint = sealer.seal_now()
+    assert checkpoint.tree_size >= 3
+    witness = create_service_engine(urls["audit"])
+    wait_for(lambda: held_checkpoints_of(witness, "registry"))
+    [held] = held_checkpoints_of(witness, "registry")
+    assert held == checkpoint
+    log = create_service_engine(urls["registry"])
+    assert audit_log("registry", log, [held], keys).ok
+    assert sealer.seal_now() is None                     # only the checkpoint event is new: nothing to seal
+    _drop_guard(log)
+    rewrite_from(log, 2, _edited_payload(log))
+    report = audit_log("registry", log, [held], keys)
+    assert report.chain.ok and not report.ok
+    witness.dispose()
+    log.dispose()
+
+
+def _drop_guard(engine):
+    from sqlalchemy import text
+
+    from kernel.db import transaction
+    with transaction(engine) as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("DROP TRIGGER events_no_update_or_delete ON events"))
+        else:
+            conn.execute(text("DROP TRIGGER events_no_update"))
+            conn.execute(text("DROP TRIGGER events_no_delete"))
+
+
+def _edited_payload(engine):
+    from sqlalchemy import text
+    with engine.connect() as conn:
+        data = conn.execute(text("SELECT data FROM events WHERE position = 2")).scalar()
+    return data.replace("2026", "2025", 1)
