@@ -254,3 +254,17 @@ def test_a_run_is_started_once_approved_by_finance_only_then_paid_then_closed():
     assert state.closed and decide(state, CloseMonth(date(2026, 7, 31))) == []
     with pytest.raises(CommandRejected):
         start(state)
+
+
+def test_the_hand_written_wire_form_of_entries_equals_the_contract_dump():
+    from contracts import CATALOGUE
+    from services.subsidies.adapters.event_mapping import entry_wire
+    history = [registered(), Died(effective_date=date(2026, 6, 15), recorded_at=at("2026-06-16"), seq=2)]
+    june = RunSpec(run_id_for("1405", Month(2026, 6)), "1405", Month(2026, 6), date(2026, 6, 3), at("2026-06-03"))
+    disbursements = review_elder(june, "elder-1", history, [], [], RULES, JINCHENG_VILLAGE)
+    adjustments = review_elder(SPEC, "elder-1", history, [LedgerEntry("d-jul", "care_subsidy", "2026-07", 20000)],
+                               [Month(2026, 7)], RULES, JINCHENG_VILLAGE)
+    assert disbursements and adjustments
+    for event in disbursements + adjustments:
+        assert entry_wire(event) == CATALOGUE.serialize(event.TYPE, event)
+        CATALOGUE.validate(event.TYPE, entry_wire(event))
