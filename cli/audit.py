@@ -67,22 +67,19 @@ def verify(services: list[str] = typer.Argument(None, help="default: every seali
     if bundle is not None:
         _verify_bundle(bundle, as_json)
     from kernel.checkpoints import audit_log
-    from services.audit.tables import held_checkpoints_of
     from sqlalchemy.exc import OperationalError, ProgrammingError
     config = _config()
     keys = _public_keys(config, public_keys)
-    witness = _engine(config, "audit")
     reports = []
     for service in _sealing_services(services):
         engine = _engine(config, service)
         try:
-            reports.append(audit_log(service, engine, held_checkpoints_of(witness, service), keys))
+            reports.append(audit_log(service, engine, _held_everywhere(config, service), keys))
         except (OperationalError, ProgrammingError) as exc:
-            _fail(f"cannot read the {service} log or the witness database ({exc.orig}); "
+            _fail(f"cannot read the {service} log or a witness database ({exc.orig}); "
                   "is it migrated (`eldercare migrate`) and reachable?")
         finally:
             engine.dispose()
-    witness.dispose()
     if as_json:
         print(json.dumps([r.to_dict() for r in reports], ensure_ascii=False, indent=2))
     else:
@@ -107,13 +104,24 @@ def _verify_bundle(directory: Path, as_json: bool):
     raise typer.Exit(0 if report.ok else 1)
 
 
-def _latest_checkpoint(config, service: str):
-    from services.audit.tables import held_checkpoints_of
-    witness = _engine(config, "audit")
-    try:
-        return held_checkpoints_of(witness, service)
-    finally:
-        witness.dispose()
+def _held_everywhere(config, source: str):
+    """The checkpoints of ``source`` held by every witness (the audit service and each other
+    service), once each; two witnesses holding different roots for one size both appear, and
+    the one the live log cannot produce is reported."""
+    from contracts.audit import SEALING_SERVICES
+    from kernel.witness import held_checkpoints_of
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+    found = {}
+    for witness_name in ("audit",) + tuple(s for s in SEALING_SERVICES if s != source):
+        witness = _engine(config, witness_name)
+        try:
+            for checkpoint in held_checkpoints_of(witness, source):
+                found.setdefault((checkpoint.tree_size, checkpoint.root_hash), checkpoint)
+        except (OperationalError, ProgrammingError):
+            pass    # a witness whose database is absent or not migrated holds nothing
+        finally:
+            witness.dispose()
+    return sorted(found.values(), key=lambda c: (c.tree_size, c.sealed_at))
 
 
 @audit_app.command()
@@ -132,7 +140,7 @@ def prove(service: str, position: int, out: Optional[Path] = typer.Option(None, 
         row = conn.execute(select(events).where(events.c.position == position)).first()
     if row is None:
         _fail(f"{service} has no event at position {position}")
-    covering = [c for c in _latest_checkpoint(config, service) if c.tree_size >= position]
+    covering = [c for c in _held_everywhere(config, service) if c.tree_size >= position]
     if not covering:
         _fail(f"no checkpoint held for {service} covers position {position} yet; wait for the next seal")
     checkpoint = covering[0]
@@ -183,7 +191,7 @@ def export(out: Path, services: list[str] = typer.Option(None, "--service", help
     keys_file = Path(public_keys or repository_path(
         f"{setting(config, 'CHECKPOINTS', 'key_dir', 'var/keys')}/{PUBLIC_KEYS_FILE}"))
     chosen = _sealing_services(services)
-    logs = {s: (_engine(config, s), _latest_checkpoint(config, s)) for s in chosen}
+    logs = {s: (_engine(config, s), _held_everywhere(config, s)) for s in chosen}
     utc = lambda moment: moment and (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))  # noqa: E731
     manifest = export_bundle(out, logs, keys_file, jurisdiction, utc(since), utc(until),
                              on_progress=lambda s, n: console.print(f"  {s}: {n} events"))

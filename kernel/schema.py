@@ -95,5 +95,20 @@ SQLITE_APPEND_ONLY_DDL = [
 ]
 
 
+# Checkpoints other services published about their logs, as this service received them:
+# every service is a witness of the others (and the audit service of all).
+held_checkpoints = Table(
+    "held_checkpoints", kernel_metadata,
+    Column("source", String(64), primary_key=True),
+    Column("tree_size", Integer, primary_key=True),
+    Column("root_hash", String(64), nullable=False),
+    Column("sealed_at", String(40), nullable=False),
+    Column("key_id", String(16), nullable=False),
+    Column("signature", Text, nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("received_at", String(40), nullable=False),
+)
+
+
 def append_only_ddl(dialect_name: str) -> list[str]:
     return {"postgresql": POSTGRES_APPEND_ONLY_DDL, "sqlite": SQLITE_APPEND_ONLY_DDL}.get(dialect_name, [])

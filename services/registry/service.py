@@ -14,6 +14,7 @@ import structlog
 from sqlalchemy import and_, select
 
 from contracts import CATALOGUE
+from contracts.audit import SEALING_SERVICES
 from contracts.actors import ActorSchema
 from contracts.facilities import RESIDENCE_EVENTS
 from kernel.consumer import durable_event_handler
@@ -28,6 +29,7 @@ from kernel.providers import (
     configured_timer,
 )
 from kernel.rpc import command_rpc
+from kernel.witness import checkpoint_witness
 from kernel.validation import load_or_refuse
 from services.registry.adapters.tables import elders
 from services.registry.domain import EvaluateStatus
@@ -56,7 +58,7 @@ def significant_prefix(division_code: str) -> str:
     return prefix if division_code.strip("0") else ""
 
 
-class RegistryService:
+class RegistryService(checkpoint_witness(SEALING_SERVICES, own="registry")):
     name = "registry"
 
     db = ServiceDatabase(CATALOGUE, projections=registry_projections)

@@ -13,6 +13,7 @@ import structlog
 from sqlalchemy import and_, select
 
 from contracts import CATALOGUE
+from contracts.audit import SEALING_SERVICES
 from contracts.actors import ActorSchema
 from kernel.consumer import durable_event_handler
 from kernel.divisions import CHILD_PREFIX_LENGTH, significant_prefix
@@ -22,6 +23,7 @@ from kernel.ids import new_stream_id
 from kernel.providers import (CallContext, CheckpointSealer, LoggingContext, OutboxRelayRunner, ServiceDatabase,
                               configured_timer)
 from kernel.rpc import command_rpc
+from kernel.witness import checkpoint_witness
 from kernel.uow import retry_on_concurrency
 from kernel.validation import load_or_refuse
 from services.visits import coverage as coverage_report
@@ -55,7 +57,7 @@ def _within(column, division_code: str):
     return column.startswith(significant_prefix(division_code))
 
 
-class VisitsService:
+class VisitsService(checkpoint_witness(SEALING_SERVICES, own="visits")):
     name = "visits"
 
     db = ServiceDatabase(CATALOGUE, projections=visits_projections)

@@ -122,7 +122,7 @@ def test_the_cli_verifies_and_exits_non_zero_on_tampering(sealed, database_url, 
     witness_url = f"sqlite:///{tmp_path / 'audit.db'}"
     migrate.upgrade("audit", witness_url)
     witness = create_service_engine(witness_url)
-    from services.audit.tables import held_checkpoints
+    from kernel.schema import held_checkpoints
     with transaction(witness) as conn:
         for checkpoint in held:
             conn.execute(held_checkpoints.insert(), {**checkpoint.to_dict(), "event_id": "e",
@@ -149,7 +149,7 @@ def audited(sealed, database_url, tmp_path, monkeypatch):
     witness_url = f"sqlite:///{tmp_path / 'witness.db'}"
     migrate.upgrade("audit", witness_url)
     witness = create_service_engine(witness_url)
-    from services.audit.tables import held_checkpoints
+    from kernel.schema import held_checkpoints
     with transaction(witness) as conn:
         for checkpoint in held:
             conn.execute(held_checkpoints.insert(), {**checkpoint.to_dict(), "event_id": "e",

@@ -12,7 +12,7 @@ from kernel.checkpoints import audit_log, init_keys, load_public_keys
 from kernel.db import create_service_engine
 from kernel.providers import CheckpointSealer
 from services.audit.service import AuditWitnessService
-from services.audit.tables import held_checkpoints_of
+from kernel.witness import held_checkpoints_of
 from services.registry.service import RegistryService
 from tests.audit.test_checkpoints import rewrite_from
 from tests.registry.test_service import CLERK, registration
