@@ -179,3 +179,12 @@ def test_payment_file_summary_and_rebuild(subsidies):
         rebuild(subsidies.engine, subsidies.store, projection)
     with subsidies.engine.connect() as conn:
         assert [dict(r._mapping) for r in conn.execute(select(ledger).order_by(ledger.c.entry_id))] == before
+
+
+def test_a_float_amount_in_a_facility_grant_is_refused_naming_the_field(subsidies):
+    type_, subject, data = star_award("home-9", "2026-05-20")
+    data["amount_fen"] = 3000000.0
+    with pytest.raises(ValidationError) as refused:
+        subsidies.learn((type_, subject, data))
+    assert "data.amount_fen" in refused.value.errors and "integer fen" in refused.value.message
+    assert subsidies.run("2026-06", jurisdiction="4112")["disbursed_fen"] == 0

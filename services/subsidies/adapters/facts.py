@@ -11,6 +11,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
 from kernel.envelope import Envelope, format_time
+from kernel.errors import ValidationError
 from services.subsidies.adapters.tables import elder_divisions, elders, fact_history, facility_grants
 from services.subsidies.domain import (Corrected, Died, EnteredFacility, FacilityGrant, Fact, LeftFacility, MergedInto,
                                        Moved, Registered, SelfCareAssessed, SupportStatus, SupportStatusChanged,
@@ -93,6 +94,12 @@ def record_fact(conn: Connection, envelope: Envelope, recorded_at: datetime) -> 
 
 def _record_grant(conn: Connection, envelope: Envelope, recorded_at: datetime) -> None:
     data = envelope.data
+    amount = data["amount_fen"]
+    # The contract's Integer field lets 20000.0 through; money here is never a float. A
+    # ValidationError parks the event at once (retrying cannot fix it) with this message.
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise ValidationError({"data.amount_fen": [
+            f"{envelope.type} {envelope.id}: money must be integer fen, got {amount!r}"]})
     conn.execute(insert(facility_grants), {
         "grant_id": envelope.id, "facility_id": data["facility_id"], "programme": FACILITY_GRANT_EVENTS[envelope.type],
         "division_code": data["division_code"], "effective_date": data["effective_date"],
