@@ -53,7 +53,8 @@ def event_proof_problems(proof: dict, checkpoint: Checkpoint | None, public_keys
     return problems
 
 
-def _rows(engine: Engine, jurisdiction: str, since: datetime | None, until: datetime | None) -> list[dict]:
+def _rows(engine: Engine, jurisdiction: str, since: datetime | None, until: datetime | None):
+    """Streamed: a million-event export does not hold its rows in memory."""
     statement = select(events_table).order_by(events_table.c.position)
     if jurisdiction:
         statement = statement.where(events_table.c.jurisdiction.startswith(jurisdiction))
@@ -62,7 +63,8 @@ def _rows(engine: Engine, jurisdiction: str, since: datetime | None, until: date
     if until is not None:
         statement = statement.where(events_table.c.recorded_time < _iso(until))
     with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(statement)]
+        for row in conn.execution_options(stream_results=True, yield_per=10000).execute(statement):
+            yield dict(row._mapping)
 
 
 def _iso(moment: datetime) -> str:
@@ -90,16 +92,17 @@ def export_bundle(out: Path, logs: dict[str, tuple[Engine, list[Checkpoint]]], p
         ordered = sorted(checkpoints, key=lambda c: c.tree_size)
         covering = [c for c in ordered if c.tree_size <= tree.size]
         latest = covering[-1] if covering else None
-        rows = _rows(engine, jurisdiction, since, until)
+        count = 0
         with (out / f"{service}.events.jsonl").open("w", encoding="utf-8") as handle:
-            for row in rows:
+            for row in _rows(engine, jurisdiction, since, until):
                 handle.write(json.dumps(event_proof(row, tree, latest), ensure_ascii=False, sort_keys=True) + "\n")
-        on_progress(service, len(rows))
+                count += 1
+        on_progress(service, count)
         held[service] = [{**c.to_dict(), "consistency_from_previous": (
             [h.hex() for h in tree.consistency_proof(previous.tree_size, c.tree_size)]
             if previous is not None and previous.tree_size < c.tree_size else None)}
             for previous, c in zip([None] + covering[:-1], covering)]
-        manifest["services"][service] = {"events": len(rows), "log_size": tree.size,
+        manifest["services"][service] = {"events": count, "log_size": tree.size,
                                          "latest_checkpoint": latest.tree_size if latest else None}
     (out / "checkpoints.json").write_text(json.dumps(held, indent=2, sort_keys=True), encoding="utf-8")
     (out / "public_keys.yml").write_bytes(Path(public_keys_file).read_bytes())
