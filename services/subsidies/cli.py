@@ -31,8 +31,9 @@ def run_month(config: dict, jurisdiction: str, month: str, user: str, progress) 
         store = SqlAlchemyEventStore(engine, "subsidies", CATALOGUE)
         clock, context, projections = clock_from_config(config), subsidies_context(config), subsidies_projections(config)
         with engine.connect() as conn:
-            total = conn.execute(select(func.count(func.distinct(elder_divisions.c.elder_id)))
-                                 .where(elder_divisions.c.division_code.startswith(prefix))).scalar()
+            # What the run pages through: (division, elder) rows inside the jurisdiction.
+            total = conn.execute(select(func.count()).select_from(elder_divisions).where(
+                elder_divisions.c.division_code.between(prefix.ljust(12, "0"), prefix.ljust(12, "9")))).scalar()
         task = progress.add_task(f"subsidies {prefix} {parsed}", total=total or None)
         meta = CommandMeta(Actor("civil_affairs", user, "county_coordinator"))
         return start_run(lambda: unit_of_work(engine, store, clock, projections), context, prefix, parsed,

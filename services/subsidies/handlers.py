@@ -92,12 +92,13 @@ def _earlier_runs(conn: Connection, jurisdiction: str, month: Month) -> list[dic
 def _progress(conn: Connection, run_id: str) -> dict:
     row = conn.execute(select(run_progress).where(run_progress.c.run_id == run_id)).first()
     if row is None:
-        return {"run_id": run_id, "after_elder_id": "", "payments_version": 0, "elders_done": False, "new": True}
+        return {"run_id": run_id, "after_division_code": "", "after_elder_id": "", "payments_version": 0,
+                "elders_done": False, "new": True}
     return {**row._mapping, "new": False}
 
 
 def _save_progress(conn: Connection, progress: dict) -> None:
-    values = {k: progress[k] for k in ("after_elder_id", "payments_version", "elders_done")}
+    values = {k: progress[k] for k in ("after_division_code", "after_elder_id", "payments_version", "elders_done")}
     if progress.pop("new", False):
         conn.execute(insert(run_progress), {"run_id": progress["run_id"], **values})
     else:
@@ -133,15 +134,21 @@ def compute_page(uow: UnitOfWork, ctx: SubsidiesContext, spec: RunSpec, past_mon
     progress = _progress(conn, spec.run_id)
     if progress["elders_done"]:
         return None
-    page = conn.execute(
-        select(elder_divisions.c.elder_id).distinct()
-        .where(elder_divisions.c.division_code.startswith(spec.jurisdiction),
-               elder_divisions.c.elder_id > progress["after_elder_id"])
-        .order_by(elder_divisions.c.elder_id).limit(page_size)).scalars().all()
-    if not page:
+    # A range scan of elder_divisions' primary key from the cursor: each page costs the
+    # same however far the run has got. An elder recorded in two divisions of the
+    # jurisdiction comes up twice; the second review finds everything recorded already.
+    division, column = elder_divisions.c.division_code, elder_divisions.c.elder_id
+    after_division, after_elder = progress["after_division_code"], progress["after_elder_id"]
+    rows = conn.execute(
+        select(division, column)
+        .where(division >= spec.jurisdiction.ljust(12, "0"), division <= spec.jurisdiction.ljust(12, "9"),
+               or_(division > after_division, and_(division == after_division, column > after_elder)))
+        .order_by(division, column).limit(page_size)).all()
+    if not rows:
         progress["elders_done"] = True
         _save_progress(conn, progress)
         return None
+    page = list(dict.fromkeys(row.elder_id for row in rows))
     # Versions first, facts after: a fact committed in between leaves its elder marked as
     # changed for the next run rather than being missed.
     versions = dict(conn.execute(select(elders.c.elder_id, elders.c.facts_version)
@@ -159,12 +166,12 @@ def compute_page(uow: UnitOfWork, ctx: SubsidiesContext, spec: RunSpec, past_mon
                                past_months if elder_id in changed else (), ctx.rules,
                                fallback_division=_last_division(history, spec.jurisdiction))
     _append_entries(uow, ctx, spec, events, progress, meta)
-    progress["after_elder_id"] = page[-1]
+    progress["after_division_code"], progress["after_elder_id"] = rows[-1].division_code, rows[-1].elder_id
     _save_progress(conn, progress)
     conn.execute(delete(reviews).where(reviews.c.jurisdiction == spec.jurisdiction, reviews.c.elder_id.in_(page)))
     insert_many(conn, reviews, [{"jurisdiction": spec.jurisdiction, "elder_id": e, "reviewed_version": versions.get(e, 0)}
                                 for e in page])
-    return len(page)
+    return len(rows)
 
 
 def _last_division(history, jurisdiction: str) -> str:

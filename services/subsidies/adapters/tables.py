@@ -65,6 +65,8 @@ reviews = Table(
 run_progress = Table(
     "run_progress", subsidies_metadata,
     Column("run_id", String(64), primary_key=True),
+    # Cursor over elder_divisions' primary key (division, elder): a range scan per page.
+    Column("after_division_code", String(12), nullable=False),
     Column("after_elder_id", String(64), nullable=False),
     Column("payments_version", Integer, nullable=False),
     Column("elders_done", Boolean, nullable=False),

@@ -61,6 +61,7 @@ def upgrade() -> None:
     op.create_table(
         "run_progress",
         sa.Column("run_id", sa.String(64), primary_key=True),
+        sa.Column("after_division_code", sa.String(12), nullable=False),
         sa.Column("after_elder_id", sa.String(64), nullable=False),
         sa.Column("payments_version", sa.Integer, nullable=False),
         sa.Column("elders_done", sa.Boolean, nullable=False),
