@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from kernel.catalogue import EventCatalogue
 from kernel.db import insert_many
 from kernel.divisions import significant_prefix
-from kernel.envelope import Actor, CommandMeta, Envelope
+from kernel.envelope import CommandMeta, Envelope
 from kernel.errors import NotFoundError, ValidationError
 from kernel.logging import bind
 from kernel.uow import UnitOfWork, retry_on_concurrency
@@ -25,7 +25,7 @@ from services.subsidies.adapters.event_mapping import run_event_from_envelope, t
 from services.subsidies.adapters.facts import grant_from_row, load_histories, record_fact
 from services.subsidies.adapters.tables import (elder_divisions, elders, facility_grants, ledger, reviews,
                                                 run_progress, runs)
-from services.subsidies.domain import (AdjustmentComputed, CompleteRun, LedgerEntry, Month, RunSpec, RunState,
+from services.subsidies.domain import (CompleteRun, LedgerEntry, Month, RunSpec, RunState,
                                        StartRun, SubsidyRuleBook, decide, elder_entitlements, evolve, fold,
                                        payments_stream_for, review_elder, review_grant, run_id_for)
 

@@ -129,7 +129,9 @@ def test_entitlement_as_known_then_and_as_known_now(subsidies):
     subsidies.learn(assessed("elder-1", "2026-06-01", "fully_disabled"))
     then = entitlement_as_of(subsidies.engine.connect, subsidies.ctx, "elder-1", Month(2026, 6), known_in_june)
     now = entitlement_as_of(subsidies.engine.connect, subsidies.ctx, "elder-1", Month(2026, 6), None)
-    care = lambda answer: next(e for e in answer["entitlements"] if e["programme"] == "care_subsidy")
+
+    def care(answer):
+        return next(e for e in answer["entitlements"] if e["programme"] == "care_subsidy")
     assert care(then)["amount_fen"] == 20000 and care(then)["facts"]["self_care_level"] == "semi_disabled"
     assert care(now)["amount_fen"] == 30000 and care(now)["facts"]["self_care_level"] == "fully_disabled"
     assert then["recorded_fen"] == then["due_fen"]                # the run paid what was believed then
