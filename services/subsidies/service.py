@@ -23,7 +23,7 @@ from kernel.uow import retry_on_concurrency
 from kernel.validation import load_or_refuse
 from services.subsidies.adapters.facts import FACILITY_EVENTS, REGISTRY_EVENTS
 from services.subsidies.adapters.payment_file import division_summary, payment_file_csv, yuan
-from services.subsidies.adapters.tables import runs
+from services.subsidies.adapters.tables import facility_grants, ledger, runs
 from services.subsidies.domain import ApproveRun, CloseMonth, MarkPaid, run_id_for
 from services.subsidies.handlers import (closed_by, entitlement_as_of, normalise_jurisdiction, observe_event,
                                          run_lifecycle_command, start_run)
@@ -133,6 +133,18 @@ class SubsidiesService:
             run = _run_row(conn, run_id)
             return {"run_id": run_id, "status": run["status"],
                     "divisions": division_summary(conn, run_id, jurisdiction)}
+
+    @command_rpc
+    def unpaid_grants(self, jurisdiction):
+        """Facility grants (star awards, operating subsidies) learnt from facilities and not
+        paid by any run yet, in a jurisdiction."""
+        prefix = normalise_jurisdiction(jurisdiction)
+        paid = select(ledger.c.reference).where(ledger.c.reference == facility_grants.c.grant_id).exists()
+        statement = (select(facility_grants).where(
+            facility_grants.c.division_code.between(prefix.ljust(12, "0"), prefix.ljust(12, "9")), ~paid)
+            .order_by(facility_grants.c.effective_date, facility_grants.c.grant_id))
+        with self.db.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(statement)]
 
     # -- entitlements ---------------------------------------------------------------------
     @command_rpc
