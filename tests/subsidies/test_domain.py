@@ -268,3 +268,21 @@ def test_the_hand_written_wire_form_of_entries_equals_the_contract_dump():
     for event in disbursements + adjustments:
         assert entry_wire(event) == CATALOGUE.serialize(event.TYPE, event)
         CATALOGUE.validate(event.TYPE, entry_wire(event))
+
+
+def test_a_merged_record_stops_receiving_from_the_merge_and_resumes_when_unmerged():
+    from services.subsidies.domain import MergedInto, Unmerged
+    history = [registered(), MergedInto(effective_date=date(2026, 4, 1), recorded_at=at("2026-04-01"), seq=2,
+                                        survivor_id="elder-9")]
+    assert due(history, "2026-03") > 0 and due(history, "2026-04") == 0
+    history.append(Unmerged(effective_date=date(2026, 6, 1), recorded_at=at("2026-06-01"), seq=3))
+    assert due(history, "2026-05") == 0 and due(history, "2026-06") > 0
+
+
+def test_a_correction_applies_from_the_registration_whatever_its_own_date():
+    from services.subsidies.domain import Corrected
+    history = [registered(born=date(1950, 1, 1), dibao=True, tekun=False),
+               Corrected(effective_date=date(2026, 9, 1), recorded_at=at("2026-09-01"), seq=2,
+                         birth_date=date(1940, 1, 1))]
+    assert due(history, "2026-03", "meal_subsidy") == 6000           # 86, not 76, already in March
+    assert due(history, "2026-03", "meal_subsidy", known_at=at("2026-08-01")) == 0   # as believed in August
