@@ -88,10 +88,18 @@ class SubsidyRuleBook:
         # One hash for the whole book: a run records it, and a later run under a changed
         # book recomputes every past month (a backdated rule change is a retroactive change).
         self.content_hash = sha256_hex(canonical_json(sorted(v.content_hash for v in versions)))
+        # A run asks the same few questions (a few hundred villages, one month) a million
+        # times; the book is immutable, so the answers are kept.
+        self._in_force: dict[tuple[str, str, date], RuleVersion | None] = {}
 
     def in_force(self, programme: str, division_code: str, on: date) -> RuleVersion | None:
-        chain = self._by_programme[programme].chain(division_code, on)
-        return chain[0] if chain else None
+        key = (programme, division_code, on)
+        try:
+            return self._in_force[key]
+        except KeyError:
+            chain = self._by_programme[programme].chain(division_code, on)
+            found = self._in_force[key] = chain[0] if chain else None
+            return found
 
     def covers(self, jurisdiction: str) -> bool:
         """Whether any version of any programme applies inside ``jurisdiction`` (a prefix):
