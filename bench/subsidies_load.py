@@ -62,7 +62,7 @@ def bench_subsidies(backend: Backend, elders_count: int = DEFAULT_SUBSIDY_ELDERS
         with engine.connect() as conn:
             rows = [dict(r._mapping) for r in conn.execute(
                 select(events_table).where(events_table.c.position > head).order_by(events_table.c.position))]
-        baseline_seconds = _raw(raw_engine, rows)
+        baseline_seconds = _raw(raw_engine, rows, elders_count)
         clock.set_today(date(2026, 11, 3))
         changed = _backdate_assessments(engine, clock, elders_count, seed)
         started = time.perf_counter()
@@ -129,9 +129,9 @@ def _backdate_assessments(engine, clock, count: int, seed: int) -> int:
     return len(chosen)
 
 
-def _raw(engine, rows: list[dict]) -> float:
+def _raw(engine, rows: list[dict], elders_count: int) -> float:
     # Pages of about the size the run appends per transaction (its rows per RUN_PAGE elders).
-    per_page = max(1, len(rows) * RUN_PAGE // max(1, DEFAULT_SUBSIDY_ELDERS))
+    per_page = max(1, len(rows) * RUN_PAGE // max(1, elders_count))
     pages = [rows[i:i + per_page] for i in range(0, len(rows), per_page)]
     started = time.perf_counter()
     for page in pages:
