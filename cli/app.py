@@ -236,6 +236,38 @@ def keys(action: str = typer.Argument("init", help="init: create missing signing
         console.print(f"[green]✓[/] {service}: signing key {key_id} in {key_dir}")
 
 
+token_app = typer.Typer(no_args_is_help=True, help="Gateway access tokens.")
+app.add_typer(token_app, name="token")
+
+
+@token_app.command("rotate")
+def token_rotate():
+    """Add a new signing key and make it sign new tokens; tokens signed with earlier keys stay
+    valid until their key is removed from the keyring file (that revokes them)."""
+    from gateway.auth import Keyring
+    from kernel.config import setting
+    keyring = Keyring(setting(_config(), "GATEWAY", "token_keyring", "var/keys/gateway_tokens.yml"))
+    console.print(f"[green]✓[/] new signing key {keyring.rotate()} in {keyring.path}")
+
+
+@token_app.command("issue")
+def token_issue(user: str, department: str = typer.Option(...), role: str = typer.Option(...),
+                jurisdiction: str = typer.Option(..., help="12-digit division code"),
+                hours: float = typer.Option(12.0)):
+    """Print a signed bearer token for a user (admin only: whoever can read the keyring)."""
+    from contracts.actors import DEFAULT_DEPARTMENTS, ROLES
+    from gateway.auth import Keyring, Principal
+    from kernel.config import setting
+    if department not in DEFAULT_DEPARTMENTS or role not in ROLES:
+        _fail(f"department must be one of {', '.join(DEFAULT_DEPARTMENTS)}; role one of {', '.join(ROLES)}", 2)
+    if not (len(jurisdiction) == 12 and jurisdiction.isdigit()):
+        _fail("jurisdiction must be a 12-digit division code", 2)
+    keyring = Keyring(setting(_config(), "GATEWAY", "token_keyring", "var/keys/gateway_tokens.yml"))
+    if not keyring.path.exists():
+        keyring.rotate()
+    print(keyring.issue(Principal(user, department, role, jurisdiction), hours))
+
+
 @app.command()
 def wait(services: list[str] = typer.Argument(..., help="services that must answer RPC"),
          timeout: float = typer.Option(60.0)):
@@ -251,6 +283,29 @@ def demo_present():
     """Exit 0 if the registry already holds elders (so bin/run does not load twice)."""
     from cli.status import registry_has_elders
     raise typer.Exit(0 if registry_has_elders(_config()) else 1)
+
+
+subsidies_app = typer.Typer(no_args_is_help=True, help="Monthly subsidy disbursement runs.")
+app.add_typer(subsidies_app, name="subsidies")
+
+
+@subsidies_app.command("run")
+def subsidies_run(jurisdiction: str = typer.Argument(..., help="division code or prefix, e.g. 1405"),
+                  month: str = typer.Argument(..., help="YYYY-MM"),
+                  user: str = typer.Option("cli", help="civil-affairs user starting the run")):
+    """Compute a jurisdiction's monthly run here with a progress bar (the subsidies service
+    publishes its events). Starting it again changes nothing."""
+    from services.subsidies.adapters.payment_file import yuan
+    from services.subsidies.cli import run_month
+    try:
+        with _progress() as progress:
+            result = run_month(_config(), jurisdiction, month, user, progress)
+    except EldercareError as error:
+        _fail(str(error))
+    verb = "computed" if result["changed"] else "already computed, nothing changed"
+    console.print(f"[green]✓[/] {result['run_id']}: {verb} — {result['disbursements']} disbursements "
+                  f"({yuan(result['disbursed_fen'])} yuan), {result['adjustments']} adjustments "
+                  f"({yuan(result['adjusted_fen'])} yuan), status {result['status']}")
 
 
 @app.command()

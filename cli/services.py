@@ -10,6 +10,7 @@ SERVICE_CLASSES = {
     "audit": "services.audit.service:AuditWitnessService",
     "notifications": "services.notifications.service:NotificationsService",
     "facilities": "services.facilities.service:FacilitiesService",
+    "subsidies": "services.subsidies.service:SubsidiesService",
 }
 
 

@@ -29,12 +29,14 @@ from kernel.providers import (
     configured_timer,
 )
 from kernel.rpc import command_rpc
+from kernel.trace import events_about
 from kernel.witness import checkpoint_witness
 from kernel.validation import load_or_refuse
 from services.registry.adapters.tables import elders
 from services.registry.domain import EvaluateStatus
 from services.registry.handlers import CommandMeta, elder_as_of, execute, load_elder, record_residence
 from services.registry.rules import RegistryRules, registry_projections
+from services.registry.queries import DIVISION_SCHEMA, division_counts
 from services.registry.schemas import (
     COMMAND_SCHEMAS,
     AsOfSchema,
@@ -184,6 +186,20 @@ class RegistryService(checkpoint_witness(SEALING_SERVICES, own="registry")):
                      .limit(query["limit"]).offset(query["offset"]))
         with self.db.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(statement)]
+
+    @command_rpc
+    def division_summary(self, division_code):
+        """Counts for the joint meeting: active elders, left-behind, key targets (by reason),
+        hospitalised, deceased — for the division and each place one level down."""
+        query = load_or_refuse(DIVISION_SCHEMA, {"division_code": division_code})
+        with self.db.connect() as conn:
+            return division_counts(conn, query["division_code"])
+
+    @command_rpc
+    def elder_events(self, elder_id):
+        """Every event of this service's log about the elder (its own stream and any event
+        naming it), for the gateway's cross-agency timeline."""
+        return events_about(self.db.engine, elder_id)
 
     @command_rpc
     def elder_history(self, elder_id):

@@ -74,3 +74,27 @@ def summarise(division_code: str, period: str, counts, ctx, known_at=None) -> di
             "known_at": known_at.isoformat() if known_at else None, **_block(total),
             "by_class": {c: {**_block(t), "goal": goals.get(c)} for c, t in sorted(by_class.items())},
             "by_division": children}
+
+
+def division_summary(conn, division_code: str, today) -> dict:
+    from sqlalchemy import and_, distinct
+
+    from kernel.divisions import significant_prefix
+    from services.visits.adapters.tables import plans, visit_records
+    prefix = significant_prefix(division_code)
+    in_division = plans.c.division_code.startswith(prefix)
+    by_class = {}
+    for classes, count in conn.execute(select(plans.c.classes, func.count()).where(in_division, plans.c.classes != "")
+                                       .group_by(plans.c.classes)):
+        for target_class in classes.split():
+            by_class[target_class] = by_class.get(target_class, 0) + count
+    under_obligation = conn.execute(select(func.count()).select_from(plans)
+                                    .where(in_division, plans.c.classes != "")).scalar()
+    visited = conn.execute(select(func.count(distinct(visit_records.c.elder_id)))
+                           .select_from(visit_records.join(plans, plans.c.elder_id == visit_records.c.elder_id))
+                           .where(in_division, plans.c.classes != "", visit_records.c.superseded_by.is_(None),
+                                  visit_records.c.visited_on >= today.replace(day=1).isoformat())).scalar()
+    overdue = conn.execute(select(func.count()).select_from(period_outcomes).where(and_(
+        period_outcomes.c.outcome == "overdue", period_outcomes.c.division_code.startswith(prefix)))).scalar()
+    return {"division_code": division_code, "under_obligation": under_obligation, "by_class": by_class,
+            "visited_this_month": visited, "open_overdue": overdue, "month": today.strftime("%Y-%m")}

@@ -23,6 +23,7 @@ from kernel.ids import new_stream_id
 from kernel.providers import (CallContext, CheckpointSealer, LoggingContext, OutboxRelayRunner, ServiceDatabase,
                               configured_timer)
 from kernel.rpc import command_rpc
+from kernel.trace import events_about
 from kernel.witness import checkpoint_witness
 from kernel.uow import retry_on_concurrency
 from kernel.validation import load_or_refuse
@@ -30,7 +31,7 @@ from services.visits import coverage as coverage_report
 from services.visits.adapters.profiles import REGISTRY_EVENTS
 from services.visits.adapters.tables import (notices, period_outcomes, plans, visit_conflicts, visit_records,
                                              visitors)
-from services.visits.domain import ChangeVisitorVillages, DeactivateVisitor, RegisterVisitor
+from services.visits.domain import ChangeVisitorVillages, DeactivateVisitor, RegisterVisitor, last_period_end_before
 from services.visits.handlers import (assign_visitor, load_plan, observe_registry_event, record_visit,
                                       run_visitor_command, sweep_periods)
 from services.visits.rules import VisitsRules, visits_projections
@@ -161,6 +162,12 @@ class VisitsService(checkpoint_witness(SEALING_SERVICES, own="visits")):
             return _rows(conn, statement)
 
     @command_rpc
+    def elder_events(self, elder_id):
+        """Every event of this service's log about the elder (its own stream and any event
+        naming it), for the gateway's cross-agency timeline."""
+        return events_about(self.db.engine, elder_id)
+
+    @command_rpc
     def list_visits(self, elder_id):
         with self.db.connect() as conn:
             return _rows(conn, select(visit_records).where(visit_records.c.elder_id == elder_id)
@@ -233,6 +240,19 @@ class VisitsService(checkpoint_witness(SEALING_SERVICES, own="visits")):
                                                      query["known_at"])
         return coverage_report.summarise(query["division_code"], query["period"], counts, self.rules,
                                          known_at=query["known_at"])
+
+    @command_rpc
+    def division_summary(self, filters):
+        """For the dashboard: elders under obligation (by class), elders visited this month so
+        far, open overdue periods, and the last closed month's coverage."""
+        query = load_or_refuse(DivisionQuerySchema(), filters)
+        today = self.db.clock.today()
+        with self.db.connect() as conn:
+            summary = coverage_report.division_summary(conn, query["division_code"], today)
+        last_month = last_period_end_before(today)
+        summary["last_closed_month"] = self.coverage({"division_code": query["division_code"],
+                                                      "period": f"{last_month.year}-{last_month.month:02d}"})
+        return summary
 
     @command_rpc
     def ping(self):

@@ -18,7 +18,8 @@ DEVICE_ALARMS = ("one_key_call", "bracelet_sos", "bracelet_fall", "smoke_alarm",
 ALARMS_OF_DEVICE = {"one_key_button": ("one_key_call",), "smart_bracelet": ("bracelet_sos", "bracelet_fall"),
                     "smoke_alarm": ("smoke_alarm",), "smart_pill_box": ("pill_missed",)}
 ALERT_KINDS = RISK_KINDS + DEVICE_ALARMS + (
-    "visit_overdue", "became_key_target", "hospitalised", "heartbeat_missing", "contact_unreachable")
+    "visit_overdue", "became_key_target", "hospitalised", "heartbeat_missing", "contact_unreachable",
+    "break_glass_read")
 SEVERITIES = ("low", "medium", "high", "critical")
 CHANNELS = ("sms", "email", "webhook", "inbox")
 OUTCOMES = ("resolved", "referred", "family_took_over", "false_alarm", "elder_hospitalised",

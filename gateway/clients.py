@@ -1,0 +1,81 @@
+"""The gateway's dependencies: RPC clients with a timeout (a service that is down must give
+the caller a 503 with a retry hint, not a hung request), the token keyring, settings."""
+from __future__ import annotations
+
+from queue import Empty, LifoQueue
+
+from nameko.exceptions import RpcTimeout, UnknownService
+from nameko.extensions import DependencyProvider
+from nameko.standalone.rpc import ClusterRpcProxy
+
+from gateway.auth import DEFAULT_KEYRING, Keyring
+from kernel.config import amqp_uri, setting
+
+DEFAULT_RPC_TIMEOUT = 10.0
+
+
+class RpcClients(DependencyProvider):
+    """A pool of started cluster proxies; each worker borrows one for its whole request."""
+
+    def setup(self):
+        config = self.container.config
+        self.timeout = float(setting(config, "GATEWAY", "rpc_timeout_seconds", DEFAULT_RPC_TIMEOUT))
+        self.proxy_config = {"AMQP_URI": amqp_uri(config), "serializer": "json"}
+        self.pool: LifoQueue = LifoQueue()
+        self.borrowed: dict = {}
+
+    def _borrow(self):
+        try:
+            return self.pool.get_nowait()
+        except Empty:
+            proxy = ClusterRpcProxy(self.proxy_config, timeout=self.timeout)
+            return proxy, proxy.start()
+
+    def get_dependency(self, worker_ctx):
+        return Clients(self, worker_ctx)
+
+    def worker_teardown(self, worker_ctx):
+        borrowed = self.borrowed.pop(worker_ctx, None)
+        if borrowed is not None:
+            self.pool.put(borrowed)
+
+    def stop(self):
+        while True:
+            try:
+                proxy, _ = self.pool.get_nowait()
+            except Empty:
+                break
+            proxy.stop()
+
+
+class Clients:
+    def __init__(self, provider: RpcClients, worker_ctx):
+        self.provider, self.worker_ctx = provider, worker_ctx
+
+    def __getitem__(self, service: str):
+        borrowed = self.provider.borrowed.get(self.worker_ctx)
+        if borrowed is None:
+            borrowed = self.provider.borrowed[self.worker_ctx] = self.provider._borrow()
+        return getattr(borrowed[1], service)
+
+    def unanswered(self, services) -> list[str]:
+        missing = []
+        for service in services:
+            try:
+                self[service].ping()
+            except (UnknownService, RpcTimeout):
+                missing.append(service)
+        return missing
+
+
+class TokenKeyring(DependencyProvider):
+    def setup(self):
+        self.keyring = Keyring(setting(self.container.config, "GATEWAY", "token_keyring", DEFAULT_KEYRING))
+
+    def get_dependency(self, worker_ctx):
+        return self.keyring
+
+
+class GatewayConfig(DependencyProvider):
+    def get_dependency(self, worker_ctx):
+        return self.container.config

@@ -1,0 +1,161 @@
+"""The joint-meeting dashboard: one server-rendered page per division (no build step, no
+script), Chinese labels by default and English with ``?lang=en``, live from the services'
+projections over RPC, with links one level down (county → township → village).
+
+Every figure is in an element with a stable ``id`` (``data-figure``), so a test can compare
+the page with the API."""
+from __future__ import annotations
+
+import html
+from datetime import datetime, timezone
+
+from nameko.exceptions import MethodNotFound, RemoteError, RpcTimeout, UnknownService
+
+from kernel.divisions import configured_division_table
+
+LABELS = {
+    "zh": {"title": "农村留守老年人关爱服务 · 联席会议", "elders": "老年人", "active": "在册", "left_behind": "留守",
+           "key_target": "重点对象", "hospitalised": "住院", "deceased": "已故", "visits": "巡访",
+           "under_obligation": "应巡访", "visited_this_month": "本月已巡访", "open_overdue": "逾期未访",
+           "coverage": "上月巡访覆盖率", "goal": "目标", "alerts": "预警", "open_alerts": "未关闭预警",
+           "referrals": "部门转介", "open_referrals": "未办结转介", "overdue_referrals": "逾期转介",
+           "facilities": "养老设施", "beds": "床位", "residents": "入住", "occupancy": "入住率",
+           "places": "下级区划", "unavailable": "暂不可用", "age": "已开", "hours": "小时", "department": "部门",
+           "hard_up": "经济困难", "advanced_age": "高龄", "disabled": "失能", "living_alone": "独居",
+           "updated": "数据时间", "language": "English", "disbursements": "本月补贴发放", "amount": "金额（元）"},
+    "en": {"title": "Care for rural left-behind elders · joint meeting", "elders": "Elders", "active": "registered",
+           "left_behind": "left-behind", "key_target": "key targets", "hospitalised": "in hospital",
+           "deceased": "deceased", "visits": "Visits", "under_obligation": "owed visits",
+           "visited_this_month": "visited this month", "open_overdue": "overdue", "coverage": "last month's coverage",
+           "goal": "goal", "alerts": "Alerts", "open_alerts": "open alerts", "referrals": "Referrals",
+           "open_referrals": "open referrals", "overdue_referrals": "overdue referrals", "facilities": "Facilities",
+           "beds": "beds", "residents": "residents", "occupancy": "occupancy", "places": "Places one level down",
+           "unavailable": "unavailable", "age": "open for", "hours": "h", "department": "department",
+           "hard_up": "hard-up", "advanced_age": "80+", "disabled": "disabled", "living_alone": "living alone",
+           "updated": "as of", "language": "中文", "disbursements": "Disbursements this month",
+           "amount": "amount (yuan)"},
+}
+AGE_BUCKETS = ((24, "<24"), (72, "24–72"), (None, ">72"))
+
+
+def _try(call):
+    try:
+        return call()
+    except (UnknownService, RpcTimeout, MethodNotFound, RemoteError):
+        return None
+
+
+def gather(rpc, division_code: str) -> dict:
+    """Everything the page shows, as data (also what a test compares with the API)."""
+    return {
+        "elders": _try(lambda: rpc["registry"].division_summary(division_code)),
+        "visits": _try(lambda: rpc["visits"].division_summary({"division_code": division_code})),
+        "alerts": _try(lambda: rpc["notifications"].list_alerts({"division_code": division_code,
+                                                                 "status": "not_closed", "limit": 5000})),
+        "referrals": _try(lambda: rpc["notifications"].list_referrals({"division_code": division_code})),
+        "facilities": _try(lambda: rpc["facilities"].facility_statistics(division_code)),
+    }
+
+
+def _figure(key: str, value) -> str:
+    shown = "—" if value is None else html.escape(str(value))
+    return f'<span id="{key}" data-figure="{key}">{shown}</span>'
+
+
+def _percent(rate) -> str | None:
+    return None if rate is None else f"{rate * 100:.1f}%"
+
+
+def render_dashboard(rpc, division_code: str, lang: str, today, config) -> str:
+    labels = LABELS["en" if lang == "en" else "zh"]
+    data = gather(rpc, division_code)
+    divisions = configured_division_table(config)
+    place = divisions.get(division_code)
+    name = place.name if place else division_code
+    sections = [_elders(data["elders"], labels, divisions, lang), _visits(data["visits"], labels),
+                _alerts(data["alerts"], data["referrals"], labels), _facilities(data["facilities"], labels)]
+    other = "en" if lang != "en" else "zh"
+    return (f"<!doctype html><html lang='{'en' if lang == 'en' else 'zh-CN'}'><head><meta charset='utf-8'>"
+            f"<title>{html.escape(labels['title'])} · {html.escape(name)}</title>"
+            "<style>body{font-family:'Noto Sans CJK SC','WenQuanYi Micro Hei',sans-serif;margin:1.5em;color:#222}"
+            "section{display:inline-block;vertical-align:top;margin:0 1.5em 1.5em 0;padding:1em;border:1px solid #ccc;"
+            "border-radius:6px;min-width:16em}h2{font-size:1.1em;margin-top:0}td{padding:.15em .5em}"
+            ".big{font-size:1.6em;font-weight:bold}</style></head><body>"
+            f"<h1>{html.escape(labels['title'])} · <span id='division-name'>{html.escape(name)}</span></h1>"
+            f"<p>{labels['updated']} {today.isoformat()} · <a href='?lang={other}'>{labels['language']}</a></p>"
+            + "".join(sections) + "</body></html>")
+
+
+def _unavailable(title: str, labels) -> str:
+    return f"<section><h2>{title}</h2><p>{labels['unavailable']}</p></section>"
+
+
+def _elders(summary, labels, divisions, lang) -> str:
+    if summary is None:
+        return _unavailable(labels["elders"], labels)
+    rows = "".join(f"<tr><td>{labels[k]}</td><td>{_figure('elders-' + k, summary[k])}</td></tr>"
+                   for k in ("active", "left_behind", "key_target", "hospitalised", "deceased"))
+    reasons = "".join(f"<tr><td>· {labels[r]}</td><td>{_figure('key-target-' + r, summary['key_target_' + r])}</td></tr>"
+                      for r in ("hard_up", "advanced_age", "disabled", "living_alone"))
+    children = "".join(
+        f"<tr><td><a href='/dashboard/{c['division_code']}?lang={lang}'>"
+        f"{html.escape(divisions.get(c['division_code']).name if divisions.get(c['division_code']) else c['division_code'])}"
+        f"</a></td><td>{c['left_behind']}</td><td>{c['key_target']}</td></tr>" for c in summary["children"])
+    return (f"<section><h2>{labels['elders']}</h2><table>{rows}{reasons}</table></section>"
+            f"<section><h2>{labels['places']}</h2><table><tr><th></th><th>{labels['left_behind']}</th>"
+            f"<th>{labels['key_target']}</th></tr>{children}</table></section>")
+
+
+def _visits(summary, labels) -> str:
+    if summary is None:
+        return _unavailable(labels["visits"], labels)
+    coverage = summary["last_closed_month"]
+    goals = [f"{c}: {_percent(b.get('goal'))}" for c, b in coverage.get("by_class", {}).items() if b.get("goal")]
+    return (f"<section><h2>{labels['visits']} · {html.escape(summary['month'])}</h2><table>"
+            f"<tr><td>{labels['under_obligation']}</td><td>{_figure('visits-under-obligation', summary['under_obligation'])}</td></tr>"
+            f"<tr><td>{labels['visited_this_month']}</td><td>{_figure('visits-visited-this-month', summary['visited_this_month'])}</td></tr>"
+            f"<tr><td>{labels['open_overdue']}</td><td>{_figure('visits-open-overdue', summary['open_overdue'])}</td></tr>"
+            f"<tr><td>{labels['coverage']} ({html.escape(coverage['period'])})</td>"
+            f"<td class='big'>{_figure('visits-coverage-rate', _percent(coverage['coverage_rate']))}</td></tr>"
+            + (f"<tr><td>{labels['goal']}</td><td>{html.escape(', '.join(goals))}</td></tr>" if goals else "")
+            + "</table></section>")
+
+
+def _alerts(alerts, referrals, labels) -> str:
+    if alerts is None:
+        return _unavailable(labels["alerts"], labels)
+    now = datetime.now(timezone.utc)
+    by_age = {label: 0 for _, label in AGE_BUCKETS}
+    by_department: dict[str, int] = {}
+    for alert in alerts:
+        hours = (now - datetime.fromisoformat(alert["raised_at"].replace("Z", "+00:00"))).total_seconds() / 3600
+        label = next(label for limit, label in AGE_BUCKETS if limit is None or hours < limit)
+        by_age[label] += 1
+        for route in alert.get("routes", []):
+            if route["party"].startswith("department:"):
+                department = route["party"].split(":", 1)[1]
+                by_department[department] = by_department.get(department, 0) + 1
+    ages = "".join(f"<tr><td>{labels['age']} {k} {labels['hours']}</td><td>{v}</td></tr>" for k, v in by_age.items())
+    departments = "".join(f"<tr><td>{html.escape(d)}</td><td>{n}</td></tr>" for d, n in sorted(by_department.items()))
+    open_referrals = [r for r in referrals or [] if r["status"] != "closed"]
+    return (f"<section><h2>{labels['alerts']}</h2><table>"
+            f"<tr><td>{labels['open_alerts']}</td><td class='big'>{_figure('alerts-open', len(alerts))}</td></tr>"
+            f"{ages}{departments}</table></section>"
+            f"<section><h2>{labels['referrals']}</h2><table>"
+            f"<tr><td>{labels['open_referrals']}</td><td>{_figure('referrals-open', len(open_referrals) if referrals is not None else None)}</td></tr>"
+            f"<tr><td>{labels['overdue_referrals']}</td><td>{_figure('referrals-overdue', sum(1 for r in open_referrals if r.get('overdue')) if referrals is not None else None)}</td></tr>"
+            "</table></section>")
+
+
+def _facilities(statistics, labels) -> str:
+    if statistics is None:
+        return _unavailable(labels["facilities"], labels)
+    total = statistics["total"]
+    kinds = "".join(f"<tr><td>{html.escape(kind)}</td><td>{f['facilities']}</td><td>{f['beds']}</td>"
+                    f"<td>{_percent(f['occupancy_rate']) or '—'}</td></tr>" for kind, f in statistics["by_kind"].items())
+    return (f"<section><h2>{labels['facilities']}</h2><table>"
+            f"<tr><td>{labels['facilities']}</td><td>{_figure('facilities-total', total['facilities'])}</td></tr>"
+            f"<tr><td>{labels['beds']}</td><td>{_figure('facilities-beds', total['beds'])}</td></tr>"
+            f"<tr><td>{labels['residents']}</td><td>{_figure('facilities-residents', total['residents'])}</td></tr>"
+            f"<tr><td>{labels['occupancy']}</td><td>{_figure('facilities-occupancy', _percent(total['occupancy_rate']))}</td></tr>"
+            f"</table><table>{kinds}</table></section>")

@@ -1,0 +1,205 @@
+"""The HTTP API as one table: each route names its RPC, who may call it, how its
+jurisdiction is found, and the schemas the OpenAPI document is generated from.
+
+``scope`` says where the division code that the caller's jurisdiction must contain comes
+from: ``("elder", param)`` the elder's record in the registry, ``("facility", param)`` the
+facility's, ``("alert", param)`` the alert's, ``("body", field)`` / ``("query", field)`` a
+division code in the request, ``None`` nothing to check (e.g. the caller's own inbox).
+``personal`` marks reads of an elder's personal record: each is written to the access log.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from marshmallow import Schema
+
+from gateway import schemas as s
+from gateway.access import COORDINATORS, EVERYONE, FIELD_ROLES, OFFICERS, Permission, command, query
+
+CIVIL_AFFAIRS = {"civil_affairs"}
+# Health records health-management visits; civil affairs the care visits (DOMAIN.md §3, §7).
+VISITING = {"civil_affairs", "health"}
+ANY = None
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str                      # werkzeug rule, e.g. /api/elders/<elder_id>
+    name: str                      # operationId
+    summary: str
+    permission: Permission
+    call: Callable                 # (rpc, principal, params, args, body) -> result
+    scope: tuple | None = None
+    personal: bool = False
+    tag: str = "registry"
+    request: type[Schema] | None = None
+    response: type[Schema] | None = None
+    query_args: tuple = ()
+    many: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+def _command(service: str, method: str, id_field: str | None = None):
+    """A command: the body (plus the id from the path) and the caller as actor."""
+    def call(rpc, principal, params, args, body):
+        payload = {**body, **({id_field: params[id_field]} if id_field else {})}
+        return getattr(rpc[service], method)(payload, principal.actor())
+    return call
+
+
+def _get(service: str, method: str, *names):
+    def call(rpc, principal, params, args, body):
+        return getattr(rpc[service], method)(*[params.get(n, args.get(n)) for n in names])
+    return call
+
+
+def _filters(service: str, method: str, defaults: dict | None = None):
+    """A query taking one filters dict from the query string; the division defaults to the
+    caller's jurisdiction."""
+    def call(rpc, principal, params, args, body):
+        filters = {**(defaults or {}), **args}
+        filters.setdefault("division_code", principal.jurisdiction)
+        return getattr(rpc[service], method)(filters)
+    return call
+
+
+REGISTRY_COMMANDS = {
+    # path segment: (rpc method, summary)
+    "corrections": ("correct_details", "Correct recorded details (a new event; nothing is edited)"),
+    "supporter-departures": ("record_supporter_left", "A supporter left the county"),
+    "supporter-returns": ("record_supporter_returned", "A supporter came back"),
+    "carer": ("entrust_carer", "A supporter entrusted a carer"),
+    "self-care-assessments": ("assess_self_care", "Self-care ability assessed"),
+    "support-status": ("change_support_status", "低保/特困/建档立卡 status changed"),
+    "moves": ("record_move", "The elder moved"),
+    "hospitalisations": ("record_hospitalisation", "Admitted to hospital"),
+    "hospital-discharges": ("record_hospital_discharge", "Left hospital"),
+    "death": ("record_death", "The elder died"),
+    "merges": ("merge_records", "This record duplicates another: merge into the survivor"),
+    "unmerges": ("unmerge_records", "Undo a merge"),
+}
+
+FACILITY_COMMANDS = {
+    "details": ("change_details", "Name, operator, operating model or services changed"),
+    "capacity": ("change_capacity", "Beds/places changed"),
+    "ratings": ("rate_facility", "Star rating awarded or changed"),
+    "suspension": ("suspend_facility", "Stop operating for now"),
+    "reinstatement": ("reinstate_facility", "Operate again"),
+    "merge": ("merge_facility", "Merge into another facility (residents move)"),
+    "closure": ("close_facility", "Close for good"),
+    "admissions": ("admit_elder", "Admit an elder"),
+    "discharges": ("discharge_elder", "Discharge an elder"),
+    "transfers": ("transfer_elder", "Transfer an elder to another facility"),
+}
+
+
+def _routes() -> list[Route]:
+    routes = [
+        Route("POST", "/api/elders", "register_elder", "Register an elder in the ledger",
+              command(CIVIL_AFFAIRS), _command("registry", "register_elder"), ("body", "division_code"),
+              request=s.Payload, response=s.Elder),
+        Route("GET", "/api/elders", "search_elders", "Elders in a division (by status)",
+              query(), _filters("registry", "search_elders"), ("query", "division_code"), response=s.Elder, many=True,
+              query_args=("division_code", "left_behind", "key_target", "record_status", "limit", "offset")),
+        Route("GET", "/api/elders/<elder_id>", "get_elder", "An elder's current record",
+              query(), _get("registry", "get_elder", "elder_id"), ("elder", "elder_id"), personal=True,
+              response=s.Elder),
+        Route("GET", "/api/elders/<elder_id>/as-of", "get_elder_as_of",
+              "The record in effect on a date, optionally as it was known at a time",
+              query(), _get("registry", "get_elder_as_of", "elder_id", "on", "known_at"), ("elder", "elder_id"),
+              personal=True, response=s.Elder, query_args=("on", "known_at")),
+        Route("GET", "/api/elders/<elder_id>/timeline", "elder_timeline",
+              "The elder's whole cross-agency history in time order", query(), None, ("elder", "elder_id"),
+              personal=True, tag="timeline", response=s.Timeline),
+        Route("GET", "/api/elders/<elder_id>/access-log", "elder_access_log",
+              "Who read this elder's record, when and why", query(COORDINATORS | {"auditor"}), None,
+              ("elder", "elder_id"), tag="audit", response=s.AccessRecord, many=True),
+        # visits
+        Route("POST", "/api/visitors", "register_visitor", "Register a visitor", command(CIVIL_AFFAIRS),
+              _command("visits", "register_visitor"), ("body_first", "village_codes"), tag="visits",
+              request=s.Payload, response=s.Payload),
+        Route("GET", "/api/visitors", "list_visitors", "Visitors covering a division", query(),
+              _filters("visits", "list_visitors"), ("query", "division_code"), tag="visits", response=s.Payload,
+              many=True, query_args=("division_code", "limit")),
+        Route("POST", "/api/elders/<elder_id>/visitor", "assign_visitor",
+              "Assign the responsible visitor (issues the written notice)", command(CIVIL_AFFAIRS),
+              _command("visits", "assign_visitor", "elder_id"), ("elder", "elder_id"), tag="visits",
+              request=s.Payload, response=s.Payload),
+        Route("POST", "/api/elders/<elder_id>/visits", "record_visit", "Record (or correct) a visit",
+              command(VISITING), _command("visits", "record_visit", "elder_id"), ("elder", "elder_id"),
+              tag="visits", request=s.Payload, response=s.Payload),
+        Route("GET", "/api/elders/<elder_id>/visit-plan", "get_visit_plan",
+              "Obligation, responsible visitor, visits and closed periods", query(),
+              _get("visits", "get_plan", "elder_id"), ("elder", "elder_id"), personal=True, tag="visits",
+              response=s.Payload),
+        Route("GET", "/api/visits/overdue", "list_overdue", "Overdue visit periods in a division", query(),
+              _filters("visits", "list_overdue"), ("query", "division_code"), tag="visits", response=s.Payload,
+              many=True, query_args=("division_code", "period", "limit")),
+        Route("GET", "/api/visits/coverage", "visit_coverage", "Visit coverage of a division for a closed period",
+              query(), _filters("visits", "coverage"), ("query", "division_code"), tag="visits",
+              response=s.Payload, query_args=("division_code", "period", "known_at")),
+        # facilities
+        Route("POST", "/api/facilities", "open_facility", "Open a facility", command(CIVIL_AFFAIRS, COORDINATORS),
+              _command("facilities", "open_facility"), ("body", "division_code"), tag="facilities",
+              request=s.Payload, response=s.Payload),
+        Route("GET", "/api/facilities", "search_facilities", "Facilities in a division", query(),
+              _filters("facilities", "search_facilities"), ("query", "division_code"), tag="facilities",
+              response=s.Payload, many=True, query_args=("division_code", "kind", "status", "limit", "offset")),
+        Route("GET", "/api/facilities/statistics", "facility_statistics",
+              "Facilities, beds, occupancy and stars by kind", query(),
+              lambda rpc, p, params, args, body: rpc["facilities"].facility_statistics(
+                  args.get("division_code", p.jurisdiction)),
+              ("query", "division_code"), tag="facilities", response=s.Payload, query_args=("division_code",)),
+        Route("GET", "/api/facilities/<facility_id>", "get_facility", "A facility", query(),
+              _get("facilities", "get_facility", "facility_id"), ("facility", "facility_id"), tag="facilities",
+              response=s.Payload),
+        # notifications
+        Route("GET", "/api/alerts", "list_alerts", "Alerts in a division (open by default)", query(),
+              _filters("notifications", "list_alerts"), ("query", "division_code"), tag="notifications",
+              response=s.Payload, many=True,
+              query_args=("division_code", "party", "department", "kind", "status", "deadline_before", "limit")),
+        Route("POST", "/api/alerts", "report_alert", "Report a risk by hand", command(ANY, OFFICERS | FIELD_ROLES),
+              _command("notifications", "report_alert"), ("body", "division_code"), tag="notifications",
+              request=s.Payload, response=s.Payload),
+        Route("GET", "/api/alerts/<alert_id>", "get_alert", "An alert and its routing", query(),
+              _get("notifications", "get_alert", "alert_id"), ("alert", "alert_id"), tag="notifications",
+              response=s.Payload),
+        Route("POST", "/api/alerts/<alert_id>/acknowledgement", "acknowledge_alert",
+              "Acknowledge as a party the alert was sent to", command(ANY, EVERYONE - {"auditor"}),
+              _command("notifications", "acknowledge_alert", "alert_id"), ("alert", "alert_id"),
+              tag="notifications", request=s.Payload, response=s.Payload),
+        Route("POST", "/api/alerts/<alert_id>/closure", "close_alert", "Close with an outcome",
+              command(ANY, EVERYONE - {"auditor"}), _command("notifications", "close_alert", "alert_id"),
+              ("alert", "alert_id"), tag="notifications", request=s.Payload, response=s.Payload),
+        Route("GET", "/api/referrals", "list_referrals", "The referral obligation ledger", query(),
+              _filters("notifications", "list_referrals"), ("query", "division_code"), tag="notifications",
+              response=s.Payload, many=True, query_args=("division_code", "department", "status", "due_before")),
+        Route("POST", "/api/referrals", "create_referral", "Refer a case to a department",
+              command(ANY, OFFICERS), _command("notifications", "create_referral"), ("body", "division_code"),
+              tag="notifications", request=s.Payload, response=s.Payload),
+        Route("POST", "/api/referrals/<referral_id>/acceptance", "accept_referral",
+              "Accept a referral addressed to your department", command(ANY, OFFICERS),
+              _command("notifications", "accept_referral", "referral_id"), None, tag="notifications",
+              request=s.Payload, response=s.Payload),
+        Route("POST", "/api/referrals/<referral_id>/actions", "record_referral_action", "Record action taken",
+              command(ANY, OFFICERS), _command("notifications", "record_referral_action", "referral_id"), None,
+              tag="notifications", request=s.Payload, response=s.Payload),
+        Route("POST", "/api/referrals/<referral_id>/closure", "close_referral", "Close a referral",
+              command(ANY, OFFICERS), _command("notifications", "close_referral", "referral_id"), None,
+              tag="notifications", request=s.Payload, response=s.Payload),
+    ]
+    for segment, (method, summary) in REGISTRY_COMMANDS.items():
+        routes.append(Route("POST", f"/api/elders/<elder_id>/{segment}", method, summary, command(CIVIL_AFFAIRS),
+                            _command("registry", method, "elder_id"), ("elder", "elder_id"),
+                            request=s.Payload, response=s.Elder))
+    for segment, (method, summary) in FACILITY_COMMANDS.items():
+        routes.append(Route("POST", f"/api/facilities/<facility_id>/{segment}", method, summary,
+                            command(CIVIL_AFFAIRS, COORDINATORS | {"township_officer"}),
+                            _command("facilities", method, "facility_id"), ("facility", "facility_id"),
+                            tag="facilities", request=s.Payload, response=s.Payload))
+    return routes
+
+
+ROUTES = _routes()

@@ -1,0 +1,233 @@
+"""The gateway: how people use the system. One nameko ``@http`` service that authenticates
+the caller, checks who may do what where (``gateway.access``), calls the owning service
+over RPC (``gateway.routes``), records every read of an elder's personal record, and maps
+every failure to an HTTP status in one table — never a 500 with a stack trace.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+import structlog
+from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
+from nameko.web.handlers import http
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Response
+
+from contracts import CATALOGUE
+from gateway.access import ForbiddenError, check_jurisdiction, check_permission, within
+from gateway.auth import AuthenticationError, Principal
+from gateway.clients import GatewayConfig, RpcClients, TokenKeyring
+from gateway.dashboard import render_dashboard
+from gateway.metrics import METRICS, Metrics
+from gateway.openapi import docs_page, openapi_document
+from gateway.routes import ROUTES
+from gateway.timeline import access_log, record_read, timeline
+from kernel.errors import EldercareError, NotFoundError, ValidationError
+from kernel.providers import LoggingContext, OutboxRelayRunner, ServiceDatabase
+
+log = structlog.get_logger(__name__)
+
+# The one table: error code → HTTP status.
+STATUS_BY_CODE = {
+    "validation_failed": 400, "event_schema_mismatch": 400,
+    "unauthenticated": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "conflict": 409, "concurrency_conflict": 409, "command_rejected": 409,
+    "policy_error": 422,
+    "service_unavailable": 503,
+}
+RETRY_AFTER_SECONDS = 5
+URL_MAP = Map([Rule(route.path, methods=[route.method], endpoint=index) for index, route in enumerate(ROUTES)])
+MIN_BREAK_GLASS_REASON = 10
+
+
+def json_response(body, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(json.dumps(body, ensure_ascii=False, default=str), status=status,
+                    headers=headers or {}, mimetype="application/json")
+
+
+def error_response(error: EldercareError) -> Response:
+    status = STATUS_BY_CODE.get(error.code, 500)
+    body = {"error": error.code, "message": error.message, "field": error.field}
+    if isinstance(error, ValidationError):
+        body["errors"] = error.errors
+    headers = {}
+    if status == 503:
+        body["retry_after_seconds"] = RETRY_AFTER_SECONDS
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="eldercare"'
+    return json_response(body, status, headers)
+
+
+class ServiceUnavailable(EldercareError):
+    code = "service_unavailable"
+
+
+class GatewayService:
+    name = "gateway"
+
+    db = ServiceDatabase(CATALOGUE)          # the access log
+    relay = OutboxRelayRunner()
+    rpc = RpcClients()
+    tokens = TokenKeyring()
+    settings = GatewayConfig()
+    metrics = Metrics()
+    log = LoggingContext()
+
+    # -- the API ---------------------------------------------------------------------------
+    @http("GET,POST", "/api/<path:path>")
+    def api(self, request, path):
+        started = time.perf_counter()
+        route_name = "unmatched"
+        try:
+            adapter = URL_MAP.bind("gateway", "/")
+            try:
+                index, params = adapter.match(request.path, method=request.method)
+            except NotFound:
+                raise NotFoundError(f"no API route {request.method} {request.path} (see /openapi.json)",
+                                    field="path") from None
+            except MethodNotAllowed as exc:
+                raise NotFoundError(f"{request.path} does not take {request.method} "
+                                    f"(allowed: {', '.join(exc.valid_methods or [])})", field="method") from None
+            route = ROUTES[index]
+            route_name = route.name
+            response = self._serve(route, params, request)
+        except EldercareError as error:
+            response = error_response(error)
+        except (UnknownService, RpcTimeout) as exc:
+            response = error_response(ServiceUnavailable(f"a service needed for this request is not answering "
+                                                         f"({type(exc).__name__}: {exc}); try again shortly"))
+        except RemoteError as exc:
+            # A fault inside a service (not a refusal): its log has the traceback; the caller
+            # gets a clear, stack-free answer.
+            log.error("service fault behind the gateway", route=route_name, error_type=exc.exc_type,
+                      error=str(exc.value)[:500])
+            response = json_response({"error": "service_fault", "message": "the service failed to answer; "
+                                      "the fault is logged with this request's call id"}, 502)
+        self.metrics.observe(route_name, response.status_code, time.perf_counter() - started)
+        return response
+
+    def _serve(self, route, params, request) -> Response:
+        principal = self._authenticate(request)
+        check_permission(principal, route.permission, route.name)
+        args = {k: v for k, v in request.args.items() if k not in ("break_glass", "purpose")}
+        body = self._body(request) if route.method == "POST" else {}
+        break_glass = self._jurisdiction(route, principal, params, args, body, request)
+        if route.name == "elder_timeline":
+            result = timeline(self.rpc, params["elder_id"])
+        elif route.name == "elder_access_log":
+            result = access_log(self.db.store, params["elder_id"])
+        else:
+            result = route.call(self.rpc, principal, params, args, body)
+        if route.personal:
+            purpose = request.args.get("purpose") or (request.args.get("break_glass") if break_glass else None)
+            record_read(self.db, params["elder_id"], principal, route.name, purpose, break_glass, self.rpc)
+        status = 201 if route.method == "POST" and route.permission.writes else 200
+        return json_response(result, status)
+
+    def _authenticate(self, request) -> Principal:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            raise AuthenticationError("send 'Authorization: Bearer <token>' (tokens: `eldercare token issue`)",
+                                      field="authorization")
+        return self.tokens.verify(header[len("Bearer "):].strip())
+
+    @staticmethod
+    def _body(request) -> dict:
+        if not request.data:
+            return {}
+        try:
+            body = json.loads(request.data)
+        except ValueError as exc:
+            raise ValidationError({"body": [f"not valid JSON: {exc}"]}) from None
+        if not isinstance(body, dict):
+            raise ValidationError({"body": ["must be a JSON object"]})
+        return body
+
+    def _jurisdiction(self, route, principal, params, args, body, request) -> bool:
+        """Check the target lies in the caller's jurisdiction. Returns True when an
+        emergency read outside it is allowed by break-the-glass."""
+        division = self._scope_division(route, principal, params, args, body)
+        if within(principal, division):
+            return False
+        reason = (request.args.get("break_glass") or "").strip()
+        if route.personal and not route.permission.writes and len(reason) >= MIN_BREAK_GLASS_REASON:
+            log.warning("break-the-glass read outside jurisdiction", user=principal.user, route=route.name,
+                        division=division, reason=reason)
+            return True
+        try:
+            check_jurisdiction(principal, division, route.name)
+        except ForbiddenError:
+            log.warning("refused outside jurisdiction", user=principal.user, department=principal.department,
+                        route=route.name, division=division, caller_jurisdiction=principal.jurisdiction)
+            raise
+
+    def _scope_division(self, route, principal, params, args, body) -> str | None:
+        if route.scope is None:
+            return None
+        kind, name = route.scope
+        if kind == "elder":
+            return self.rpc["registry"].get_elder(params[name])["division_code"]
+        if kind == "facility":
+            return self.rpc["facilities"].get_facility(params[name])["division_code"]
+        if kind == "alert":
+            return self.rpc["notifications"].get_alert(params[name])["division_code"]
+        if kind == "body":
+            return body.get(name)
+        if kind == "body_first":
+            values = body.get(name) or [None]
+            return values[0] if isinstance(values, list) else None
+        if kind == "query":
+            return args.get(name, principal.jurisdiction)
+        raise ValueError(f"unknown scope {kind!r}")
+
+    # -- documents and pages ------------------------------------------------------------------
+    @http("GET", "/openapi.json")
+    def openapi(self, request):
+        return json_response(openapi_document())
+
+    @http("GET", "/docs")
+    def docs(self, request):
+        return Response(docs_page(), mimetype="text/html")
+
+    @http("GET", "/dashboard/<division_code>")
+    def dashboard(self, request, division_code):
+        try:
+            principal = self._authenticate_page(request)
+            check_jurisdiction(principal, division_code, "dashboard")
+            page = render_dashboard(self.rpc, division_code, request.args.get("lang", "zh"),
+                                    self.db.clock.today(), self.settings)
+            return Response(page, mimetype="text/html")
+        except EldercareError as error:
+            return error_response(error)
+        except (UnknownService, RpcTimeout) as exc:
+            return error_response(ServiceUnavailable(f"a service is not answering: {exc}"))
+
+    def _authenticate_page(self, request) -> Principal:
+        token = request.args.get("token") or request.cookies.get("token")
+        if token:
+            return self.tokens.verify(token)
+        return self._authenticate(request)
+
+    # -- operations ---------------------------------------------------------------------------
+    @http("GET", "/health")
+    def health(self, request):
+        return json_response({"status": "ok", "service": self.name})
+
+    @http("GET", "/ready")
+    def ready(self, request):
+        """Ready when every service answers an RPC ping within the timeout."""
+        missing = self.rpc.unanswered(("registry", "visits", "facilities", "notifications"))
+        if missing:
+            return json_response({"status": "not ready", "not_answering": missing}, 503,
+                                 {"Retry-After": str(RETRY_AFTER_SECONDS)})
+        return json_response({"status": "ready"})
+
+    @http("GET", "/metrics")
+    def prometheus(self, request):
+        body, content_type = METRICS.exposition()
+        return Response(body, content_type=content_type)

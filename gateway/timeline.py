@@ -1,0 +1,52 @@
+"""The elder's cross-agency timeline, and the access log of their personal record."""
+from __future__ import annotations
+
+from nameko.exceptions import MethodNotFound, RpcTimeout, UnknownService
+
+from gateway.auth import Principal
+from kernel.envelope import Actor, PendingEvent
+
+TIMELINE_SOURCES = ("registry", "visits", "facilities", "notifications", "subsidies")
+ACCESS_EVENT = "gateway.record_read.v1"
+
+
+def timeline(rpc, elder_id: str) -> dict:
+    """Every service's events about the elder, merged in the order they took effect. A
+    service that does not answer is named, not silently left out."""
+    items, unavailable = [], []
+    for source in TIMELINE_SOURCES:
+        try:
+            items += rpc[source].elder_events(elder_id)
+        except (UnknownService, RpcTimeout, MethodNotFound) as exc:
+            unavailable.append({"service": source, "reason": type(exc).__name__})
+    items.sort(key=lambda e: (e["time"], e["recorded_time"], e["source"], e["position"]))
+    return {"elder_id": elder_id, "items": items, "sources_unavailable": unavailable}
+
+
+def record_read(db, elder_id: str, principal: Principal, route: str, purpose: str | None, break_glass: bool,
+                rpc) -> None:
+    """Append the access event (who, what, why) to the gateway's own log; a break-the-glass
+    read also raises an alert to the record's owner (the elder's village committee and civil
+    affairs route it, by the notifications policy)."""
+    with db.unit_of_work() as uow:
+        uow.append([PendingEvent(
+            stream_id=elder_id, type=ACCESS_EVENT,
+            data={"elder_id": elder_id, "user": principal.user, "department": principal.department,
+                  "role": principal.role, "route": route, "purpose": purpose, "break_glass": break_glass,
+                  "caller_jurisdiction": principal.jurisdiction},
+            time=uow.now(), actor=Actor(principal.department, principal.user, principal.role),
+            jurisdiction=principal.jurisdiction)], {elder_id: uow.stream_version(elder_id)})
+    if break_glass:
+        elder = rpc["registry"].get_elder(elder_id)
+        rpc["notifications"].report_alert({
+            "kind": "break_glass_read", "division_code": elder["division_code"], "severity": "medium",
+            "summary": f"{principal.user} ({principal.department}, {principal.jurisdiction}) read this elder's "
+                       f"record from outside its jurisdiction: {purpose or 'no purpose given'}",
+            "elder_id": elder_id, "incident_key": f"break_glass:{elder_id}:{principal.user}:{route}"},
+            principal.actor())
+
+
+def access_log(store, elder_id: str) -> list[dict]:
+    return [{"recorded_time": e.recorded_time.isoformat(), **{k: e.data[k] for k in (
+        "user", "department", "role", "route", "purpose", "break_glass")}}
+        for e in store.read_stream(elder_id) if e.type == ACCESS_EVENT]

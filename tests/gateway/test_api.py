@@ -1,0 +1,124 @@
+"""The HTTP API end to end: every call through the gateway to the real services, every error
+status from the one table, access control, the access log and the cross-agency timeline."""
+import eventlet
+import pytest
+
+from tests.gateway.conftest import COUNTY, OTHER_TOWNSHIP_VILLAGE, OTHER_VILLAGE, TOWNSHIP, VILLAGE
+from tests.registry.test_service import registration
+
+VILLAGE_WORKER = dict(user="cadre", department="civil_affairs", role="village_worker", jurisdiction=VILLAGE)
+
+
+def wait_for(predicate, timeout=20.0):
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        eventlet.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+def register(api, elder_id="elder-1", village=VILLAGE, sequence=0, token=None):
+    response = api("POST", "/api/elders", token=token,
+                   json=registration(elder_id, left_on="2025-12-01", sequence=sequence, division_code=village))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_register_read_and_search_through_the_gateway(api):
+    elder = register(api)
+    assert elder["left_behind"] is True
+    assert api("GET", "/api/elders/elder-1", params={"purpose": "case review"}).json()["name"] == "王秀英"
+    found = api("GET", "/api/elders", params={"division_code": TOWNSHIP, "left_behind": "true"}).json()
+    assert [e["elder_id"] for e in found] == ["elder-1"]
+
+
+def test_errors_map_to_statuses_with_the_bad_fields_named(api, system):
+    bad = registration("elder-x", division_code="410928999999")
+    response = api("POST", "/api/elders", json=bad)
+    assert response.status_code == 400 and "division_code" in response.json()["errors"]
+    assert api("GET", "/api/elders/nobody").status_code == 404
+    register(api)
+    duplicate = api("POST", "/api/elders", json=registration("elder-2", left_on="2025-12-01"))
+    assert duplicate.status_code == 409 and duplicate.json()["field"] == "resident_id"
+    assert api("GET", "/api/elders/elder-1", token=False).status_code == 401
+    assert api("GET", "/api/elders/elder-1", token="not.a.token").status_code == 401
+    assert api("GET", "/api/nowhere").status_code == 404
+    assert api("POST", "/api/elders", data="{not json").status_code == 400
+    for response in (duplicate, bad and api("POST", "/api/elders", json=bad)):
+        assert "Traceback" not in response.text
+
+
+def test_who_may_do_what_where(api, system):
+    register(api)
+    register(api, "elder-far", OTHER_TOWNSHIP_VILLAGE, sequence=1)
+    worker = system.token(**VILLAGE_WORKER)
+    neighbour = system.token(**{**VILLAGE_WORKER, "jurisdiction": OTHER_VILLAGE})
+    finance = system.token("cashier", "finance", "department_officer", COUNTY)
+    auditor = system.token("auditor", "civil_affairs", "auditor", COUNTY)
+    health_doctor = system.token("doctor", "health", "village_worker", VILLAGE)
+    cases = [
+        ("GET", "/api/elders/elder-1", worker, {}, 200),                 # in their village
+        ("GET", "/api/elders/elder-1", neighbour, {}, 403),              # another village
+        ("GET", "/api/elders/elder-far", worker, {}, 403),
+        ("POST", "/api/elders", finance, registration("elder-9", sequence=9), 403),   # finance does not register
+        ("POST", "/api/elders", auditor, registration("elder-9", sequence=9), 403),   # auditors never write
+        ("GET", "/api/elders/elder-far", auditor, {}, 200),              # auditors read the county
+        ("POST", "/api/elders/elder-1/death", health_doctor, {"effective_date": "2026-11-20"}, 403),
+    ]
+    for method, path, token, body, expected in cases:
+        response = api(method, path, token=token, json=body if method == "POST" else None)
+        assert response.status_code == expected, (method, path, response.text)
+        if expected == 403:
+            assert response.json()["error"] == "forbidden"
+
+
+def test_every_personal_read_is_in_the_access_log_and_break_the_glass_is_marked(api, system):
+    register(api)
+    neighbour = system.token(**{**VILLAGE_WORKER, "jurisdiction": OTHER_VILLAGE})
+    api("GET", "/api/elders/elder-1", params={"purpose": "monthly review"})
+    refused = api("GET", "/api/elders/elder-1", token=neighbour, params={"break_glass": "short"})
+    assert refused.status_code == 403
+    emergency = api("GET", "/api/elders/elder-1", token=neighbour,
+                    params={"break_glass": "elder found wandering at our village gate"})
+    assert emergency.status_code == 200
+    log = api("GET", "/api/elders/elder-1/access-log").json()
+    assert [(r["user"], r["break_glass"]) for r in log] == [("clerk", False), ("cadre", True)]
+    assert log[0]["purpose"] == "monthly review" and "wandering" in log[1]["purpose"]
+    assert api("GET", "/api/elders/elder-1/access-log", token=system.token(**VILLAGE_WORKER)).status_code == 403
+
+
+def test_the_timeline_merges_registry_and_visits_in_time_order(api, system):
+    register(api)
+    wait_for(lambda: api("GET", "/api/elders/elder-1/visit-plan").status_code == 200)
+    visitor = api("POST", "/api/visitors", json={"name": "李明", "phone": "13800000001", "role": "village_cadre",
+                                                 "organisation": "村委会", "village_codes": [VILLAGE]}).json()
+    assert api("POST", "/api/elders/elder-1/visits", json={
+        "visitor_id": visitor["visitor_id"], "mode": "home", "visited_on": "2026-11-20",
+        "services": ["emotional_comfort"]}).status_code == 201
+    timeline = api("GET", "/api/elders/elder-1/timeline").json()
+    types = [item["type"] for item in timeline["items"]]
+    assert types[0] == "registry.elder_registered.v1" and "visits.visit_recorded.v1" in types
+    assert {item["source"] for item in timeline["items"]} >= {"registry", "visits"}
+    times = [item["time"] for item in timeline["items"]]
+    assert times == sorted(times)
+    assert all(item["event_id"] and item["actor"] for item in timeline["items"])
+
+
+def test_a_service_that_is_down_gives_503_with_a_retry_hint(api, system):
+    register(api)
+    system.containers["facilities"].stop()
+    response = api("GET", "/api/facilities/statistics")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] and response.json()["retry_after_seconds"] > 0
+
+
+def test_openapi_document_and_docs_page(api, web_session):
+    document = web_session.get("/openapi.json").json()
+    assert document["openapi"].startswith("3.")
+    assert "/api/elders/{elder_id}/timeline" in document["paths"]
+    assert document["paths"]["/api/elders"]["post"]["responses"]["400"]
+    assert "eldercare gateway API" in web_session.get("/docs").text
+    assert web_session.get("/health").json()["status"] == "ok"
+    assert "eldercare_gateway_request_seconds" in web_session.get("/metrics").text
