@@ -15,6 +15,7 @@ from typing import Callable
 from marshmallow import Schema
 
 from gateway import schemas as s
+from kernel.divisions import significant_prefix
 from gateway.access import COORDINATORS, EVERYONE, FIELD_ROLES, OFFICERS, Permission, command, query
 
 CIVIL_AFFAIRS = {"civil_affairs"}
@@ -189,6 +190,37 @@ def _routes() -> list[Route]:
         Route("POST", "/api/referrals/<referral_id>/closure", "close_referral", "Close a referral",
               command(ANY, OFFICERS), _command("notifications", "close_referral", "referral_id"), None,
               tag="notifications", request=s.Payload, response=s.Payload),
+        # subsidies (a jurisdiction is a division prefix such as 1405; runs are civil affairs', approval
+        # and payment finance's)
+        Route("POST", "/api/subsidies/runs", "start_run", "Compute (or resume) a monthly disbursement run",
+              command(CIVIL_AFFAIRS, COORDINATORS), _command("subsidies", "start_run"), ("body_prefix", "jurisdiction"),
+              tag="subsidies", request=s.Payload, response=s.Payload),
+        Route("POST", "/api/subsidies/runs/approval", "approve_run", "Approve a run for payment (finance)",
+              command({"finance"}, COORDINATORS | {"department_officer"}), _command("subsidies", "approve_run"),
+              ("body_prefix", "jurisdiction"), tag="subsidies", request=s.Payload, response=s.Payload),
+        Route("POST", "/api/subsidies/runs/payment", "mark_paid", "Mark an approved run paid (finance)",
+              command({"finance"}, COORDINATORS | {"department_officer"}), _command("subsidies", "mark_paid"),
+              ("body_prefix", "jurisdiction"), tag="subsidies", request=s.Payload, response=s.Payload),
+        Route("POST", "/api/subsidies/months/closure", "close_month", "No further run for the month",
+              command({"civil_affairs", "finance"}, COORDINATORS | {"department_officer"}),
+              _command("subsidies", "close_month"), ("body_prefix", "jurisdiction"), tag="subsidies",
+              request=s.Payload, response=s.Payload),
+        Route("GET", "/api/subsidies/runs", "list_runs", "Runs by jurisdiction and month", query(),
+              lambda rpc, p, params, args, body: rpc["subsidies"].list_runs(
+                  {"jurisdiction": significant_prefix(p.jurisdiction) or None, **args}), ("query_prefix", "jurisdiction"),
+              tag="subsidies", response=s.Payload, many=True, query_args=("jurisdiction", "month", "limit")),
+        Route("GET", "/api/subsidies/payment-file", "payment_file", "A run's payment file (CSV in `csv`)",
+              query(COORDINATORS | {"department_officer", "auditor"}),
+              lambda rpc, p, params, args, body: rpc["subsidies"].payment_file(args), ("query_prefix", "jurisdiction"),
+              tag="subsidies", response=s.Payload, query_args=("jurisdiction", "month")),
+        Route("GET", "/api/subsidies/summary", "subsidy_summary", "A run's totals by division and programme",
+              query(), lambda rpc, p, params, args, body: rpc["subsidies"].division_summary(args),
+              ("query_prefix", "jurisdiction"), tag="subsidies", response=s.Payload,
+              query_args=("jurisdiction", "month")),
+        Route("GET", "/api/elders/<elder_id>/entitlement", "entitlement_as_of",
+              "What was due for a month and why, as known at a time", query(),
+              _get("subsidies", "entitlement_as_of", "elder_id", "month", "known_at"), ("elder", "elder_id"),
+              personal=True, tag="subsidies", response=s.Payload, query_args=("month", "known_at")),
     ]
     for segment, (method, summary) in REGISTRY_COMMANDS.items():
         routes.append(Route("POST", f"/api/elders/<elder_id>/{segment}", method, summary, command(CIVIL_AFFAIRS),

@@ -183,6 +183,10 @@ class GatewayService:
             return values[0] if isinstance(values, list) else None
         if kind == "query":
             return args.get(name, principal.jurisdiction)
+        if kind in ("body_prefix", "query_prefix"):
+            # A jurisdiction given as a division prefix (e.g. 1405): the place it names.
+            value = (body if kind == "body_prefix" else args).get(name)
+            return str(value).ljust(12, "0") if value else None
         raise ValueError(f"unknown scope {kind!r}")
 
     # -- documents and pages ------------------------------------------------------------------

@@ -14,11 +14,14 @@ from sqlalchemy import select
 
 from contracts import CATALOGUE
 from contracts.actors import ActorSchema
+from contracts.audit import SEALING_SERVICES
 from kernel.consumer import durable_event_handler
 from kernel.envelope import CommandMeta
 from kernel.errors import NotFoundError
-from kernel.providers import CallContext, LoggingContext, OutboxRelayRunner, ServiceDatabase
+from kernel.providers import CallContext, CheckpointSealer, LoggingContext, OutboxRelayRunner, ServiceDatabase
 from kernel.rpc import command_rpc
+from kernel.trace import events_about
+from kernel.witness import checkpoint_witness
 from kernel.uow import retry_on_concurrency
 from kernel.validation import load_or_refuse
 from services.subsidies.adapters.facts import FACILITY_EVENTS, REGISTRY_EVENTS
@@ -42,11 +45,12 @@ def _run_row(conn, run_id: str) -> dict:
     return dict(row._mapping)
 
 
-class SubsidiesService:
+class SubsidiesService(checkpoint_witness(SEALING_SERVICES, own="subsidies")):
     name = "subsidies"
 
     db = ServiceDatabase(CATALOGUE, projections=subsidies_projections)
     relay = OutboxRelayRunner()
+    checkpoints = CheckpointSealer()
     rules = SubsidiesRules()
     call = CallContext()
     log = LoggingContext()
@@ -65,6 +69,12 @@ class SubsidiesService:
         log.info("run command", run_id=state.run_id, status=state.status, closed=state.closed,
                  events=[e.TYPE for e in events], user=meta.actor.user)
         return {"run_id": state.run_id, "status": state.status, "closed": state.closed, "changed": bool(events)}
+
+    @command_rpc
+    def elder_events(self, elder_id):
+        """Every event of this service's log about the elder (disbursements, adjustments), for
+        the gateway's cross-agency timeline."""
+        return events_about(self.db.engine, elder_id)
 
     # -- runs -----------------------------------------------------------------------------
     @command_rpc

@@ -13,6 +13,7 @@ from kernel.providers import find_database
 from services.facilities.service import FacilitiesService
 from services.notifications.service import NotificationsService
 from services.registry.service import RegistryService
+from services.subsidies.service import SubsidiesService
 from services.visits.service import VisitsService
 
 TODAY = date(2026, 11, 23)
@@ -21,7 +22,8 @@ TOWNSHIP = "410928101000"
 VILLAGE = "410928101201"
 OTHER_VILLAGE = "410928101202"
 OTHER_TOWNSHIP_VILLAGE = "410928102201"
-SERVICES = (RegistryService, VisitsService, FacilitiesService, NotificationsService, GatewayService)
+SERVICES = (RegistryService, VisitsService, FacilitiesService, NotificationsService, SubsidiesService,
+            GatewayService)
 
 
 @pytest.fixture

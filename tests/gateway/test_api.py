@@ -122,3 +122,17 @@ def test_openapi_document_and_docs_page(api, web_session):
     assert "eldercare gateway API" in web_session.get("/docs").text
     assert web_session.get("/health").json()["status"] == "ok"
     assert "eldercare_gateway_request_seconds" in web_session.get("/metrics").text
+
+
+def test_subsidy_runs_belong_to_civil_affairs_and_approval_to_finance(api, system):
+    finance = system.token("cashier", "finance", "department_officer", COUNTY)
+    worker = system.token(**VILLAGE_WORKER)
+    run = {"jurisdiction": "410928", "month": "2026-10"}
+    assert api("POST", "/api/subsidies/runs", token=finance, json=run).status_code == 403
+    assert api("POST", "/api/subsidies/runs", token=worker, json=run).status_code == 403
+    no_policy = api("POST", "/api/subsidies/runs", json=run)       # Puyang county has no subsidy rules
+    assert no_policy.status_code in (400, 409, 422) and no_policy.json()["field"]
+    assert api("POST", "/api/subsidies/runs/approval", json=run).status_code == 403   # civil affairs may not approve
+    outside = api("POST", "/api/subsidies/runs", json={"jurisdiction": "1405", "month": "2026-10"})
+    assert outside.status_code == 403 and outside.json()["field"] == "jurisdiction"
+    assert api("GET", "/api/subsidies/runs").json() == []
