@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import String, bindparam, delete, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 from kernel.db import insert_many
@@ -73,6 +74,31 @@ def _chunks(items: Sequence, size: int = CHUNK):
         yield items[start:start + size]
 
 
+def _ids_table(ids: list[str]):
+    return func.unnest(bindparam("ids", ids, type_=ARRAY(String))).table_valued("id").render_derived(name="ids")
+
+
+# PostgreSQL: the ids as one array joined to the primary key (an index probe each). An IN
+# list of hundreds of values is planned as a scan of the whole table, and a rebuild — one
+# transaction rewriting rows page after page — leaves every old version in that scan.
+def _rows_of(conn: Connection, ids: list[str]):
+    if conn.dialect.name == "postgresql":
+        listed = _ids_table(ids)
+        yield from conn.execute(select(facilities).join(listed, facilities.c.facility_id == listed.c.id))
+        return
+    for chunk in _chunks(ids):
+        yield from conn.execute(select(facilities).where(facilities.c.facility_id.in_(chunk)))
+
+
+def _delete_rows(conn: Connection, ids: list[str]) -> None:
+    if conn.dialect.name == "postgresql":
+        listed = _ids_table(ids)
+        conn.execute(delete(facilities).where(facilities.c.facility_id == listed.c.id))
+        return
+    for chunk in _chunks(ids):
+        conn.execute(delete(facilities).where(facilities.c.facility_id.in_(chunk)))
+
+
 class FacilityDirectory:
     """One row per facility: what search and the statistics read."""
 
@@ -87,10 +113,7 @@ class FacilityDirectory:
 
     def apply_many(self, conn: Connection, envelopes: Sequence[Envelope]) -> None:
         touched = list(dict.fromkeys(envelope.subject for envelope in envelopes))
-        rows: dict[str, dict] = {}
-        for ids in _chunks(touched):
-            for row in conn.execute(select(facilities).where(facilities.c.facility_id.in_(ids))):
-                rows[row.facility_id] = dict(row._mapping)
+        rows = {row.facility_id: dict(row._mapping) for row in _rows_of(conn, touched)}
         for envelope in envelopes:
             change = ROW_CHANGES.get(envelope.type)
             row = rows.get(envelope.subject)
@@ -98,8 +121,7 @@ class FacilityDirectory:
                 row = change(row, envelope)
             if row is not None:       # grant events change nothing here but the version
                 rows[envelope.subject] = {**row, "version": envelope.sequence}
-        for ids in _chunks(touched):
-            conn.execute(delete(facilities).where(facilities.c.facility_id.in_(ids)))
+        _delete_rows(conn, touched)
         insert_many(conn, facilities, [rows[facility_id] for facility_id in touched if facility_id in rows])
 
 
