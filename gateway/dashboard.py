@@ -51,7 +51,7 @@ def gather(rpc, division_code: str) -> dict:
         "elders": _try(lambda: rpc["registry"].division_summary(division_code)),
         "visits": _try(lambda: rpc["visits"].division_summary({"division_code": division_code})),
         "alerts": _try(lambda: rpc["notifications"].list_alerts({"division_code": division_code,
-                                                                 "status": "not_closed", "limit": 5000})),
+                                                                 "status": "not_closed", "limit": 1000})),
         "referrals": _try(lambda: rpc["notifications"].list_referrals({"division_code": division_code})),
         "facilities": _try(lambda: rpc["facilities"].facility_statistics(division_code)),
     }

@@ -5,8 +5,12 @@ plugin no longer does it). Tests that need infrastructure use the real services:
 PostgreSQL test gets its own database (dropped after), each RabbitMQ test its own vhost
 (nameko's ``rabbit_config`` fixture, through the management API).
 """
+import os
 import warnings
 
+# Hypothesis loads third-party plugins from entry points; trio (selenium's dependency)
+# registers one, and trio cannot be imported once eventlet has patched the socket module.
+os.environ.setdefault("HYPOTHESIS_NO_PLUGINS", "1")
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
 import eventlet  # noqa: E402
