@@ -14,12 +14,15 @@ import structlog
 from sqlalchemy import and_, select
 
 from contracts import CATALOGUE
+from contracts.audit import SEALING_SERVICES
 from contracts.actors import ActorSchema
 from kernel.consumer import durable_event_handler
 from kernel.errors import NotFoundError
 from kernel.providers import (CallContext, CheckpointSealer, LoggingContext, OutboxRelayRunner, ServiceDatabase,
                               configured_timer)
 from kernel.rpc import command_rpc
+from kernel.trace import events_about
+from kernel.witness import checkpoint_witness
 from kernel.validation import load_or_refuse
 from services.notifications import handlers as h
 from services.notifications import schemas as s
@@ -51,7 +54,7 @@ def significant_prefix(division_code: str) -> str:
     return division_code
 
 
-class NotificationsService:
+class NotificationsService(checkpoint_witness(SEALING_SERVICES, own="notifications")):
     name = "notifications"
 
     db = ServiceDatabase(CATALOGUE, projections=notifications_projections(CATALOGUE))
@@ -115,6 +118,12 @@ class NotificationsService:
         if not state.exists:
             raise NotFoundError(f"no alert {alert_id!r}", field="alert_id")
         return ALERT_VIEW.dump(state)
+
+    @command_rpc
+    def elder_events(self, elder_id):
+        """Every event of this log naming the elder (alerts, deliveries about them), for the
+        gateway's cross-agency timeline."""
+        return events_about(self.db.engine, elder_id)
 
     @command_rpc
     def history(self, stream_id):
