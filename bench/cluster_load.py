@@ -1,0 +1,384 @@
+"""RabbitMQ as a real cluster on one machine, and the registry → visits path through it.
+
+``LoopbackRabbitCluster`` starts N RabbitMQ nodes on loopback: each has its own node name,
+AMQP port, distribution port, data directory, log directory and enabled-plugins file, and all
+share one Erlang cookie under a temporary HOME. Nodes 2..N join node 1 with
+``rabbitmqctl join_cluster``. ``close()`` stops every node and removes every directory, and it
+is safe to call after a failure.
+
+``run_stream`` runs the registry and visits services in this process (nameko containers)
+against a broker, feeds them registry commands over RPC (demo county commands, in order per
+elder, several in flight), optionally kills a broker node part way through, and waits until
+visits has applied every registry event it subscribes to. Both ``tests/cluster`` (the fault
+test) and the ``cluster`` benchmark row use it.
+
+The benchmark row (``bench_cluster``) measures commands/s end to end, meaning registry commands
+accepted and their events applied by visits. It compares a 3-node cluster with quorum queues
+against a single node with classic queues, in the same run, on the same databases.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+RABBITMQ_BIN = Path(os.environ.get("RABBITMQ_BIN", "/usr/lib/rabbitmq/bin"))
+DEFAULT_CLUSTER_COMMANDS = 2_000       # the benchmark row; the fault test uses CLUSTER_TEST_COMMANDS
+ACTOR = {"department": "civil_affairs", "user": "cluster-bench", "role": "county_coordinator"}
+
+
+def rabbitmq_available() -> bool:
+    return (RABBITMQ_BIN / "rabbitmq-server").exists() and (RABBITMQ_BIN / "rabbitmqctl").exists()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Node:
+    name: str
+    amqp_port: int
+    dist_port: int
+    directory: Path
+    process: subprocess.Popen | None = None
+
+    @property
+    def pid_file(self) -> Path:
+        return self.directory / "rabbit.pid"
+
+
+@dataclass
+class LoopbackRabbitCluster:
+    size: int = 3
+    base: Path | None = None
+    prefix: str = "eldercare-ct"
+    nodes: list[Node] = field(default_factory=list)
+    _owns_base: bool = False
+
+    def __post_init__(self):
+        if self.base is None:
+            self.base, self._owns_base = Path(tempfile.mkdtemp(prefix="rabbit-cluster-")), True
+        self.base = Path(self.base)
+        tag = f"{os.getpid()}x{int(time.time() * 1000) % 100000}"
+        for index in range(1, self.size + 1):
+            self.nodes.append(Node(f"{self.prefix}{index}-{tag}@localhost", _free_port(), _free_port(),
+                                   self.base / f"node{index}"))
+
+    # -- environment -----------------------------------------------------------------
+    def _env(self, node: Node | None = None) -> dict:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RABBITMQ_")}
+        env.update(HOME=str(self.base / "home"), RABBITMQ_CONF_ENV_FILE=str(self.base / "rabbitmq-env.conf"),
+                   ERL_EPMD_ADDRESS="127.0.0.1")
+        if node is not None:
+            env.update(RABBITMQ_NODENAME=node.name, RABBITMQ_NODE_IP_ADDRESS="127.0.0.1",
+                       RABBITMQ_NODE_PORT=str(node.amqp_port), RABBITMQ_DIST_PORT=str(node.dist_port),
+                       RABBITMQ_CONFIG_FILE=str(node.directory / "rabbitmq.conf"),
+                       RABBITMQ_MNESIA_BASE=str(node.directory / "mnesia"),
+                       RABBITMQ_LOG_BASE=str(node.directory / "log"),
+                       RABBITMQ_ENABLED_PLUGINS_FILE=str(self.base / "enabled_plugins"),
+                       RABBITMQ_PID_FILE=str(node.pid_file),
+                       RABBITMQ_SERVER_ERL_ARGS="+S 1:1 +A 8 -kernel inet_dist_use_interface {127,0,0,1}")
+        return env
+
+    def ctl(self, node: Node, *args: str, timeout: float = 90, check: bool = True) -> subprocess.CompletedProcess:
+        result = subprocess.run([str(RABBITMQ_BIN / "rabbitmqctl"), "-n", node.name, *args], env=self._env(),
+                                capture_output=True, text=True, timeout=timeout)
+        if check and result.returncode != 0:
+            raise RuntimeError(f"rabbitmqctl {' '.join(args)} on {node.name}: {result.stdout}{result.stderr}")
+        return result
+
+    # -- lifecycle -------------------------------------------------------------------
+    def start(self) -> "LoopbackRabbitCluster":
+        home = self.base / "home"
+        home.mkdir(parents=True, exist_ok=True)
+        cookie = home / ".erlang.cookie"
+        cookie.write_text(f"ELDERCARE{os.getpid()}{time.time_ns()}")
+        cookie.chmod(0o400)
+        (self.base / "rabbitmq-env.conf").write_text("")          # not /etc/rabbitmq/rabbitmq-env.conf
+        (self.base / "enabled_plugins").write_text("[].\n")       # no management listener to clash
+        for node in self.nodes:
+            node.directory.mkdir(parents=True, exist_ok=True)
+            (node.directory / "rabbitmq.conf").write_text(
+                f"listeners.tcp.local = 127.0.0.1:{node.amqp_port}\nloopback_users = none\n"
+                "cluster_partition_handling = pause_minority\n")
+            log = open(node.directory / "stdout.log", "w")
+            node.process = subprocess.Popen([str(RABBITMQ_BIN / "rabbitmq-server")], env=self._env(node),
+                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        for node in self.nodes:
+            self._await(node)
+        for node in self.nodes[1:]:
+            self.ctl(node, "stop_app")
+            self.ctl(node, "join_cluster", self.nodes[0].name)
+            self.ctl(node, "start_app")
+        for node in self.nodes:
+            self._await(node)
+        return self
+
+    def _await(self, node: Node, timeout: float = 120) -> None:
+        """await_startup fails at once while the VM has not registered with epmd yet: retry."""
+        deadline = time.monotonic() + timeout
+        while True:
+            result = self.ctl(node, "await_startup", "--timeout", "60", timeout=90, check=False)
+            if result.returncode == 0:
+                return
+            if node.process is not None and node.process.poll() is not None:
+                log = (node.directory / "stdout.log").read_text()[-2000:]
+                raise RuntimeError(f"RabbitMQ node {node.name} exited ({node.process.returncode}): {log}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"RabbitMQ node {node.name} did not start within {timeout:.0f}s: "
+                                   f"{result.stdout}{result.stderr}")
+            time.sleep(1)
+
+    def uri(self, index: int) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.nodes[index].amqp_port}/"
+
+    def failover_uri(self, *indices: int) -> str:
+        """kombu's failover form: ``amqp://a;amqp://b`` (tried in order on connection loss)."""
+        return ";".join(self.uri(i) for i in indices)
+
+    def running_nodes(self, via: int = 0) -> list[str]:
+        status = json.loads(self.ctl(self.nodes[via], "cluster_status", "--formatter", "json").stdout)
+        return sorted(status["running_nodes"])
+
+    def queue_leaders(self, via: int = 0) -> dict[str, tuple[str, str]]:
+        """queue → (type, leader node) for quorum queues."""
+        out = self.ctl(self.nodes[via], "list_queues", "name", "type", "leader", "--no-table-headers",
+                       "--quiet").stdout
+        rows = {}
+        for line in out.splitlines():
+            parts = line.split()
+            if len(parts) >= 2:
+                rows[parts[0]] = (parts[1], parts[2] if len(parts) > 2 else "")
+        return rows
+
+    def kill(self, index: int) -> None:
+        """SIGKILL the node's Erlang VM: a crash, not a clean shutdown."""
+        node = self.nodes[index]
+        pid = int(node.pid_file.read_text().strip())
+        os.kill(pid, signal.SIGKILL)
+        if node.process is not None:
+            try:
+                os.killpg(node.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            node.process.wait(timeout=30)
+
+    def close(self) -> None:
+        for node in self.nodes:
+            if node.process is not None and node.process.poll() is None:
+                try:
+                    self.ctl(node, "stop", timeout=60, check=False)
+                except subprocess.TimeoutExpired:
+                    pass
+            if node.process is not None:
+                try:
+                    os.killpg(node.process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                try:
+                    node.process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    pass
+            if node.pid_file.exists():     # the VM itself, if it outlived its process group
+                try:
+                    os.kill(int(node.pid_file.read_text().strip() or 0), signal.SIGKILL)
+                except (ProcessLookupError, ValueError):
+                    pass
+        if self._owns_base or self.base.exists():
+            shutil.rmtree(self.base, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+# -- the registry → visits stream --------------------------------------------------------
+@dataclass
+class StreamResult:
+    commands: int
+    seconds_to_accept: float
+    seconds_to_converge: float
+    outcomes: Counter
+    retried: int
+    urls: dict
+    killed_at: int | None = None
+
+    @property
+    def seconds(self) -> float:
+        return self.seconds_to_accept + self.seconds_to_converge
+
+
+def demo_commands(count: int, seed: int = 42) -> list[dict]:
+    from demo.generator import generate_county
+    commands: list[dict] = []
+    elders = max(10, int(count / 1.2) + 10)
+    for command in generate_county(county_code="410928", elders=elders, seed=seed):
+        commands.append(command)
+        if len(commands) == count:
+            break
+    return commands
+
+
+def visits_subscribed_types() -> tuple[str, ...]:
+    from kernel.consumer import subscriptions_of
+    from services.visits.service import VisitsService
+    [subscription] = [s for s in subscriptions_of(VisitsService) if s.consumer == "visits.on_registry_event"]
+    return tuple(subscription.event_types)
+
+
+def declare_topology(uri: str, queue_type: str) -> None:
+    """What `eldercare topology` does, for registry and visits, through one node: quorum
+    queue leaders are placed on the node the declaring client is connected to."""
+    import kombu
+
+    from kernel.consumer import subscriptions_of
+    from kernel.topology import declare, events_exchange
+    from services.registry.service import RegistryService
+    from services.visits.service import VisitsService
+    with kombu.Connection(uri, connect_timeout=10) as connection:
+        channel = connection.default_channel
+        for name, cls in (("registry", RegistryService), ("visits", VisitsService)):
+            events_exchange(name)(channel).declare()
+            for subscription in subscriptions_of(cls):
+                declare(channel, subscription, queue_type)
+
+
+def run_stream(service_uri: str, queue_type: str, directory: Path, commands: list[dict], *,
+               in_flight: int = 16, on_progress=None, settle_timeout: float = 180.0) -> StreamResult:
+    """Registry and visits containers on ``service_uri``; every command sent over RPC (a
+    transport failure is retried once the call fails, a domain refusal is an outcome);
+    returns once visits has applied every subscribed registry event. ``on_progress(sent)`` is
+    called after each command is sent (the fault test kills a node from it)."""
+    from nameko.containers import ServiceContainer
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    from kernel import migrate
+    from kernel.errors import EldercareError
+    from services.registry.service import RegistryService
+    from services.visits.service import VisitsService
+
+    urls = {name: f"sqlite:///{directory / (name + '.db')}" for name in ("registry", "visits")}
+    for name, url in urls.items():
+        migrate.upgrade(name, url)
+    config = {"AMQP_URI": service_uri, "serializer": "json", "max_workers": 10, "QUEUE_TYPE": queue_type,
+              "DATABASES": urls, "FIXED_TODAY": "2026-11-23", "RELAY": {"poll_interval": 0.05},
+              "REGISTRY": {"status_review_interval_seconds": 3600},
+              "VISITS": {"period_close_interval_seconds": 3600},
+              "CHECKPOINTS": {"interval_seconds": 3600, "key_dir": str(directory / "keys")}}
+    containers = [ServiceContainer(cls, config) for cls in (VisitsService, RegistryService)]
+    for container in containers:
+        container.start()
+    outcomes: Counter = Counter()
+    retry: list[dict] = []
+    try:
+        started = time.perf_counter()
+        with ClusterRpcProxy({"AMQP_URI": service_uri, "serializer": "json"}, timeout=60) as cluster:
+            pending: deque = deque()
+
+            def collect(item):
+                command, reply = item
+                try:
+                    reply.result()
+                    outcomes["accepted"] += 1
+                except EldercareError as error:
+                    outcomes[f"refused ({error.code})"] += 1
+                except Exception as error:  # noqa: BLE001 - the broker failed us: send it again later
+                    outcomes[f"transport ({type(error).__name__})"] += 1
+                    retry.append(command)
+
+            for sent, command in enumerate(commands, 1):
+                elder_id = command["payload"]["elder_id"]
+                while pending and (len(pending) >= in_flight or any(c["payload"]["elder_id"] == elder_id
+                                                                    for c, _ in pending)):
+                    collect(pending.popleft())
+                method = getattr(cluster.registry, command["command"])
+                pending.append((command, method.call_async(command["payload"], ACTOR)))
+                if on_progress is not None:
+                    on_progress(sent)
+            while pending:
+                collect(pending.popleft())
+            retried = len(retry)
+            for command in retry:        # in order; a command that did land is refused as a duplicate
+                pending.append((command, getattr(cluster.registry, command["command"]).call_async(
+                    command["payload"], ACTOR)))
+                collect(pending.popleft())
+        accepted_at = time.perf_counter()
+        wait_until_applied(urls, timeout=settle_timeout)
+        converged_at = time.perf_counter()
+    finally:
+        for container in containers:
+            container.stop()
+    return StreamResult(len(commands), accepted_at - started, converged_at - accepted_at, outcomes, retried, urls)
+
+
+def applied_counts(urls: dict) -> tuple[int, int, int]:
+    """(registry events, registry events visits subscribes to, visits inbox rows for them)."""
+    from sqlalchemy import func, select
+
+    from kernel.db import create_service_engine
+    from kernel.schema import events, inbox
+    types = visits_subscribed_types()
+    registry, visits = create_service_engine(urls["registry"]), create_service_engine(urls["visits"])
+    try:
+        with registry.connect() as conn:
+            total = conn.execute(select(func.count()).select_from(events)).scalar()
+            wanted = conn.execute(select(func.count()).select_from(events).where(events.c.type.in_(types))).scalar()
+        with visits.connect() as conn:
+            applied = conn.execute(select(func.count()).select_from(inbox).where(
+                inbox.c.consumer == "visits.on_registry_event")).scalar()
+    finally:
+        registry.dispose()
+        visits.dispose()
+    return total, wanted, applied
+
+
+def wait_until_applied(urls: dict, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        _, wanted, applied = applied_counts(urls)
+        if applied >= wanted:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"visits applied {applied} of {wanted} registry events within {timeout:.0f}s")
+        time.sleep(0.25)
+
+
+def bench_cluster(backend_name: str = "sqlite", commands: int = DEFAULT_CLUSTER_COMMANDS):
+    """One row: commands/s through a 3-node cluster with quorum queues ("kernel" column) vs a
+    single node with classic queues ("baseline" column), the same commands, the same run."""
+    from bench.report import Result
+    stream = demo_commands(commands)
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="bench-cluster-") as scratch:
+        for label, size, queue_type in (("single", 1, "classic"), ("cluster", 3, "quorum")):
+            cluster = LoopbackRabbitCluster(size=size, base=Path(scratch) / label)
+            try:
+                cluster.start()
+                declare_topology(cluster.uri(0), queue_type)
+                work = Path(scratch) / f"{label}-db"
+                work.mkdir()
+                results[label] = run_stream(cluster.uri(0), queue_type, work, stream)
+            finally:
+                cluster.close()
+    single, clustered = results["single"], results["cluster"]
+    return Result(
+        "cluster", backend_name, commands, clustered.seconds, single.seconds,
+        kernel_does="registry commands over RPC → registry log → relay → 3-node RabbitMQ cluster, quorum "
+                    "queues (replicated to 3 nodes) → visits durable consumer, until every event is applied",
+        baseline_does="the same commands and services through a single RabbitMQ node with classic queues",
+        details={"commands/s 3-node quorum": f"{commands / clustered.seconds:,.0f}",
+                 "commands/s 1 node classic": f"{commands / single.seconds:,.0f}",
+                 "accepted": clustered.outcomes["accepted"]})
