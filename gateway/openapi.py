@@ -37,7 +37,10 @@ def openapi_document() -> dict:
     paths: dict[str, dict] = {}
     for route in ROUTES:
         path, names = _openapi_path(route.path)
-        response_schema = {"type": "array", "items": _ref(route.response)} if route.many else _ref(route.response)
+        if route.response is None:      # a file (the quarterly report)
+            response_schema = {"type": "string", "format": "binary"}
+        else:
+            response_schema = {"type": "array", "items": _ref(route.response)} if route.many else _ref(route.response)
         operation = {
             "operationId": route.name, "summary": route.summary, "tags": [route.tag],
             "security": [{"bearer": []}],
@@ -49,7 +52,8 @@ def openapi_document() -> dict:
                  "description": "emergency read outside your jurisdiction: the reason (≥10 characters); "
                                 "the record's owner is alerted"}] if route.personal else []),
             "responses": {("201" if route.permission.writes else "200"): {
-                "description": "OK", "content": {"application/json": {"schema": response_schema}}},
+                "description": "OK", "content": {("application/json" if route.response else "text/csv"): {
+                    "schema": response_schema}}},
                 **{code: {"description": text, "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/Error"}}}} for code, text in ERROR_RESPONSES.items()}},
         }

@@ -117,6 +117,11 @@ def _routes() -> list[Route]:
         Route("GET", "/api/elders/<elder_id>/access-log", "elder_access_log",
               "Who read this elder's record, when and why", query(COORDINATORS | {"auditor"}), None,
               ("elder", "elder_id"), tag="audit", response=s.AccessRecord, many=True),
+        Route("GET", "/api/reports/quarterly", "quarterly_report",
+              "The quarterly report to the region (CSV or XLSX), replayed as recorded by known_at",
+              query(COORDINATORS | {"township_officer", "department_officer", "auditor"}), None,
+              ("query", "division_code"), tag="reports", response=None,
+              query_args=("division_code", "quarter", "known_at", "format")),
         # visits
         Route("POST", "/api/visitors", "register_visitor", "Register a visitor", command(CIVIL_AFFAIRS),
               _command("visits", "register_visitor"), ("body_first", "village_codes"), tag="visits",

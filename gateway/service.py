@@ -117,6 +117,8 @@ class GatewayService:
         args = {k: v for k, v in request.args.items() if k not in ("break_glass", "purpose")}
         body = self._body(request) if route.method == "POST" else {}
         break_glass = self._jurisdiction(route, principal, params, args, body, request)
+        if route.name == "quarterly_report":
+            return self._quarterly_report(principal, args)
         if route.name == "elder_timeline":
             result = timeline(self.rpc, params["elder_id"])
         elif route.name == "elder_access_log":
@@ -128,6 +130,34 @@ class GatewayService:
             record_read(self.db, params["elder_id"], principal, route.name, purpose, break_glass, self.rpc)
         status = 201 if route.method == "POST" and route.permission.writes else 200
         return json_response(result, status)
+
+    def _quarterly_report(self, principal, args) -> Response:
+        from datetime import datetime, timezone
+
+        from gateway.reports import quarter_bounds, report_csv, report_xlsx
+        from kernel.divisions import configured_division_table
+        quarter = args.get("quarter") or ""
+        _start, end = quarter_bounds(quarter)
+        if end >= self.db.clock.today():
+            raise ValidationError({"quarter": [f"{quarter} has not ended yet"]})
+        known_text = args.get("known_at")
+        try:
+            known_at = (datetime.fromisoformat(known_text.replace("Z", "+00:00")) if known_text
+                        else self.db.clock.now().replace(microsecond=0)).astimezone(timezone.utc)
+        except ValueError:
+            raise ValidationError({"known_at": ["must be an ISO 8601 time with a zone"]}) from None
+        division = args.get("division_code", principal.jurisdiction)
+        figures = self.rpc["registry"].quarterly_figures(division, end.isoformat(), known_at.isoformat())
+        divisions = configured_division_table(self.settings)
+        kind = args.get("format", "csv")
+        if kind not in ("csv", "xlsx"):
+            raise ValidationError({"format": ["csv or xlsx"]})
+        body = (report_csv if kind == "csv" else report_xlsx)(figures, divisions, quarter, known_at)
+        filename = f"left-behind-elders-{division}-{quarter}.{kind}"
+        mimetype = "text/csv" if kind == "csv" else \
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return Response(body, mimetype=mimetype, headers={
+            "Content-Disposition": f'attachment; filename="{filename}"', "X-Known-At": known_at.isoformat()})
 
     def _authenticate(self, request) -> Principal:
         header = request.headers.get("Authorization", "")

@@ -36,7 +36,7 @@ from services.registry.adapters.tables import elders
 from services.registry.domain import EvaluateStatus
 from services.registry.handlers import CommandMeta, elder_as_of, execute, load_elder, record_residence
 from services.registry.rules import RegistryRules, registry_projections
-from services.registry.queries import DIVISION_SCHEMA, division_counts
+from services.registry.queries import DIVISION_SCHEMA, QUARTER_SCHEMA, division_counts, quarterly_figures
 from services.registry.schemas import (
     COMMAND_SCHEMAS,
     AsOfSchema,
@@ -194,6 +194,16 @@ class RegistryService(checkpoint_witness(SEALING_SERVICES, own="registry")):
         query = load_or_refuse(DIVISION_SCHEMA, {"division_code": division_code})
         with self.db.connect() as conn:
             return division_counts(conn, query["division_code"])
+
+    @command_rpc
+    def quarterly_figures(self, division_code, quarter_end, known_at):
+        """Figures for the quarterly report to the region, replayed as recorded by
+        ``known_at`` (UTC ISO) for the state in effect on ``quarter_end`` (a local date)."""
+        query = load_or_refuse(QUARTER_SCHEMA, {"division_code": division_code, "quarter_end": quarter_end,
+                                                "known_at": known_at})
+        with self.db.connect() as conn:
+            return quarterly_figures(conn, self.db.store, CATALOGUE, query["division_code"], query["quarter_end"],
+                                     query["known_at"])
 
     @command_rpc
     def elder_events(self, elder_id):

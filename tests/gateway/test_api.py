@@ -136,3 +136,29 @@ def test_subsidy_runs_belong_to_civil_affairs_and_approval_to_finance(api, syste
     outside = api("POST", "/api/subsidies/runs", json={"jurisdiction": "1405", "month": "2026-10"})
     assert outside.status_code == 403 and outside.json()["field"] == "jurisdiction"
     assert api("GET", "/api/subsidies/runs").json() == []
+
+
+def test_the_quarterly_report_is_reproducible_byte_for_byte_and_ignores_later_records(api, system):
+    register(api, "elder-1", VILLAGE, sequence=0)
+    register(api, "elder-2", OTHER_VILLAGE, sequence=1)
+    params = {"division_code": COUNTY, "quarter": "2026-Q3"}
+    # Each test container pins "today" with its own clock offset: take the registry's now.
+    known_at = system.clock("registry").now().isoformat()
+    first = api("GET", "/api/reports/quarterly", params={**params, "known_at": known_at})
+    assert first.status_code == 200, first.text
+    lines = first.content.decode().splitlines()
+    assert lines[1].startswith("division_code,name,left_behind")
+    assert lines[-1].startswith("total,合计,2,")
+    xlsx = api("GET", "/api/reports/quarterly", params={**params, "known_at": known_at, "format": "xlsx"})
+    assert xlsx.content[:2] == b"PK"
+    eventlet.sleep(1.1)
+    register(api, "elder-3", VILLAGE, sequence=2)        # recorded after known_at: not in that report
+    again = api("GET", "/api/reports/quarterly", params={**params, "known_at": known_at})
+    assert again.content == first.content
+    assert api("GET", "/api/reports/quarterly", params={**params, "known_at": known_at,
+                                                        "format": "xlsx"}).content == xlsx.content
+    later = api("GET", "/api/reports/quarterly",
+                params={**params, "known_at": system.clock("registry").now().isoformat()})
+    assert later.content.decode().splitlines()[-1].startswith("total,合计,3,")
+    assert api("GET", "/api/reports/quarterly", params={**params, "quarter": "2026-Q4"}).status_code == 400
+    assert api("GET", "/api/reports/quarterly", params={**params, "quarter": "Q9"}).status_code == 400
