@@ -43,20 +43,26 @@ def execute(uow: UnitOfWork, ctx: FacilitiesContext, command: FacilityCommand, m
     if other_id and other_id != command.facility_id:
         states[other_id] = load_facility(uow, other_id, ctx.catalogue)
     events = decide(states[command.facility_id], command, _circumstances(uow, ctx, command, states, other_id, today))
+    pending, expected = _pending_by_stream(ctx, states, events, meta)
+    if pending:
+        _append(uow, pending, expected, command)
+    return evolve_all(states[command.facility_id], events_for(command.facility_id, events))
+
+
+def _pending_by_stream(ctx: FacilitiesContext, states: dict[str, FacilityState], events, meta: CommandMeta):
+    """The events to append and the version each touched stream must still be at. This
+    facility's events come first, then the other's: decision order (a transfer's "out"
+    before its "in"; a merger's "merged" before the survivor's arrivals)."""
     pending, expected = [], {}
-    # This facility's events first, then the other's: decision order (a transfer's "out"
-    # before its "in"; a merger's "merged" before the survivor's arrivals).
     for facility_id, before in states.items():
         own = events_for(facility_id, events)
         if not own:
             continue
-        after = evolve_all(before, own)
+        jurisdiction = evolve_all(before, own).division_code     # an opening sets it
         expected[facility_id] = before.version
-        pending += [to_pending(e, ctx.catalogue, actor=meta.actor, jurisdiction=after.division_code,
+        pending += [to_pending(e, ctx.catalogue, actor=meta.actor, jurisdiction=jurisdiction,
                                correlation_id=meta.correlation_id, causation_id=meta.causation_id) for e in own]
-    if pending:
-        _append(uow, pending, expected, command)
-    return evolve_all(states[command.facility_id], events_for(command.facility_id, events))
+    return pending, expected
 
 
 def _other_facility_id(command: FacilityCommand) -> str | None:
