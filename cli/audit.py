@@ -260,6 +260,56 @@ def trace_elder(elder_id: str, as_json: bool = typer.Option(False, "--json")):
     Console().print(table)
 
 
+@trace_app.command("disbursement")
+def trace_disbursement(event_id: str, as_json: bool = typer.Option(False, "--json")):
+    """Justify one amount: the disbursement (or adjustment) event, its rule version and hash,
+    the facts it was computed from and the registry and facilities events behind them (in
+    effect on the month's first day, recorded before the amount), the run's start, approval
+    and payment, and any later adjustment that corrected it."""
+    from kernel.trace import corrections_of, facts_behind, find_event, run_events
+    config = _config()
+    engine = _engine(config, "subsidies")
+    try:
+        entry = find_event(engine, event_id)
+        if entry is None or entry["type"] not in ("subsidies.disbursement_computed.v1",
+                                                   "subsidies.adjustment_computed.v1"):
+            _fail(f"no disbursement or adjustment {event_id!r} in the subsidies log", 1)
+        run = [e for e in run_events(engine, entry["data"]["run_id"]) if e["type"] not in (
+            "subsidies.disbursement_computed.v1", "subsidies.adjustment_computed.v1")]
+        corrections = corrections_of(engine, event_id)
+    finally:
+        engine.dispose()
+    data = entry["data"]
+    facts = data.get("facts") or {}
+    behind = []
+    if data.get("beneficiary_kind") == "elder" and facts.get("as_of"):
+        for source in ("registry", "facilities"):
+            source_engine = _engine(config, source)
+            try:
+                behind += facts_behind(source_engine, data["beneficiary_id"], facts["as_of"], entry["recorded_time"])
+            except Exception as exc:  # noqa: BLE001 - a missing source is reported, not fatal
+                console.print(f"[yellow]could not read the {source} log: {type(exc).__name__}[/]")
+            finally:
+                source_engine.dispose()
+    behind.sort(key=lambda e: (e["time"], e["recorded_time"]))
+    trace = {"entry": entry, "rule": {"version": data.get("rule_version"), "hash": data.get("rule_hash")},
+             "facts": facts, "fact_events": behind, "run": run, "corrected_by": corrections}
+    if as_json:
+        print(json.dumps(trace, ensure_ascii=False, indent=2))
+        return
+    out = Console()
+    out.print(f"[bold]{entry['type']}[/] {event_id}: {data.get('amount_fen')} fen to {data['beneficiary_id']} "
+              f"for {data['programme']} {data['period']} (run {data['run_id']})")
+    out.print(f"rule {data.get('rule_version')}  hash {data.get('rule_hash')}")
+    out.print(f"facts on {facts.get('as_of')}: " + ", ".join(f"{k}={v}" for k, v in facts.items() if k != "as_of"))
+    table = Table("in effect", "recorded", "source", "event", "event id", title="events the facts came from")
+    for event in behind:
+        table.add_row(event["time"][:10], event["recorded_time"][:19], event["source"], event["type"], event["event_id"])
+    out.print(table)
+    for event in run + corrections:
+        out.print(f"{event['recorded_time'][:19]}  {event['type']}  by {event['actor']}  {event['event_id']}")
+
+
 def _print_verification(reports) -> None:
     table = Table("service", "events", "hash chain", "checkpoints held", "checkpoint problems", title="audit verify")
     for report in reports:

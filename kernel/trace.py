@@ -30,3 +30,46 @@ def events_about(engine: Engine, elder_id: str) -> list[dict]:
                           "actor": f"{actor['department']}/{actor['user']}", "hash": row["hash"],
                           "event_id": row["event_id"], "causation_id": row["causation_id"], "data": data})
     return found
+
+
+def find_event(engine: Engine, event_id: str) -> dict | None:
+    with engine.connect() as conn:
+        row = conn.execute(select(events).where(events.c.event_id == event_id)).first()
+    return _plain(dict(row._mapping)) if row else None
+
+
+def _plain(row: dict) -> dict:
+    actor = json.loads(row["actor"])
+    return {"source": row["source"], "position": row["position"], "type": row["type"], "time": row["time"],
+            "recorded_time": row["recorded_time"], "stream_id": row["stream_id"], "event_id": row["event_id"],
+            "actor": f"{actor['department']}/{actor['user']}", "hash": row["hash"], "data": json.loads(row["data"])}
+
+
+def run_events(engine: Engine, run_id: str) -> list[dict]:
+    """The events of a subsidy run's stream other than its entries (started, completed,
+    approved, paid, closed) and the adjustments elsewhere that correct its entries."""
+    needle = json.dumps(run_id, ensure_ascii=False)
+    with engine.connect() as conn:
+        rows = conn.execute(select(events).where(events.c.data.contains(f'"run_id":{needle}'))
+                            .order_by(events.c.position)).all()
+    return [_plain(dict(r._mapping)) for r in rows]
+
+
+def corrections_of(engine: Engine, event_id: str) -> list[dict]:
+    needle = json.dumps(event_id)
+    with engine.connect() as conn:
+        rows = conn.execute(select(events).where(events.c.data.contains(needle),
+                                                 events.c.type.like("%adjustment%")).order_by(events.c.position)).all()
+    return [e for e in (_plain(dict(r._mapping)) for r in rows) if event_id in e["data"].get("corrects", [])]
+
+
+def facts_behind(engine: Engine, elder_id: str, in_effect_on: str, recorded_by: str) -> list[dict]:
+    """The events about the elder that were in effect on ``in_effect_on`` (a local date) and
+    recorded by ``recorded_by`` (UTC ISO): what an amount computed then depended on."""
+    from datetime import date
+
+    from kernel.clock import start_of_local_day
+    from kernel.envelope import format_time
+    boundary = format_time(start_of_local_day(date.fromisoformat(in_effect_on)))
+    return [e for e in events_about(engine, elder_id)
+            if e["time"] <= boundary and e["recorded_time"] <= recorded_by]
