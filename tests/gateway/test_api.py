@@ -1,7 +1,6 @@
 """The HTTP API end to end: every call through the gateway to the real services, every error
 status from the one table, access control, the access log and the cross-agency timeline."""
 import eventlet
-import pytest
 
 from tests.gateway.conftest import COUNTY, OTHER_TOWNSHIP_VILLAGE, OTHER_VILLAGE, TOWNSHIP, VILLAGE
 from tests.registry.test_service import registration
