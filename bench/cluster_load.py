@@ -222,14 +222,17 @@ class StreamResult:
 
 
 def demo_commands(count: int, seed: int = 42) -> list[dict]:
+    """``count`` demo-county registry commands, each elder's in their order, elders interleaved
+    (all registrations, then every elder's second command, ...) so that several are in flight."""
     from demo.generator import generate_county
-    commands: list[dict] = []
+    per_elder: dict[str, list[dict]] = {}
     elders = max(10, int(count / 1.2) + 10)
-    for command in generate_county(county_code="410928", elders=elders, seed=seed):
-        commands.append(command)
-        if len(commands) == count:
+    for taken, command in enumerate(generate_county(county_code="410928", elders=elders, seed=seed)):
+        if taken == count:
             break
-    return commands
+        per_elder.setdefault(command["payload"]["elder_id"], []).append(command)
+    rounds = max(len(c) for c in per_elder.values())
+    return [c[i] for i in range(rounds) for c in per_elder.values() if i < len(c)]
 
 
 def visits_subscribed_types() -> tuple[str, ...]:
@@ -361,7 +364,7 @@ def bench_cluster(backend_name: str = "sqlite", commands: int = DEFAULT_CLUSTER_
     single node with classic queues ("baseline" column), the same commands, the same run."""
     from bench.report import Result
     stream = demo_commands(commands)
-    results = {}
+    results, sizes = {}, {}
     with tempfile.TemporaryDirectory(prefix="bench-cluster-") as scratch:
         for label, size, queue_type in (("single", 1, "classic"), ("cluster", 3, "quorum")):
             cluster = LoopbackRabbitCluster(size=size, base=Path(scratch) / label)
@@ -371,6 +374,7 @@ def bench_cluster(backend_name: str = "sqlite", commands: int = DEFAULT_CLUSTER_
                 work = Path(scratch) / f"{label}-db"
                 work.mkdir()
                 results[label] = run_stream(cluster.uri(0), queue_type, work, stream)
+                sizes[label] = _bytes_per_event(work, results[label].urls)
             finally:
                 cluster.close()
     single, clustered = results["single"], results["cluster"]
@@ -381,4 +385,26 @@ def bench_cluster(backend_name: str = "sqlite", commands: int = DEFAULT_CLUSTER_
         baseline_does="the same commands and services through a single RabbitMQ node with classic queues",
         details={"commands/s 3-node quorum": f"{commands / clustered.seconds:,.0f}",
                  "commands/s 1 node classic": f"{commands / single.seconds:,.0f}",
-                 "accepted": clustered.outcomes["accepted"]})
+                 "accepted": clustered.outcomes["accepted"],
+                 "SQLite bytes/event (registry, visits)": "{}, {}".format(*sizes["cluster"]),
+                 "load average": f"{os.getloadavg()[0]:.1f}"})
+
+
+def _bytes_per_event(directory: Path, urls: dict) -> tuple[int, int]:
+    """Database file size (log, indexes, projections, inbox) per event in that service's log."""
+    from sqlalchemy import func, select
+
+    from kernel.db import create_service_engine
+    from kernel.schema import events
+    out = []
+    for name in ("registry", "visits"):
+        engine = create_service_engine(urls[name])
+        try:
+            with engine.begin() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                count = conn.execute(select(func.count()).select_from(events)).scalar() or 1
+        finally:
+            engine.dispose()
+        size = sum(p.stat().st_size for p in directory.glob(f"{name}.db*"))
+        out.append(size // count)
+    return out[0], out[1]

@@ -9,9 +9,11 @@ services run in this process and connect to node 1, with node 3 as kombu's failo
 (`amqp://n1;amqp://n3`). A third of the way through the stream, node 2 is killed: the quorum
 queues elect a new leader on node 1 or 3 while the relay publishes and visits consumes.
 
-Size: CLUSTER_TEST_COMMANDS commands (default 10,000 demo-county registry commands; about
-2-3 minutes on 2 cores, of which ~40 s start the cluster). Run just this test with
-`bin/test -m cluster`, or leave it out with `-m "not cluster"`.
+Size: CLUSTER_TEST_COMMANDS demo-county registry commands, default 5,000 so that the test fits
+its share of CI's time on this 2-core machine; CLUSTER_TEST_COMMANDS=10000 runs the issue's
+10k (measured: 270 s with the machine also running another test suite and a benchmark). The
+cluster itself takes 20-40 s to start. Run just this test with `bin/test -m cluster`, or leave
+it out with `-m "not cluster"`.
 """
 import os
 from collections import Counter
@@ -28,7 +30,7 @@ from kernel.schema import events, inbox
 from services.registry.service import RegistryService
 from services.visits.service import VisitsService
 
-COMMANDS = int(os.environ.get("CLUSTER_TEST_COMMANDS", "10000"))
+COMMANDS = int(os.environ.get("CLUSTER_TEST_COMMANDS", "5000"))
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
 
 
