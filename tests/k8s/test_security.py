@@ -2,7 +2,6 @@
 settings, probes, resources, pinned images, budgets, network policies, autoscaling, no secret
 in configuration, migrations before serving, and the broker/database shape per environment."""
 import re
-from pathlib import Path
 
 import pytest
 
