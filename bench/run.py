@@ -19,9 +19,10 @@ from bench.audit_load import bench_audit
 from bench.facilities_load import bench_facilities
 from bench.notifications_load import DEFAULT_ALERTS, bench_notifications
 from bench.subsidies_load import DEFAULT_SUBSIDY_ELDERS, bench_subsidies
+from bench.cluster_load import DEFAULT_CLUSTER_COMMANDS, bench_cluster
 from bench.infra import EventLog, open_backend, progress, rabbit_version, seed_log, throwaway_vhost
 
-BENCHMARKS = ("append", "relay", "rebuild", "verify", "audit", "registry", "visits", "facilities", "notifications", "subsidies")
+BENCHMARKS = ("append", "relay", "rebuild", "verify", "audit", "registry", "visits", "facilities", "notifications", "subsidies", "cluster")
 BACKENDS = ("sqlite", "postgresql")
 DEFAULT_EVENTS = 20_000
 # The durable consumer applies one event per transaction (~200/s on PostgreSQL here), so the
@@ -147,6 +148,11 @@ def run(events: int, only, backends, amqp_uri: str | None = None,
             if log is not None:
                 log.dispose()
             backend.close()
+    if "cluster" in only and "sqlite" in backends:
+        # Starts its own RabbitMQ nodes (3-node quorum cluster, then a single classic node); the
+        # services' databases are SQLite files, so the row runs once, under sqlite.
+        progress(f"cluster: {DEFAULT_CLUSTER_COMMANDS:,} registry commands through a 3-node quorum cluster and one node …")
+        results.append(bench_cluster("sqlite", DEFAULT_CLUSTER_COMMANDS))
     if "relay" in only:
         versions.append(rabbit_version())
     order = {name: i for i, name in enumerate(BENCHMARKS)}
