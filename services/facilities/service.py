@@ -12,11 +12,14 @@ import structlog
 
 from contracts import CATALOGUE
 from contracts.actors import ActorSchema
+from contracts.audit import SEALING_SERVICES
 from kernel.consumer import durable_event_handler
 from kernel.envelope import Actor, CommandMeta
 from kernel.errors import CommandRejected, ConflictError, NotFoundError
-from kernel.providers import CallContext, LoggingContext, OutboxRelayRunner, ServiceDatabase
+from kernel.providers import CallContext, CheckpointSealer, LoggingContext, OutboxRelayRunner, ServiceDatabase
 from kernel.rpc import command_rpc
+from kernel.trace import events_about
+from kernel.witness import checkpoint_witness
 from kernel.uow import retry_on_concurrency
 from kernel.validation import load_or_refuse
 from services.facilities.adapters import queries
@@ -34,11 +37,12 @@ DIVISION_SCHEMA, YEAR_SCHEMA = DivisionSchema(), YearSchema()
 SYSTEM_ACTOR = Actor.system("facilities")
 
 
-class FacilitiesService:
+class FacilitiesService(checkpoint_witness(SEALING_SERVICES, own="facilities")):
     name = "facilities"
 
     db = ServiceDatabase(CATALOGUE, projections=facilities_projections)
     relay = OutboxRelayRunner()
+    checkpoints = CheckpointSealer()
     rules = FacilitiesRules()
     call = CallContext()
     log = LoggingContext()
@@ -187,6 +191,12 @@ class FacilitiesService:
         """Every stay of an elder in any facility, oldest first (the current one has no ``left_on``)."""
         with self.db.connect() as conn:
             return queries.stays_of(conn, elder_id)
+
+    @command_rpc
+    def elder_events(self, elder_id):
+        """Every event of this log naming the elder (admissions, discharges, transfers), for
+        the gateway's cross-agency timeline."""
+        return events_about(self.db.engine, elder_id)
 
     @command_rpc
     def facility_history(self, facility_id):
