@@ -20,6 +20,7 @@ from kernel.consumer import durable_event_handler
 from kernel.errors import NotFoundError
 from kernel.providers import (CallContext, CheckpointSealer, LoggingContext, OutboxRelayRunner, ServiceDatabase,
                               configured_timer)
+from kernel.divisions import significant_prefix
 from kernel.rpc import command_rpc
 from kernel.trace import events_about
 from kernel.witness import checkpoint_witness
@@ -44,14 +45,6 @@ ALERT_VIEW, REFERRAL_VIEW = s.AlertView(), s.ReferralView()
 REGISTRY_EVENTS = ["registry.elder_registered.v1", "registry.elder_details_corrected.v1",
                    "registry.supporter_left.v1", "registry.carer_entrusted.v1", "registry.elder_moved.v1",
                    "registry.elder_died.v1", "registry.key_target_changed.v1", "registry.elder_hospitalised.v1"]
-
-
-def significant_prefix(division_code: str) -> str:
-    """``410928101000`` (a township) → ``410928101``: the prefix every place inside it shares."""
-    for length in (2, 4, 6, 9, 12):
-        if division_code[length:].strip("0") == "":
-            return division_code[:length]
-    return division_code
 
 
 class NotificationsService(checkpoint_witness(SEALING_SERVICES, own="notifications")):

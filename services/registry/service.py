@@ -7,8 +7,6 @@ key-target changes on the day they fall due, with no new input.
 """
 from __future__ import annotations
 
-import random
-import time
 
 import structlog
 from sqlalchemy import and_, select
@@ -19,7 +17,7 @@ from contracts.actors import ActorSchema
 from contracts.facilities import RESIDENCE_EVENTS
 from kernel.consumer import durable_event_handler
 from kernel.envelope import Actor
-from kernel.errors import ConcurrencyError, NotFoundError
+from kernel.errors import NotFoundError
 from kernel.providers import (
     CallContext,
     CheckpointSealer,
@@ -28,7 +26,9 @@ from kernel.providers import (
     ServiceDatabase,
     configured_timer,
 )
+from kernel.divisions import significant_prefix
 from kernel.rpc import command_rpc
+from kernel.uow import retry_on_concurrency
 from kernel.trace import events_about
 from kernel.witness import checkpoint_witness
 from kernel.validation import load_or_refuse
@@ -48,16 +48,6 @@ log = structlog.get_logger(__name__)
 ELDER_VIEW = ElderView()
 ACTOR_SCHEMA, AS_OF_SCHEMA, SEARCH_SCHEMA = ActorSchema(), AsOfSchema(), SearchSchema()
 SYSTEM_ACTOR = Actor.system("registry")
-# Each round of a race lets one writer through; a short random pause spreads the rest.
-CONCURRENCY_ATTEMPTS = 10
-
-
-def significant_prefix(division_code: str) -> str:
-    """``410928101000`` (a township) → ``410928101``: the prefix every place inside it shares."""
-    for length in (12, 9, 6, 4, 2):
-        if len(division_code) >= length and division_code[length:].strip("0") == "":
-            prefix = division_code[:length]
-    return prefix if division_code.strip("0") else ""
 
 
 class RegistryService(checkpoint_witness(SEALING_SERVICES, own="registry")):
@@ -79,18 +69,12 @@ class RegistryService(checkpoint_witness(SEALING_SERVICES, own="registry")):
         return ELDER_VIEW.dump(state)
 
     def _execute(self, command, meta: CommandMeta):
-        """One unit of work; when another command on the same elder committed between our
-        read and our append, decide again on the new state (the domain is pure, so this is
-        safe) — the caller sees a ConcurrencyError only if that keeps happening."""
-        for attempt in range(1, CONCURRENCY_ATTEMPTS + 1):
-            try:
-                with self.db.unit_of_work() as uow:
-                    return execute(uow, self.rules, command, meta, self.db.clock.today())
-            except ConcurrencyError:
-                if attempt == CONCURRENCY_ATTEMPTS:
-                    raise
-                log.info("concurrent change to the same elder; deciding again", attempt=attempt)
-                time.sleep(random.uniform(0, 0.01 * attempt))
+        """One unit of work, decided again on the new state if another command on the same
+        elder committed between our read and our append (kernel.uow.retry_on_concurrency)."""
+        def run():
+            with self.db.unit_of_work() as uow:
+                return execute(uow, self.rules, command, meta, self.db.clock.today())
+        return retry_on_concurrency(run)
 
     @command_rpc
     def register_elder(self, payload, actor):

@@ -1,6 +1,7 @@
 """Read-side queries over the facilities projections (search, statistics, residents)."""
 from __future__ import annotations
 
+from kernel.divisions import significant_prefix as _significant_prefix
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Connection
 
@@ -10,12 +11,7 @@ IN_OPERATION = ("open", "suspended")
 
 
 def significant_prefix(division_code: str | None) -> str:
-    """``411202001000`` (a township) → ``411202001``: the prefix every place inside it shares."""
-    code = (division_code or "").rstrip("0")
-    for length in (2, 4, 6, 9, 12):
-        if len(code) <= length:
-            return (division_code or "")[:length] if code else ""
-    return division_code or ""
+    return _significant_prefix(division_code) if division_code else ""
 
 
 def _in_division(division_code: str | None):
