@@ -13,8 +13,9 @@ class _Metrics:
         self.latency = Histogram("eldercare_gateway_request_seconds", "HTTP request latency",
                                  ["route", "status"], registry=self.registry,
                                  buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
-        self.rpc_errors = Counter("eldercare_gateway_rpc_errors_total", "Failed RPC calls behind requests",
-                                  ["service", "kind"], registry=self.registry)
+        self.rpc_errors = Counter("eldercare_gateway_rpc_errors_total",
+                                  "Requests that failed because a service did not answer or failed",
+                                  ["route", "kind"], registry=self.registry)
 
     def observe(self, route: str, status: int, seconds: float) -> None:
         self.latency.labels(route, str(status)).observe(seconds)

@@ -99,9 +99,11 @@ class GatewayService:
         except EldercareError as error:
             response = error_response(error)
         except (UnknownService, RpcTimeout) as exc:
+            self.metrics.rpc_errors.labels(route_name, type(exc).__name__).inc()
             response = error_response(ServiceUnavailable(f"a service needed for this request is not answering "
                                                          f"({type(exc).__name__}: {exc}); try again shortly"))
         except RemoteError as exc:
+            self.metrics.rpc_errors.labels(route_name, "service_fault").inc()
             # A fault inside a service (not a refusal): its log has the traceback; the caller
             # gets a clear, stack-free answer.
             log.error("service fault behind the gateway", route=route_name, error_type=exc.exc_type,

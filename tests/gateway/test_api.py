@@ -111,6 +111,9 @@ def test_a_service_that_is_down_gives_503_with_a_retry_hint(api, system):
     response = api("GET", "/api/facilities/statistics")
     assert response.status_code == 503
     assert response.headers["Retry-After"] and response.json()["retry_after_seconds"] > 0
+    metrics = api("GET", "/metrics").text
+    assert 'eldercare_gateway_rpc_errors_total{kind="UnknownService",route="facility_statistics"}' in metrics \
+        or 'eldercare_gateway_rpc_errors_total{kind="RpcTimeout",route="facility_statistics"}' in metrics
 
 
 def test_openapi_document_and_docs_page(api, web_session):
