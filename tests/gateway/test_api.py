@@ -164,3 +164,56 @@ def test_the_quarterly_report_is_reproducible_byte_for_byte_and_ignores_later_re
     assert later.content.decode().splitlines()[-1].startswith("total,合计,3,")
     assert api("GET", "/api/reports/quarterly", params={**params, "quarter": "2026-Q4"}).status_code == 400
     assert api("GET", "/api/reports/quarterly", params={**params, "quarter": "Q9"}).status_code == 400
+
+
+def test_access_table_role_department_jurisdiction_action(api, system, caplog):
+    """One row per (who, what, where) → allowed or not; refusals are 403 and logged."""
+    register(api)
+    who = {
+        "county clerk": system.token(),
+        "village worker": system.token(**VILLAGE_WORKER),
+        "neighbour village": system.token(**{**VILLAGE_WORKER, "jurisdiction": OTHER_VILLAGE}),
+        "township officer": system.token("officer", "civil_affairs", "township_officer", TOWNSHIP),
+        "other township": system.token("officer", "civil_affairs", "township_officer", "410928102000"),
+        "health doctor": system.token("doctor", "health", "village_worker", VILLAGE),
+        "police": system.token("police", "public_security", "department_officer", COUNTY),
+        "finance": system.token("cashier", "finance", "department_officer", COUNTY),
+        "auditor": system.token("auditor", "civil_affairs", "auditor", COUNTY),
+    }
+    visitor = api("POST", "/api/visitors", json={"name": "李明", "phone": "13800000001", "role": "village_cadre",
+                                                 "organisation": "村委会", "village_codes": [VILLAGE]}).json()
+    visit = {"visitor_id": visitor["visitor_id"], "mode": "home", "visited_on": "2026-11-20",
+             "services": ["emotional_comfort"]}
+    table = [
+        # who, method, path, body, allowed
+        ("village worker", "GET", "/api/elders/elder-1", None, True),
+        ("neighbour village", "GET", "/api/elders/elder-1", None, False),
+        ("township officer", "GET", "/api/elders/elder-1", None, True),
+        ("other township", "GET", "/api/elders/elder-1", None, False),
+        ("police", "GET", "/api/elders/elder-1", None, True),
+        ("auditor", "GET", "/api/elders/elder-1/timeline", None, True),
+        ("village worker", "POST", "/api/elders/elder-1/visits", visit, True),
+        ("health doctor", "POST", "/api/elders/elder-1/visits", {**visit, "visited_on": "2026-11-21"}, True),
+        ("police", "POST", "/api/elders/elder-1/visits", {**visit, "visited_on": "2026-11-22"}, False),
+        ("auditor", "POST", "/api/elders/elder-1/visits", visit, False),
+        ("neighbour village", "POST", "/api/elders/elder-1/visits", visit, False),
+        ("health doctor", "POST", "/api/elders/elder-1/hospitalisations",
+         {"hospital": "县医院", "effective_date": "2026-11-20"}, False),
+        ("village worker", "POST", "/api/elders/elder-1/hospitalisations",
+         {"hospital": "县医院", "effective_date": "2026-11-20"}, True),
+        ("village worker", "POST", "/api/facilities", {"division_code": VILLAGE}, False),
+        ("finance", "POST", "/api/subsidies/runs", {"jurisdiction": "410928", "month": "2026-10"}, False),
+        ("auditor", "GET", "/api/elders/elder-1/access-log", None, True),
+        ("village worker", "GET", "/api/elders/elder-1/access-log", None, False),
+        ("auditor", "GET", "/api/reports/quarterly", None, False),   # no quarter given: refused as bad input, not forbidden
+    ]
+    for name, method, path, body, allowed in table:
+        response = api(method, path, token=who[name], json=body)
+        refused = response.status_code == 403
+        if path == "/api/reports/quarterly":
+            assert response.status_code == 400, response.text
+            continue
+        assert refused != allowed, (name, method, path, response.status_code, response.text)
+        if refused:
+            assert response.json()["error"] == "forbidden" and response.json()["field"] in (
+                "authorization", "jurisdiction")
