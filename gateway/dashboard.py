@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 from nameko.exceptions import MethodNotFound, RemoteError, RpcTimeout, UnknownService
 
-from kernel.divisions import configured_division_table
+from kernel.divisions import configured_division_table, significant_prefix
 
 LABELS = {
     "zh": {"title": "农村留守老年人关爱服务 · 联席会议", "elders": "老年人", "active": "在册", "left_behind": "留守",
@@ -45,7 +45,7 @@ def _try(call):
         return None
 
 
-def gather(rpc, division_code: str) -> dict:
+def gather(rpc, division_code: str, month: str) -> dict:
     """Everything the page shows, as data (also what a test compares with the API)."""
     return {
         "elders": _try(lambda: rpc["registry"].division_summary(division_code)),
@@ -54,6 +54,7 @@ def gather(rpc, division_code: str) -> dict:
                                                                  "status": "not_closed", "limit": 1000})),
         "referrals": _try(lambda: rpc["notifications"].list_referrals({"division_code": division_code})),
         "facilities": _try(lambda: rpc["facilities"].facility_statistics(division_code)),
+        "runs": _try(lambda: rpc["subsidies"].list_runs({"month": month, "limit": 1000})),
     }
 
 
@@ -68,12 +69,13 @@ def _percent(rate) -> str | None:
 
 def render_dashboard(rpc, division_code: str, lang: str, today, config) -> str:
     labels = LABELS["en" if lang == "en" else "zh"]
-    data = gather(rpc, division_code)
+    data = gather(rpc, division_code, today.strftime("%Y-%m"))
     divisions = configured_division_table(config)
     place = divisions.get(division_code)
     name = place.name if place else division_code
     sections = [_elders(data["elders"], labels, divisions, lang), _visits(data["visits"], labels),
-                _alerts(data["alerts"], data["referrals"], labels), _facilities(data["facilities"], labels)]
+                _alerts(data["alerts"], data["referrals"], labels), _facilities(data["facilities"], labels),
+                _disbursements(data["runs"], division_code, labels)]
     other = "en" if lang != "en" else "zh"
     return (f"<!doctype html><html lang='{'en' if lang == 'en' else 'zh-CN'}'><head><meta charset='utf-8'>"
             f"<title>{html.escape(labels['title'])} · {html.escape(name)}</title>"
@@ -159,3 +161,19 @@ def _facilities(statistics, labels) -> str:
             f"<tr><td>{labels['residents']}</td><td>{_figure('facilities-residents', total['residents'])}</td></tr>"
             f"<tr><td>{labels['occupancy']}</td><td>{_figure('facilities-occupancy', _percent(total['occupancy_rate']))}</td></tr>"
             f"</table><table>{kinds}</table></section>")
+
+
+def _disbursements(runs, division_code: str, labels) -> str:
+    """This month's runs that cover the division or lie inside it (a run is per jurisdiction)."""
+    if runs is None:
+        return _unavailable(labels["disbursements"], labels)
+    prefix = significant_prefix(division_code)
+    relevant = [r for r in runs if r["jurisdiction"].startswith(prefix) or prefix.startswith(
+        significant_prefix(r["jurisdiction"].ljust(12, "0")))]
+    total = sum((r.get("disbursed_fen") or 0) + (r.get("adjusted_fen") or 0) for r in relevant)
+    rows = "".join(f"<tr><td>{html.escape(r['jurisdiction'])}</td><td>{html.escape(r['status'])}</td>"
+                   f"<td>{((r.get('disbursed_fen') or 0) + (r.get('adjusted_fen') or 0)) / 100:,.2f}</td></tr>"
+                   for r in relevant)
+    return (f"<section><h2>{labels['disbursements']}</h2><table>"
+            f"<tr><td>{labels['amount']}</td><td class='big'>{_figure('disbursed-yuan', f'{total / 100:,.2f}')}</td></tr>"
+            f"{rows}</table></section>")

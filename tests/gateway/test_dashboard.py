@@ -45,6 +45,7 @@ def test_dashboard_in_chromium_shows_the_apis_numbers(api, system, browser, web_
     assert figure(browser, "visits-under-obligation") == "3"
     assert figure(browser, "alerts-open") == str(len(api("GET", "/api/alerts",
                                                         params={"division_code": COUNTY}).json()))
+    assert figure(browser, "disbursed-yuan") == "0.00"      # no subsidy run this month yet
     screenshot = tmp_path / "dashboard.png"
     browser.save_screenshot(str(screenshot))
     data = screenshot.read_bytes()
