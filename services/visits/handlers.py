@@ -176,14 +176,17 @@ def sweep_periods(open_unit_of_work, connect, ctx: VisitsContext, today: date, m
     resumes where it stopped and a second sweep finds nothing to do."""
     through = last_period_end_before(today).isoformat()
     totals = {"elders": 0, "met": 0, "overdue": 0}
+    after = ""      # keyset: each page starts after the last elder of the one before (linear, not quadratic)
     while True:
         with connect() as conn:
             page = conn.execute(
                 select(plans.c.elder_id).outerjoin(period_sweeps, period_sweeps.c.elder_id == plans.c.elder_id)
-                .where(or_(period_sweeps.c.swept_through.is_(None), period_sweeps.c.swept_through < through))
+                .where(plans.c.elder_id > after,
+                       or_(period_sweeps.c.swept_through.is_(None), period_sweeps.c.swept_through < through))
                 .order_by(plans.c.elder_id).limit(SWEEP_PAGE)).scalars().all()
         if not page:
             break
+        after = page[-1]
 
         def close_page():
             with open_unit_of_work() as uow:
