@@ -11,7 +11,7 @@ name the policy that set the amount: subsidies pays them, auditors trace them.
 from marshmallow import Schema, fields, validate
 
 from contracts.fields import DivisionCode
-from contracts.registry import EnumValue
+from contracts.fields import EnumValue
 from kernel.catalogue import EventCatalogue
 
 # DOMAIN.md §5. Day-care centres with meals are "care centres", without meals "activity centres".

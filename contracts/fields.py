@@ -1,7 +1,7 @@
 """Field types shared by the contracts and the RPC schemas."""
 import re
 
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError, fields, validate
 from kernel import resident_id
 
 DIVISION_CODE = re.compile(r"^\d{12}$")
@@ -29,3 +29,13 @@ class ResidentId(fields.String):
         if problems:
             raise ValidationError(f"not a valid resident identity number: {'; '.join(problems)}")
         return text
+
+
+class EnumValue(fields.String):
+    """Dumps a str Enum (or plain string) as its value; loads the plain string."""
+
+    def __init__(self, choices, **kwargs):
+        super().__init__(validate=validate.OneOf(choices), **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return getattr(value, "value", value)

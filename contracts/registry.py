@@ -7,22 +7,12 @@ the reason the rules gave.
 """
 from marshmallow import Schema, ValidationError, fields, validate
 
-from contracts.fields import DivisionCode
+from contracts.fields import DivisionCode, EnumValue  # noqa: F401 - EnumValue is part of this contract's API
 from kernel.catalogue import EventCatalogue
 
 SELF_CARE_LEVELS = ("full_self_care", "semi_disabled", "fully_disabled")
 SEXES = ("male", "female")
 KEY_TARGET_REASONS = ("hard_up", "advanced_age", "disabled", "living_alone")
-
-
-class EnumValue(fields.String):
-    """Dumps a str Enum (or plain string) as its value; loads the plain string."""
-
-    def __init__(self, choices, **kwargs):
-        super().__init__(validate=validate.OneOf(choices), **kwargs)
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return getattr(value, "value", value)
 
 
 class ContactSchema(Schema):

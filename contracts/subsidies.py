@@ -19,7 +19,8 @@ correct. Nothing already computed is ever edited.
 from marshmallow import Schema, fields, validate
 
 from contracts.fields import DivisionCode
-from contracts.registry import SELF_CARE_LEVELS, EnumValue
+from contracts.fields import EnumValue
+from contracts.registry import SELF_CARE_LEVELS
 from kernel.catalogue import EventCatalogue
 
 PROGRAMMES = (
