@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from nameko.exceptions import UnknownService
+from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.standalone.rpc import ClusterRpcProxy
 from rich.table import Table
 
@@ -11,19 +11,21 @@ from cli.services import SERVICE_CLASSES, catalogue_of
 from kernel.config import amqp_uri, database_url
 
 
-def _proxy(config):
-    return ClusterRpcProxy({"AMQP_URI": amqp_uri(config), "serializer": "json"}, timeout=10)
+def _proxy(config, timeout: float = 10):
+    return ClusterRpcProxy({"AMQP_URI": amqp_uri(config), "serializer": "json"}, timeout=timeout)
 
 
 def wait_for_services(config, services, timeout: float) -> list[str]:
+    """The services that did not answer a ping within ``timeout`` seconds (each call is
+    bounded by it too, so a probe never outlives its own timeout)."""
     deadline, waiting = time.monotonic() + timeout, list(services)
-    with _proxy(config) as cluster:
+    with _proxy(config, timeout=max(1.0, min(timeout, 10.0))) as cluster:
         while waiting and time.monotonic() < deadline:
             for name in list(waiting):
                 try:
                     getattr(cluster, name).ping()
                     waiting.remove(name)
-                except UnknownService:
+                except (UnknownService, RpcTimeout):
                     pass
             if waiting:
                 time.sleep(0.5)
