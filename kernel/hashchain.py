@@ -6,20 +6,17 @@ broken link, and swapped rows break the links and the position order.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-
 import hashlib
 import multiprocessing
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
-from json.encoder import encode_basestring
+from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
-from kernel.envelope import GENESIS_HASH
-from kernel.store import EVENT_COLUMNS, row_hash
+from kernel.envelope import GENESIS_HASH, canonical_event_json
+from kernel.store import EVENT_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -36,37 +33,15 @@ class ChainReport:
         return f"chain broken at position {self.first_bad_position}: {self.problem}"
 
 
-def verify_rows(rows: Iterable) -> ChainReport:
-    """Rows of the ``events`` table in position order (SQLAlchemy rows, or mappings with the
-    same keys, e.g. from an export)."""
-    expected_position, previous_hash, checked = 1, GENESIS_HASH, 0
-    for row in rows:
-        row = getattr(row, "_mapping", row)
-        position = row["position"]
-        if position != expected_position:
-            problem = ("rows out of order" if position < expected_position else
-                       f"gap: position {expected_position} is missing (row removed?)")
-            return ChainReport(False, checked, expected_position if position > expected_position
-                               else position, f"{problem}; found position {position}", previous_hash)
-        if row_hash(row) != row["hash"]:
-            return ChainReport(False, checked, position,
-                               "contents do not match the stored hash (row edited)", previous_hash)
-        if row["previous_hash"] != previous_hash:
-            return ChainReport(False, checked, position,
-                               "previous_hash does not match the hash of the row before "
-                               "(row removed, inserted or reordered)", previous_hash)
-        previous_hash, expected_position, checked = row["hash"], expected_position + 1, checked + 1
-    return ChainReport(True, checked, head_hash=previous_hash)
-
-
 PARALLEL_MIN_EVENTS = 200_000
 
 
 def verify_log(engine: Engine, batch_size: int = 20000, collect_hashes: list | None = None,
                workers: int | None = None, parallel_min: int = PARALLEL_MIN_EVENTS) -> ChainReport:
-    """Stream the whole log of one service database and check it (same findings as
-    ``verify_rows``). The hot loop reads plain tuples from the driver and assembles the
-    canonical text inline: at a million events every per-row call shows. With
+    """Stream the whole log of one service database and check it: positions without gaps or
+    reordering, each row's hash over its canonical text (``canonical_event_json``, the same
+    function the store hashes with), each row's link to the one before. The loop reads
+    plain tuples from the driver, not SQLAlchemy rows: at a million events it shows. With
     ``collect_hashes``, each verified row's chain hash is appended to it (the Merkle leaves
     of an audit come from the same scan). Large logs are checked in position ranges by
     several processes (hashing is CPU-bound); the ranges' boundary links are then checked
@@ -118,7 +93,7 @@ def _scan_range(engine: Engine, start: int, end: int, batch_size: int, collect: 
     """Check positions start..end. The first row's previous_hash is taken as given when
     ``start`` > 1 (the caller checks that link) and returned with the report."""
     columns = ", ".join(c.name for c in EVENT_COLUMNS)
-    enc, sha256 = encode_basestring, hashlib.sha256
+    sha256 = hashlib.sha256
     expected_position, previous_hash, checked, first_previous = start, GENESIS_HASH if start == 1 else None, 0, None
     keep = hashes.append if collect else None
     with engine.connect() as conn:
@@ -137,20 +112,18 @@ def _scan_range(engine: Engine, start: int, end: int, batch_size: int, collect: 
                         return ChainReport(False, checked, expected_position if position > expected_position
                                            else position, f"{problem}; found position {position}",
                                            previous_hash or GENESIS_HASH), first_previous
-                    text = (f'{{"actor":{actor},"causation_id":{"null" if causation_id is None else enc(causation_id)},'
-                            f'"correlation_id":{"null" if correlation_id is None else enc(correlation_id)},'
-                            f'"data":{data},"datacontenttype":"application/json","id":{enc(event_id)},'
-                            f'"jurisdiction":{enc(jurisdiction)},"position":{position},'
-                            f'"previous_hash":{enc(row_previous_hash)},"recorded_time":{enc(recorded_time)},'
-                            f'"sequence":{sequence},"source":{enc(source)},"specversion":"1.0",'
-                            f'"subject":{enc(subject)},"time":{enc(time_)},"type":{enc(type_)}}}')
+                    text = canonical_event_json(
+                        actor_json=actor, causation_id=causation_id, correlation_id=correlation_id, data_json=data,
+                        event_id=event_id, jurisdiction=jurisdiction, position=position,
+                        previous_hash=row_previous_hash, recorded_time=recorded_time, sequence=sequence,
+                        source=source, subject=subject, time=time_, type_=type_)
                     if sha256(text.encode()).hexdigest() != row_hash_value:
                         return ChainReport(False, checked, position, "contents do not match the stored hash "
                                            "(row edited)", previous_hash or GENESIS_HASH), first_previous
-                    if previous_hash is None:
-                        first_previous = previous_hash = row_previous_hash
-                    elif checked == 0:
+                    if checked == 0:
                         first_previous = row_previous_hash
+                        if previous_hash is None:        # a later range: its first link is checked by the caller
+                            previous_hash = row_previous_hash
                     if row_previous_hash != previous_hash:
                         return ChainReport(False, checked, position,
                                            "previous_hash does not match the hash of the row before "
