@@ -9,7 +9,7 @@ division code in the request, ``None`` nothing to check (e.g. the caller's own i
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from marshmallow import Schema
@@ -39,7 +39,6 @@ class Route:
     response: type[Schema] | None = None
     query_args: tuple = ()
     many: bool = False
-    extra: dict = field(default_factory=dict)
 
 
 def _command(service: str, method: str, id_field: str | None = None):
@@ -56,11 +55,11 @@ def _get(service: str, method: str, *names):
     return call
 
 
-def _filters(service: str, method: str, defaults: dict | None = None):
+def _filters(service: str, method: str):
     """A query taking one filters dict from the query string; the division defaults to the
     caller's jurisdiction."""
     def call(rpc, principal, params, args, body):
-        filters = {**(defaults or {}), **args}
+        filters = dict(args)
         filters.setdefault("division_code", principal.jurisdiction)
         return getattr(rpc[service], method)(filters)
     return call

@@ -19,17 +19,8 @@ def events_about(engine: Engine, elder_id: str) -> list[dict]:
                                           events.c.data.contains(f'"elder_id":{needle}')))
                  .order_by(events.c.position))
     with engine.connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(statement)]
-    found = []
-    for row in rows:
-        data = json.loads(row["data"])
-        if row["stream_id"] == elder_id or data.get("elder_id") == elder_id:
-            actor = json.loads(row["actor"])
-            found.append({"source": row["source"], "position": row["position"], "type": row["type"],
-                          "time": row["time"], "recorded_time": row["recorded_time"], "stream_id": row["stream_id"],
-                          "actor": f"{actor['department']}/{actor['user']}", "hash": row["hash"],
-                          "event_id": row["event_id"], "causation_id": row["causation_id"], "data": data})
-    return found
+        found = [_plain(dict(r._mapping)) for r in conn.execute(statement)]
+    return [e for e in found if e["stream_id"] == elder_id or e["data"].get("elder_id") == elder_id]
 
 
 def find_event(engine: Engine, event_id: str) -> dict | None:
@@ -39,15 +30,17 @@ def find_event(engine: Engine, event_id: str) -> dict | None:
 
 
 def _plain(row: dict) -> dict:
+    """A stored row as the audit tool and the gateway's timeline show it."""
     actor = json.loads(row["actor"])
     return {"source": row["source"], "position": row["position"], "type": row["type"], "time": row["time"],
             "recorded_time": row["recorded_time"], "stream_id": row["stream_id"], "event_id": row["event_id"],
-            "actor": f"{actor['department']}/{actor['user']}", "hash": row["hash"], "data": json.loads(row["data"])}
+            "actor": f"{actor['department']}/{actor['user']}", "hash": row["hash"], "causation_id": row["causation_id"],
+            "data": json.loads(row["data"])}
 
 
 def run_events(engine: Engine, run_id: str) -> list[dict]:
-    """The events of a subsidy run's stream other than its entries (started, completed,
-    approved, paid, closed) and the adjustments elsewhere that correct its entries."""
+    """Every event carrying a subsidy run's id: started, its entries, completed, approved,
+    paid, closed."""
     needle = json.dumps(run_id, ensure_ascii=False)
     with engine.connect() as conn:
         rows = conn.execute(select(events).where(events.c.data.contains(f'"run_id":{needle}'))

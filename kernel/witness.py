@@ -41,19 +41,17 @@ def hold(uow, event) -> bool:
 
 
 def checkpoint_witness(sources, own: str | None = None) -> type:
-    def handler(self, event, uow):
-        hold(uow, event)
-
     namespace = {f"on_{source}_checkpoint": durable_event_handler(source, [CHECKPOINT_EVENT])(
-        _named(handler, f"on_{source}_checkpoint")) for source in sources if source != own}
+        _holder(f"on_{source}_checkpoint")) for source in sources if source != own}
     return type("CheckpointWitness", (), namespace)
 
 
-def _named(function, name):
-    def method(self, event, uow):
-        return function(self, event, uow)
-    method.__name__ = method.__qualname__ = name
-    return method
+def _holder(name: str):
+    """A handler method named ``name`` (the consumer's queue is named after it)."""
+    def handler(self, event, uow):
+        hold(uow, event)
+    handler.__name__ = handler.__qualname__ = name
+    return handler
 
 
 def held_checkpoints_of(engine: Engine, source: str) -> list[Checkpoint]:
