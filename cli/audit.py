@@ -71,10 +71,12 @@ def verify(services: list[str] = typer.Argument(None, help="default: every seali
     config = _config()
     keys = _public_keys(config, public_keys)
     reports = []
-    for service in _sealing_services(services):
+    chosen = _sealing_services(services)
+    held = _held_everywhere(config, chosen)
+    for service in chosen:
         engine = _engine(config, service)
         try:
-            reports.append(audit_log(service, engine, _held_everywhere(config, service), keys))
+            reports.append(audit_log(service, engine, held[service], keys))
         except (OperationalError, ProgrammingError) as exc:
             _fail(f"cannot read the {service} log or a witness database ({exc.orig}); "
                   "is it migrated (`eldercare migrate`) and reachable?")
@@ -104,24 +106,27 @@ def _verify_bundle(directory: Path, as_json: bool):
     raise typer.Exit(0 if report.ok else 1)
 
 
-def _held_everywhere(config, source: str):
-    """The checkpoints of ``source`` held by every witness (the audit service and each other
+def _held_everywhere(config, sources) -> dict:
+    """Per source, the checkpoints held by every witness (the audit service and each other
     service), once each; two witnesses holding different roots for one size both appear, and
-    the one the live log cannot produce is reported."""
+    the one the live log cannot produce is reported. Each witness database is opened once."""
     from contracts.audit import SEALING_SERVICES
     from kernel.witness import held_checkpoints_of
     from sqlalchemy.exc import OperationalError, ProgrammingError
-    found = {}
-    for witness_name in ("audit",) + tuple(s for s in SEALING_SERVICES if s != source):
+    found: dict[str, dict] = {source: {} for source in sources}
+    for witness_name in ("audit",) + SEALING_SERVICES:
         witness = _engine(config, witness_name)
         try:
-            for checkpoint in held_checkpoints_of(witness, source):
-                found.setdefault((checkpoint.tree_size, checkpoint.root_hash), checkpoint)
+            for source in sources:
+                if source == witness_name:
+                    continue            # a log does not witness itself
+                for checkpoint in held_checkpoints_of(witness, source):
+                    found[source].setdefault((checkpoint.tree_size, checkpoint.root_hash), checkpoint)
         except (OperationalError, ProgrammingError):
             pass    # a witness whose database is absent or not migrated holds nothing
         finally:
             witness.dispose()
-    return sorted(found.values(), key=lambda c: (c.tree_size, c.sealed_at))
+    return {source: sorted(held.values(), key=lambda c: (c.tree_size, c.sealed_at)) for source, held in found.items()}
 
 
 @audit_app.command()
@@ -140,7 +145,7 @@ def prove(service: str, position: int, out: Optional[Path] = typer.Option(None, 
         row = conn.execute(select(events).where(events.c.position == position)).first()
     if row is None:
         _fail(f"{service} has no event at position {position}")
-    covering = [c for c in _held_everywhere(config, service) if c.tree_size >= position]
+    covering = [c for c in _held_everywhere(config, [service])[service] if c.tree_size >= position]
     if not covering:
         _fail(f"no checkpoint held for {service} covers position {position} yet; wait for the next seal")
     checkpoint = covering[0]
@@ -191,7 +196,8 @@ def export(out: Path, services: list[str] = typer.Option(None, "--service", help
     keys_file = Path(public_keys or repository_path(
         f"{setting(config, 'CHECKPOINTS', 'key_dir', 'var/keys')}/{PUBLIC_KEYS_FILE}"))
     chosen = _sealing_services(services)
-    logs = {s: (_engine(config, s), _held_everywhere(config, s)) for s in chosen}
+    held = _held_everywhere(config, chosen)
+    logs = {s: (_engine(config, s), held[s]) for s in chosen}
     utc = lambda moment: moment and (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))  # noqa: E731
     manifest = export_bundle(out, logs, keys_file, jurisdiction, utc(since), utc(until),
                              on_progress=lambda s, n: console.print(f"  {s}: {n} events"))
