@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 
 import structlog
-from sqlalchemy import and_, select
+from sqlalchemy import and_, or_, select
 
 from contracts import CATALOGUE
 from contracts.audit import SEALING_SERVICES
@@ -106,9 +106,12 @@ class VisitsService(checkpoint_witness(SEALING_SERVICES, own="visits")):
     def list_visitors(self, filters):
         query = load_or_refuse(DivisionQuerySchema(), filters)
         prefix = significant_prefix(query["division_code"])
+        # village_codes is space-separated: a code in the division starts the text or follows a space.
+        covers = or_(visitors.c.village_codes.startswith(prefix), visitors.c.village_codes.contains(" " + prefix))
+        statement = (select(visitors).where(covers).order_by(visitors.c.visitor_id)
+                     .limit(query["limit"]).offset(query["offset"]))
         with self.db.connect() as conn:
-            rows = _rows(conn, select(visitors).order_by(visitors.c.visitor_id))
-        return [r for r in rows if any(code.startswith(prefix) for code in r["village_codes"].split())][:query["limit"]]
+            return _rows(conn, statement)
 
     # -- assignment and notice ------------------------------------------------------------
     @command_rpc

@@ -265,3 +265,14 @@ def _plan_exists(visits, elder_id):
         return True
     except NotFoundError:
         return False
+
+
+def test_visitors_are_listed_by_the_villages_they_cover(county):
+    _, visits, _, _ = county
+    here = visitor(visits)
+    there = visitor(visits, villages=(OTHER_TOWNSHIP_VILLAGE, VILLAGE), name="赵芳", phone="13900000002")
+    far = visitor(visits, villages=(OTHER_TOWNSHIP_VILLAGE,), name="孙强", phone="13900000003")
+    in_township = {v["visitor_id"] for v in visits.list_visitors({"division_code": "410928101000"})}
+    assert in_township == {here["visitor_id"], there["visitor_id"]}
+    assert {v["visitor_id"] for v in visits.list_visitors({"division_code": "410928102000"})} == \
+           {there["visitor_id"], far["visitor_id"]}
