@@ -30,23 +30,50 @@ def test_hadolint_finds_nothing():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def _final_stage() -> list[str]:
+    starts = [i for i, line in enumerate(INSTRUCTIONS) if line.upper().startswith("FROM ")]
+    return INSTRUCTIONS[starts[-1]:]
+
+
 def test_multi_stage_from_an_exactly_pinned_base():
-    assert len(_stages()) >= 2
+    stages = _stages()
+    assert len(stages) >= 2
+    # An ARG used in FROM must be declared before the first FROM, or it is empty there.
+    [declared_at] = [i for i, line in enumerate(INSTRUCTIONS) if line.startswith("ARG PYTHON_IMAGE=")]
+    assert declared_at < INSTRUCTIONS.index(stages[0])
     [default] = re.findall(r"^ARG PYTHON_IMAGE=(\S+)$", DOCKERFILE, re.M)
     assert re.fullmatch(r"python:3\.11\.\d+-slim-\w+(@sha256:[0-9a-f]{64})?", default), default
-    assert all("${PYTHON_IMAGE}" in stage for stage in _stages())
-    assert "latest" not in default
+    # Every stage, the runtime one included, starts from that base, not from the build stage.
+    assert all(re.fullmatch(r"FROM \$\{PYTHON_IMAGE\} AS \w+", stage) for stage in stages), stages
+    # The base is the Python the tests run on (Dockerfile: "the version the project is tested on").
+    assert default.split(":")[1].split("-")[0] == "%d.%d.%d" % sys.version_info[:3], default
+
+
+def test_the_runtime_stage_takes_only_the_build_stage_s_output_and_installs_nothing():
+    names = [stage.split()[-1] for stage in _stages()]
+    final = _final_stage()
+    copied_from = {m for line in final for m in re.findall(r"--from=(\S+)", line)}
+    assert copied_from and copied_from <= set(names[:-1]), copied_from
+    runs = " ".join(line for line in final if line.startswith("RUN "))
+    for tool in ("pip install", "apt-get", "apk add", "gcc", "curl", "wget"):
+        assert tool not in runs, tool
 
 
 def test_the_final_stage_runs_as_the_user_the_pods_expect():
-    final = DOCKERFILE[DOCKERFILE.rindex("\nFROM "):]
-    [user] = re.findall(r"^USER (\d+):(\d+)$", final, re.M)
-    assert user != ("0", "0")
+    final = _final_stage()
+    users = [line for line in final if line.startswith("USER ")]
+    assert len(users) == 1 and final.index(users[0]) > max(i for i, line in enumerate(final) if line.startswith("RUN "))
+    # Numeric, so that the kubelet can check runAsNonRoot; neither the user nor the group is root.
+    numeric = re.fullmatch(r"USER (\d+):(\d+)", users[0])
+    assert numeric, f"{users[0]}: a numeric uid:gid"
+    uid, gid = numeric.groups()
+    assert int(uid) > 0 and int(gid) > 0
+    assert re.search(rf"useradd .*--uid {uid} --gid {gid}\b", " ".join(final)), "the user exists in the image"
     for overlay in ("dev", "prod"):
         for obj in rendered(overlay):
             if obj["kind"] == "Deployment":
                 context = obj["spec"]["template"]["spec"]["securityContext"]
-                assert (str(context["runAsUser"]), str(context["runAsGroup"])) == user
+                assert (str(context["runAsUser"]), str(context["runAsGroup"])) == (uid, gid)
 
 
 def test_runtime_dependencies_come_from_the_lock():
