@@ -3,6 +3,7 @@ import re
 
 from marshmallow import ValidationError, fields, validate
 from kernel import resident_id
+from kernel.fast_validation import register_field_check
 
 DIVISION_CODE = re.compile(r"^\d{12}$")
 
@@ -39,3 +40,11 @@ class EnumValue(fields.String):
 
     def _serialize(self, value, attr, obj, **kwargs):
         return getattr(value, "value", value)
+
+
+# The write path's compiled acceptor (kernel.fast_validation) checks these subclasses with
+# exactly their own rules; without a registration it would leave them all to marshmallow.
+register_field_check(DivisionCode, lambda value: type(value) is str and DIVISION_CODE.match(value) is not None,
+                     loads_as_is=True)
+register_field_check(ResidentId, lambda value: type(value) is str and not resident_id.problems(value.strip().upper()))
+register_field_check(EnumValue, lambda value: type(value) is str, loads_as_is=True)   # OneOf: a validator

@@ -20,13 +20,14 @@ A *party* is a string naming who is addressed, with the place it answers for:
 ``supporter:<elder_id>:<supporter_id>``, ``carer:<elder_id>``.
 Times are UTC ISO 8601 ('Z'); due dates of referrals are local dates.
 """
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from contracts.actors import DEFAULT_DEPARTMENTS
 from contracts.fields import DivisionCode
 from contracts.visits import RISK_KINDS, SEVERITIES
 from kernel.catalogue import EventCatalogue
 from kernel.envelope import format_time, parse_time
+from kernel.fast_validation import register_field_check
 
 # The reporting chain of DOMAIN.md §4, lowest first.
 LEVELS = ("village_committee", "township", "county_civil_affairs")
@@ -62,6 +63,20 @@ class UtcDateTime(fields.Field):
         except ValueError:
             pass
         raise self.make_error("invalid", input=value)
+
+
+def _is_utc_time(value, _field=UtcDateTime()) -> bool:
+    """UtcDateTime's own rule, for the write path's compiled acceptor."""
+    if type(value) is not str:
+        return False
+    try:
+        _field.deserialize(value)
+    except ValidationError:
+        return False
+    return True
+
+
+register_field_check(UtcDateTime, _is_utc_time)
 
 
 class ChannelAddressSchema(Schema):
