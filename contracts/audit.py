@@ -7,7 +7,7 @@ from kernel.catalogue import EventCatalogue
 
 class CheckpointSealedSchema(Schema):
     source = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    tree_size = fields.Integer(required=True, validate=validate.Range(min=1))
+    tree_size = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
     root_hash = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
     sealed_at = fields.String(required=True)
     key_id = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{16}$"))

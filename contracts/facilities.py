@@ -49,7 +49,7 @@ class FacilityOpenedSchema(FacilityEventSchema):
     kind = EnumValue(FACILITY_KINDS, required=True)
     operating_model = EnumValue(OPERATING_MODELS, required=True)
     operator = fields.String(required=True, validate=validate.Length(min=1, max=128))
-    capacity = fields.Integer(required=True, validate=validate.Range(min=0))
+    capacity = fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
     services = fields.List(fields.String(validate=validate.Length(min=1, max=64)), required=True)
 
 
@@ -68,25 +68,25 @@ class FacilityDetailsChangedSchema(FacilityEventSchema):
 
 
 class CapacityChangedSchema(FacilityEventSchema):
-    capacity = fields.Integer(required=True, validate=validate.Range(min=0))
-    previous_capacity = fields.Integer(required=True, validate=validate.Range(min=0))
+    capacity = fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
+    previous_capacity = fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
     reason = fields.String(required=True)
 
 
 class StarRatingAwardedSchema(FacilityEventSchema):
     """``effective_date`` is the assessment date."""
 
-    stars = fields.Integer(required=True, validate=validate.OneOf(STAR_LEVELS))
+    stars = fields.Integer(strict=True, required=True, validate=validate.OneOf(STAR_LEVELS))
     assessor = fields.String(required=True, validate=validate.Length(min=1, max=128))
 
 
 class StarRatingChangedSchema(StarRatingAwardedSchema):
-    previous_stars = fields.Integer(required=True, validate=validate.OneOf(STAR_LEVELS))
+    previous_stars = fields.Integer(strict=True, required=True, validate=validate.OneOf(STAR_LEVELS))
 
 
 class GrantSchema(FacilityEventSchema):
     division_code = DivisionCode(required=True)
-    amount_fen = fields.Integer(required=True, validate=validate.Range(min=0))
+    amount_fen = fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
     policy_jurisdiction = fields.String(required=True, validate=validate.Regexp(r"^\d{0,12}$"))
     policy_source = fields.String(required=True)
 
@@ -94,13 +94,13 @@ class GrantSchema(FacilityEventSchema):
 class StarAwardGrantedSchema(GrantSchema):
     """A one-time award for reaching ``stars``: granted once per level, ever."""
 
-    stars = fields.Integer(required=True, validate=validate.OneOf(STAR_LEVELS))
+    stars = fields.Integer(strict=True, required=True, validate=validate.OneOf(STAR_LEVELS))
 
 
 class OperatingSubsidyEligibleSchema(GrantSchema):
     """The facility qualifies for the operating subsidy of ``year`` (once per year)."""
 
-    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+    year = fields.Integer(strict=True, required=True, validate=validate.Range(min=2000, max=2100))
     kind = EnumValue(FACILITY_KINDS, required=True)
 
 
@@ -120,8 +120,8 @@ class FacilityAbsorbedSchema(ReasonSchema):
     """On the survivor's stream: ``absorbed_facility_id`` was merged into it."""
 
     absorbed_facility_id = fields.String(required=True, validate=_ID)
-    capacity = fields.Integer(required=True, validate=validate.Range(min=0))
-    previous_capacity = fields.Integer(required=True, validate=validate.Range(min=0))
+    capacity = fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
+    previous_capacity = fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
 
 
 class AdmissionEventSchema(FacilityEventSchema):

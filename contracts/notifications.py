@@ -116,7 +116,7 @@ class AlertRoutedSchema(Schema):
 
 class AlertRepeatedSchema(Schema):
     alert_id = fields.String(**_id)
-    occurrences = fields.Integer(required=True, validate=validate.Range(min=2))
+    occurrences = fields.Integer(strict=True, required=True, validate=validate.Range(min=2))
     summary = fields.String(required=True)
     cause_id = fields.String(required=True, allow_none=True)
     repeated_at = UtcDateTime(required=True)
@@ -168,7 +168,7 @@ class DeliveryAttemptedSchema(Schema):
     delivery_id = fields.String(**_id)
     alert_id = fields.String(**_id)
     party = fields.String(**_party)
-    attempt = fields.Integer(required=True, validate=validate.Range(min=1))
+    attempt = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
     address = fields.String(required=True)
     attempted_at = UtcDateTime(required=True)
@@ -178,7 +178,7 @@ class DeliverySucceededSchema(Schema):
     delivery_id = fields.String(**_id)
     alert_id = fields.String(**_id)
     party = fields.String(**_party)
-    attempt = fields.Integer(required=True, validate=validate.Range(min=1))
+    attempt = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
     address = fields.String(required=True)
     detail = fields.String(required=True, allow_none=True)
@@ -189,7 +189,7 @@ class DeliveryFailedSchema(Schema):
     delivery_id = fields.String(**_id)
     alert_id = fields.String(**_id)
     party = fields.String(**_party)
-    attempt = fields.Integer(required=True, validate=validate.Range(min=0))
+    attempt = fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
     channel = fields.String(required=True, allow_none=True, validate=validate.OneOf(CHANNELS))
     address = fields.String(required=True, allow_none=True)
     error = fields.String(required=True)
@@ -238,7 +238,7 @@ class ReferralOverdueSchema(Schema):
     referral_id = fields.String(**_id)
     to_department = fields.String(required=True, validate=validate.OneOf(DEPARTMENTS))
     due_on = fields.Date(required=True)
-    days_late = fields.Integer(required=True, validate=validate.Range(min=1))
+    days_late = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
     detected_at = UtcDateTime(required=True)
 
 
@@ -258,7 +258,7 @@ class HeartbeatMissingSchema(Schema):
     elder_id = fields.String(required=True, allow_none=True)
     division_code = DivisionCode(required=True)
     last_seen_at = UtcDateTime(required=True)
-    allowance_minutes = fields.Integer(required=True, validate=validate.Range(min=1))
+    allowance_minutes = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
     alert_id = fields.String(**_id)
     detected_at = UtcDateTime(required=True)
 

@@ -51,11 +51,11 @@ class RunStartedSchema(RunEventSchema):
 
 
 class RunCompletedSchema(RunEventSchema):
-    beneficiaries = fields.Integer(required=True, validate=validate.Range(min=0))
-    disbursements = fields.Integer(required=True, validate=validate.Range(min=0))
-    disbursed_fen = fields.Integer(required=True)
-    adjustments = fields.Integer(required=True, validate=validate.Range(min=0))
-    adjusted_fen = fields.Integer(required=True)
+    beneficiaries = fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
+    disbursements = fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
+    disbursed_fen = fields.Integer(strict=True, required=True)
+    adjustments = fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
+    adjusted_fen = fields.Integer(strict=True, required=True)
 
 
 class RunApprovedSchema(RunEventSchema):
@@ -80,7 +80,7 @@ class FactsUsedSchema(Schema):
     division_code = DivisionCode(required=True)
     self_care_level = EnumValue(SELF_CARE_LEVELS, allow_none=True, load_default=None)
     support_mode = EnumValue(SUPPORT_MODES, allow_none=True, load_default=None)
-    age = fields.Integer(allow_none=True, load_default=None)
+    age = fields.Integer(strict=True, allow_none=True, load_default=None)
     dibao = fields.Boolean(allow_none=True, load_default=None)
     tekun = fields.Boolean(allow_none=True, load_default=None)
     facility_id = fields.String(allow_none=True, load_default=None)
@@ -98,17 +98,17 @@ class EntryEventSchema(RunEventSchema):
 
 
 class DisbursementComputedSchema(EntryEventSchema):
-    amount_fen = fields.Integer(required=True, validate=validate.Range(min=1))
+    amount_fen = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
     rule_version = fields.String(required=True)
     rule_hash = fields.String(required=True, validate=HASH)
     facts = fields.Nested(FactsUsedSchema, required=True)
 
 
 class AdjustmentComputedSchema(EntryEventSchema):
-    amount_fen = fields.Integer(required=True)                # + back-pay, − claw-back; never 0
+    amount_fen = fields.Integer(strict=True, required=True)                # + back-pay, − claw-back; never 0
     reason = EnumValue(ADJUSTMENT_REASONS, required=True)
-    previously_paid_fen = fields.Integer(required=True)
-    now_due_fen = fields.Integer(required=True, validate=validate.Range(min=0))
+    previously_paid_fen = fields.Integer(strict=True, required=True)
+    now_due_fen = fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
     corrects = fields.List(fields.String(), required=True)    # ids of the entries it corrects
     # The rule that produced ``now_due_fen``; None when nothing is due any more.
     rule_version = fields.String(allow_none=True, load_default=None)

@@ -151,18 +151,18 @@ class PeriodSchema(PlanEventSchema):
     period = fields.String(required=True)            # "2026-10" or "2026-Q4"
     period_start = fields.Date(required=True)
     target_class = fields.String(required=True, validate=validate.OneOf(TARGET_CLASSES))
-    required_visits = fields.Integer(required=True, validate=validate.Range(min=1))
+    required_visits = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
     division_code = DivisionCode(required=True)
     visitor_id = fields.String(required=True, allow_none=True)
 
 
 class PeriodMetSchema(PeriodSchema):
-    visits = fields.Integer(required=True, validate=validate.Range(min=0))
+    visits = fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
 
 
 class VisitOverdueSchema(PeriodSchema):
-    visits = fields.Integer(required=True, validate=validate.Range(min=0))
-    days_late = fields.Integer(required=True, validate=validate.Range(min=1))
+    visits = fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
+    days_late = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
 
 
 class OverdueResolvedSchema(PeriodSchema):

@@ -173,3 +173,14 @@ def test_a_refused_payload_still_gets_marshmallows_error_naming_the_field():
                                           "effective_date": "2026-10-01", "rulebook_hash": "a" * 64}),
         ])
     assert list(caught.value.errors) == ["events[1].data(subsidies.run_started.v1).month"]
+
+
+def test_contracts_refuse_float_money_so_no_float_reaches_the_log():
+    # The log stores the payload as given: a non-strict Integer would let 20000.0 in as "20000.0".
+    payload = {"run_id": "r", "jurisdiction": "1405", "month": "2026-10", "effective_date": "2026-10-01",
+               "beneficiary_id": "e-1", "programme": "care_subsidy", "period": "2026-10",
+               "amount_fen": 20000.0, "rule_version": "v1", "rule_hash": "a" * 64,
+               "facts": {"as_of": "2026-10-01"}}
+    with pytest.raises(EventSchemaError) as caught:
+        CATALOGUE.validate("subsidies.disbursement_computed.v1", payload)
+    assert "data(subsidies.disbursement_computed.v1).amount_fen" in caught.value.errors
