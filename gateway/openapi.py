@@ -15,7 +15,9 @@ from gateway.routes import ROUTES
 ERROR_RESPONSES = {"400": "invalid input: `errors` names each bad field", "401": "no or invalid token",
                    "403": "not allowed for your role, department or jurisdiction", "404": "unknown elder, "
                    "facility, alert or route", "409": "conflict: concurrent change, duplicate, or refused by the "
-                   "current state", "503": "a service is not answering; retry after `Retry-After` seconds"}
+                   "current state", "422": "refused by the jurisdiction's policy (e.g. no subsidy rules in force)",
+                   "502": "a service failed to answer (the fault is in its log)",
+                   "503": "a service is not answering; retry after `Retry-After` seconds"}
 
 
 def _openapi_path(rule: str) -> tuple[str, list[str]]:

@@ -24,12 +24,14 @@ class Elder(Payload):
 class TimelineItem(Schema):
     source = fields.String(metadata={"description": "the service whose log holds the event"})
     position = fields.Integer()
+    stream_id = fields.String(metadata={"description": "the stream (elder, facility, alert, ...) the event belongs to"})
     event_id = fields.String()
     type = fields.String()
     time = fields.String(metadata={"description": "when it took effect (UTC)"})
     recorded_time = fields.String(metadata={"description": "when the system learned it (UTC)"})
     actor = fields.String()
     causation_id = fields.String(allow_none=True)
+    hash = fields.String(metadata={"description": "the event's link in its service's hash chain"})
     data = fields.Dict()
 
 

@@ -24,6 +24,7 @@ from gateway.metrics import METRICS, Metrics
 from gateway.openapi import docs_page, openapi_document
 from gateway.routes import ROUTES
 from gateway.timeline import access_log, record_read, timeline
+from gateway.web import api_http
 from kernel.errors import EldercareError, NotFoundError, ValidationError
 from kernel.providers import LoggingContext, OutboxRelayRunner, ServiceDatabase
 
@@ -35,6 +36,7 @@ STATUS_BY_CODE = {
     "unauthenticated": 401,
     "forbidden": 403,
     "not_found": 404,
+    "method_not_allowed": 405,
     "conflict": 409, "concurrency_conflict": 409, "command_rejected": 409,
     "policy_error": 422,
     "service_unavailable": 503,
@@ -60,11 +62,21 @@ def error_response(error: EldercareError) -> Response:
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="eldercare"'
+    if isinstance(error, MethodNotAllowedError):
+        headers["Allow"] = ", ".join(error.allowed)
     return json_response(body, status, headers)
 
 
 class ServiceUnavailable(EldercareError):
     code = "service_unavailable"
+
+
+class MethodNotAllowedError(EldercareError):
+    code = "method_not_allowed"
+
+    def __init__(self, message: str, allowed):
+        super().__init__(message, field="method")
+        self.allowed = sorted(allowed)
 
 
 class GatewayService:
@@ -79,7 +91,7 @@ class GatewayService:
     log = LoggingContext()
 
     # -- the API ---------------------------------------------------------------------------
-    @http("GET,POST", "/api/<path:path>")
+    @api_http("/api/<path:path>")
     def api(self, request, path):
         started = time.perf_counter()
         route_name = "unmatched"
@@ -91,8 +103,8 @@ class GatewayService:
                 raise NotFoundError(f"no API route {request.method} {request.path} (see /openapi.json)",
                                     field="path") from None
             except MethodNotAllowed as exc:
-                raise NotFoundError(f"{request.path} does not take {request.method} "
-                                    f"(allowed: {', '.join(exc.valid_methods or [])})", field="method") from None
+                raise MethodNotAllowedError(f"{request.path} does not take {request.method}",
+                                            exc.valid_methods or []) from None
             route = ROUTES[index]
             route_name = route.name
             response = self._serve(route, params, request)

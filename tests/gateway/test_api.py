@@ -18,6 +18,14 @@ def wait_for(predicate, timeout=20.0):
     raise AssertionError("timed out")
 
 
+def assert_documented(response, path: str, method: str = "GET") -> None:
+    """The response is one the served OpenAPI document allows (schemathesis's validator)."""
+    import schemathesis
+
+    from gateway.openapi import openapi_document
+    schemathesis.openapi.from_dict(openapi_document())[path][method].validate_response(response)
+
+
 def register(api, elder_id="elder-1", village=VILLAGE, sequence=0, token=None):
     response = api("POST", "/api/elders", token=token,
                    json=registration(elder_id, left_on="2025-12-01", sequence=sequence, division_code=village))
@@ -96,7 +104,9 @@ def test_the_timeline_merges_registry_and_visits_in_time_order(api, system):
     assert api("POST", "/api/elders/elder-1/visits", json={
         "visitor_id": visitor["visitor_id"], "mode": "home", "visited_on": "2026-11-20",
         "services": ["emotional_comfort"]}).status_code == 201
-    timeline = api("GET", "/api/elders/elder-1/timeline").json()
+    response = api("GET", "/api/elders/elder-1/timeline")
+    assert_documented(response, "/api/elders/{elder_id}/timeline")    # each item's fields are documented
+    timeline = response.json()
     types = [item["type"] for item in timeline["items"]]
     assert types[0] == "registry.elder_registered.v1" and "visits.visit_recorded.v1" in types
     assert {item["source"] for item in timeline["items"]} >= {"registry", "visits"}
@@ -114,6 +124,21 @@ def test_a_service_that_is_down_gives_503_with_a_retry_hint(api, system):
     metrics = api("GET", "/metrics").text
     assert 'eldercare_gateway_rpc_errors_total{kind="UnknownService",route="facility_statistics"}' in metrics \
         or 'eldercare_gateway_rpc_errors_total{kind="RpcTimeout",route="facility_statistics"}' in metrics
+
+
+def test_every_answer_under_api_is_json_and_a_method_a_route_does_not_take_is_405(api):
+    for method, path, allowed in (("PUT", "/api/elders", "GET, HEAD, POST"),
+                                  ("POST", "/api/facilities/statistics", "GET, HEAD"),
+                                  ("OPTIONS", "/api/elders/elder-1", "GET, HEAD"),
+                                  ("DELETE", "/api/alerts/alert-1/closure", "POST")):
+        response = api(method, path)
+        assert response.status_code == 405, (method, path, response.text)
+        assert response.headers["Allow"] == allowed and response.json()["error"] == "method_not_allowed"
+    # A newline in a path segment once fell through to werkzeug's HTML 404 page.
+    for path in ("/api/alerts/a%0Ab", "/api/elders/%0A/timeline", "/api/nowhere%0A"):
+        response = api("GET", path)
+        assert response.status_code == 404, (path, response.text)
+        assert response.headers["Content-Type"] == "application/json" and response.json()["error"] == "not_found"
 
 
 def test_openapi_document_and_docs_page(api, web_session):
