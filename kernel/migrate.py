@@ -1,11 +1,22 @@
-"""Run a service's Alembic migrations: the kernel branch plus the service's own branch."""
+"""Run a service's Alembic migrations: the kernel branch plus the service's own branch.
+
+On Kubernetes every new pod runs ``eldercare migrate <service>`` as an init container, so
+two pods of a rolling update can migrate the same database at once. On PostgreSQL the
+upgrade therefore holds a session advisory lock per service: the second waits, then finds
+the schema up to date. SQLite is one process per file (and locks the file itself).
+"""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
+import structlog
 from alembic import command
 from alembic.config import Config
 
 from kernel.config import REPOSITORY_ROOT
 from kernel.db import normalise_url
+
+log = structlog.get_logger(__name__)
 
 KERNEL_MIGRATIONS = REPOSITORY_ROOT / "kernel" / "migrations"
 
@@ -24,8 +35,35 @@ def alembic_config(service: str, database_url: str) -> Config:
 
 
 def upgrade(service: str, database_url: str) -> None:
-    """Bring ``service``'s database to the newest schema (idempotent)."""
-    command.upgrade(alembic_config(service, database_url), "heads")
+    """Bring ``service``'s database to the newest schema (idempotent; one migrator at a
+    time per database on PostgreSQL)."""
+    with migration_lock(service, database_url):
+        command.upgrade(alembic_config(service, database_url), "heads")
+
+
+@contextmanager
+def migration_lock(service: str, database_url: str):
+    url = normalise_url(database_url)
+    if not url.startswith("postgresql"):
+        yield
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            key = {"key": f"eldercare-migrate:{service}"}
+            if not conn.execute(text("SELECT pg_try_advisory_lock(hashtext(:key))"), key).scalar():
+                log.info("another migrator holds the lock; waiting for it", service=service)
+                conn.execute(text("SELECT pg_advisory_lock(hashtext(:key))"), key)
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(hashtext(:key))"), key)
+                conn.commit()
+    finally:
+        engine.dispose()
 
 
 def current_heads(service: str, database_url: str) -> list[str]:
