@@ -124,3 +124,33 @@ def _insert_statement(conn, table, columns):
         f"%s::{_PG_ARRAY_TYPES.get(table.c[c].type.compile(dialect=conn.dialect).split('(')[0], 'text')}[]"
         for c in columns)
     return f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({arrays})"
+
+
+@contextmanager
+def advisory_lock(engine: Engine, key: str, wait: bool):
+    """Hold the PostgreSQL session advisory lock ``key`` for the block; yields whether this
+    process holds it (with ``wait``, it waits and always does). SQLite: one process per
+    file, so always True. Used where several replicas of a service must not do the same
+    work at once: migrations, timers."""
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+    conn = engine.connect()
+    try:
+        held = bool(conn.execute(text("SELECT pg_try_advisory_lock(hashtext(:key))"), {"key": key}).scalar())
+        if not held and wait:
+            conn.execute(text("SELECT pg_advisory_lock(hashtext(:key))"), {"key": key})
+            held = True
+        conn.commit()
+        yield held
+    finally:
+        try:
+            if held:
+                # The lock belongs to the session, which a pooled connection outlives.
+                conn.execute(text("SELECT pg_advisory_unlock(hashtext(:key))"), {"key": key})
+                conn.commit()
+            conn.close()
+        except DBAPIError:
+            conn.invalidate()          # the session, and with it the lock, is gone already

@@ -14,7 +14,7 @@ from alembic import command
 from alembic.config import Config
 
 from kernel.config import REPOSITORY_ROOT
-from kernel.db import normalise_url
+from kernel.db import advisory_lock, normalise_url
 
 log = structlog.get_logger(__name__)
 
@@ -47,25 +47,16 @@ def migration_lock(service: str, database_url: str):
     if not url.startswith("postgresql"):
         yield
         return
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import create_engine
     from sqlalchemy.pool import NullPool
     engine = create_engine(url, poolclass=NullPool)
     try:
-        with engine.connect() as conn:
-            key = {"key": f"eldercare-migrate:{service}"}
-            if not conn.execute(text("SELECT pg_try_advisory_lock(hashtext(:key))"), key).scalar():
-                log.info("another migrator holds the lock; waiting for it", service=service)
-                conn.execute(text("SELECT pg_advisory_lock(hashtext(:key))"), key)
-            conn.commit()
-            try:
+        with advisory_lock(engine, f"eldercare-migrate:{service}", wait=False) as held:
+            if held:
                 yield
-            finally:
-                conn.execute(text("SELECT pg_advisory_unlock(hashtext(:key))"), key)
-                conn.commit()
+                return
+        log.info("another migrator holds the lock; waiting for it", service=service)
+        with advisory_lock(engine, f"eldercare-migrate:{service}", wait=True):
+            yield
     finally:
         engine.dispose()
-
-
-def current_heads(service: str, database_url: str) -> list[str]:
-    from alembic.script import ScriptDirectory
-    return list(ScriptDirectory.from_config(alembic_config(service, database_url)).get_heads())

@@ -15,7 +15,7 @@ import kernel.rpc  # noqa: F401 - registers our errors for nameko's RPC (both di
 from kernel.catalogue import EventCatalogue
 from kernel.clock import ShiftedClock, SystemClock
 from kernel.config import amqp_uri, database_url, setting
-from kernel.db import create_service_engine
+from kernel.db import advisory_lock, create_service_engine
 from kernel.logging import configure_logging
 from kernel.relay import OutboxRelay
 from kernel.store import SqlAlchemyEventStore
@@ -37,6 +37,13 @@ class Database:
 
     def connect(self):
         return self.engine.connect()
+
+    def exclusively(self, task: str):
+        """``with db.exclusively("sweep") as mine:`` — ``mine`` is True in one replica of the
+        service at a time (a PostgreSQL advisory lock; SQLite runs one process per file).
+        Timers use it: every replica's timer fires, one does the work, and two replicas
+        never deliver the same message or sweep the same alerts at once."""
+        return advisory_lock(self.engine, f"{self.store.source}:{task}", wait=False)
 
 
 class ServiceDatabase(DependencyProvider):

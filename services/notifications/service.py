@@ -228,7 +228,9 @@ class NotificationsService(checkpoint_witness(SEALING_SERVICES, own="notificatio
     # -- time ----------------------------------------------------------------------------
     @configured_timer("NOTIFICATIONS.sweep_interval_seconds", 60)
     def sweep_on_timer(self):
-        self.sweep()
+        with self.db.exclusively("sweep") as mine:
+            if mine:       # another replica holds it: that one does this tick's work
+                self.sweep()
 
     @command_rpc
     def sweep(self):
@@ -249,7 +251,9 @@ class NotificationsService(checkpoint_witness(SEALING_SERVICES, own="notificatio
 
     @configured_timer("NOTIFICATIONS.delivery_interval_seconds", 2)
     def deliver_on_timer(self):
-        self.deliver_due()
+        with self.db.exclusively("deliver") as mine:
+            if mine:       # another replica holds it: that one does this tick's work
+                self.deliver_due()
 
     @command_rpc
     def deliver_due(self):

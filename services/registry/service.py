@@ -203,7 +203,9 @@ class RegistryService(checkpoint_witness(SEALING_SERVICES, own="registry")):
     # -- derived status over time -------------------------------------------------------
     @configured_timer("REGISTRY.status_review_interval_seconds", 60)
     def review_statuses_on_timer(self):
-        self.review_statuses()
+        with self.db.exclusively("status-review") as mine:
+            if mine:       # another replica holds it: that one does this tick's work
+                self.review_statuses()
 
     @command_rpc
     def review_statuses(self):

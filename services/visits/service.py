@@ -205,7 +205,9 @@ class VisitsService(checkpoint_witness(SEALING_SERVICES, own="visits")):
     # -- periods --------------------------------------------------------------------------
     @configured_timer("VISITS.period_close_interval_seconds", 3600)
     def close_periods_on_timer(self):
-        self.close_periods()
+        with self.db.exclusively("period-close") as mine:
+            if mine:       # another replica holds it: that one does this tick's work
+                self.close_periods()
 
     @command_rpc
     def close_periods(self):

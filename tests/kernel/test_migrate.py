@@ -60,3 +60,41 @@ def test_concurrent_migrations_of_a_fresh_database_all_succeed(postgres_url):
         thread.join(120)
     assert not failures, failures
     assert "events" in _tables(postgres_url)
+
+
+def test_an_advisory_lock_is_held_by_one_holder_at_a_time(postgres_url):
+    from kernel.db import advisory_lock, create_service_engine
+    first, second = create_service_engine(postgres_url), create_service_engine(postgres_url)
+    try:
+        with advisory_lock(first, "notifications:deliver", wait=False) as mine:
+            assert mine
+            with advisory_lock(second, "notifications:deliver", wait=False) as theirs:
+                assert not theirs                  # the other replica skips this tick
+            with advisory_lock(second, "notifications:sweep", wait=False) as other_task:
+                assert other_task                  # locks are per task
+        with advisory_lock(second, "notifications:deliver", wait=False) as theirs:
+            assert theirs                          # released with the block, pooled connection or not
+    finally:
+        first.dispose()
+        second.dispose()
+
+
+def test_timers_skip_the_tick_when_another_replica_holds_the_task():
+    from contextlib import contextmanager
+    from unittest import mock
+
+    from nameko.testing.services import worker_factory
+
+    from services.notifications.service import NotificationsService
+
+    @contextmanager
+    def held_elsewhere(task):
+        yield False
+
+    service = worker_factory(NotificationsService)
+    service.db.exclusively = held_elsewhere
+    with mock.patch.object(NotificationsService, "sweep") as sweep, \
+            mock.patch.object(NotificationsService, "deliver_due") as deliver:
+        service.sweep_on_timer()
+        service.deliver_on_timer()
+    assert not sweep.called and not deliver.called
