@@ -260,10 +260,12 @@ class CheckpointSealer(DependencyProvider):
     kill = stop
 
     def seal_now(self):
+        """Seal now, unless another replica of the service is sealing (then None)."""
         from kernel.checkpoints import CheckpointSigner, seal_log
         database = find_database(self.container)
         signer = CheckpointSigner.from_key_dir(self.container.service_name, self.key_dir)
-        return seal_log(database.engine, database.store, signer, database.clock)
+        with advisory_lock(database.engine, f"{self.container.service_name}:seal", wait=False) as mine:
+            return seal_log(database.engine, database.store, signer, database.clock) if mine else None
 
     def _loop(self):
         from kernel.checkpoints import CheckpointKeyError
