@@ -1,10 +1,106 @@
-"""Prometheus metrics of the gateway: request latency by route and status, and RPC errors
-by service. Exposed at /metrics."""
+"""Prometheus metrics of the gateway, exposed at /metrics: request latency by route and
+status, requests failed by an absent or failing service, and — read at each scrape — consumer
+lag (messages waiting in every consumer queue, and parked in its dead-letter queue) and the
+gateway's own outbox backlog."""
 from __future__ import annotations
 
+from functools import lru_cache
+
+import amqp
+import kombu
+import structlog
 from nameko.extensions import DependencyProvider
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
+
+from kernel.config import amqp_uri
+from kernel.providers import OutboxRelayRunner
+from kernel.topology import dead_letter_queue_name
+
+log = structlog.get_logger(__name__)
+BROKER_TIMEOUT_SECONDS = 2.0
+
+
+@lru_cache(maxsize=1)
+def consumer_subscriptions() -> tuple:
+    """Every consumer queue the services declare — the topology ``eldercare topology``
+    creates at deploy."""
+    from cli.services import SERVICE_CLASSES, service_class
+    from kernel.consumer import subscriptions_of
+    return tuple(s for name in SERVICE_CLASSES for s in subscriptions_of(service_class(name)))
+
+
+def queue_depths(uri: str, names) -> dict[str, tuple[int, int]]:
+    """(messages ready, consumers) of each named queue that exists, by a passive declare:
+    nothing is created or changed. A queue not declared yet is left out."""
+    depths = {}
+    with kombu.Connection(uri, connect_timeout=BROKER_TIMEOUT_SECONDS) as connection:
+        channel = connection.channel()
+        for name in names:
+            try:
+                declared = channel.queue_declare(queue=name, passive=True)
+            except amqp.exceptions.NotFound:
+                channel = connection.channel()          # the broker closed the channel
+                continue
+            depths[name] = (declared.message_count, declared.consumer_count)
+    return depths
+
+
+class QueueCollector(Collector):
+    """Reads the broker (and the gateway's outbox cursor) when Prometheus scrapes."""
+
+    def __init__(self):
+        self.amqp_uri: str | None = None
+        self.subscriptions: tuple = ()
+        self.outbox = None           # the gateway's OutboxRelayRunner: its relay exists once started
+
+    def describe(self):
+        return []                    # not collected when registered (no broker then)
+
+    def collect(self):
+        if self.amqp_uri is None:
+            return
+        families = {
+            "lag": GaugeMetricFamily("eldercare_consumer_lag_messages",
+                                     "Events waiting in a consumer queue (ready, not yet delivered)",
+                                     labels=["queue", "service", "source"]),
+            "consumers": GaugeMetricFamily("eldercare_consumer_queue_consumers",
+                                           "Consumers attached to a consumer queue (0: nobody is applying it)",
+                                           labels=["queue", "service", "source"]),
+            "parked": GaugeMetricFamily("eldercare_consumer_parked_messages",
+                                        "Events parked in a consumer queue's dead-letter queue",
+                                        labels=["queue", "service", "source"]),
+        }
+        up = GaugeMetricFamily("eldercare_consumer_lag_up", "1 if the broker answered this scrape's queue reads")
+        try:
+            self._add_queue_samples(families)
+            up.add_metric([], 1)
+        except Exception as exc:  # noqa: BLE001 - a broker that does not answer must not break /metrics
+            log.warning("could not read consumer queue depths", error=str(exc), error_type=type(exc).__name__)
+            up.add_metric([], 0)
+        yield from families.values()
+        yield up
+        relay = getattr(self.outbox, "relay", None)
+        if relay is not None:
+            backlog = GaugeMetricFamily("eldercare_outbox_backlog_events",
+                                        "Events appended to a service's log but not yet published",
+                                        labels=["service"])
+            backlog.add_metric([relay.store.source], relay.backlog())
+            yield backlog
+
+    def _add_queue_samples(self, families: dict) -> None:
+        names = [s.consumer for s in self.subscriptions]
+        depths = queue_depths(self.amqp_uri, names + [dead_letter_queue_name(n) for n in names])
+        for subscription in self.subscriptions:
+            labels = [subscription.consumer, subscription.consumer.split(".")[0], subscription.source]
+            if subscription.consumer in depths:
+                ready, consumers = depths[subscription.consumer]
+                families["lag"].add_metric(labels, ready)
+                families["consumers"].add_metric(labels, consumers)
+            if dead_letter_queue_name(subscription.consumer) in depths:
+                families["parked"].add_metric(labels, depths[dead_letter_queue_name(subscription.consumer)][0])
 
 
 class _Metrics:
@@ -16,6 +112,8 @@ class _Metrics:
         self.rpc_errors = Counter("eldercare_gateway_rpc_errors_total",
                                   "Requests that failed because a service did not answer or failed",
                                   ["route", "kind"], registry=self.registry)
+        self.queues = QueueCollector()
+        self.registry.register(self.queues)
 
     def observe(self, route: str, status: int, seconds: float) -> None:
         self.latency.labels(route, str(status)).observe(seconds)
@@ -28,5 +126,12 @@ METRICS = _Metrics()
 
 
 class Metrics(DependencyProvider):
+    """Points the queue collector at this container's broker and outbox."""
+
+    def setup(self):
+        METRICS.queues.amqp_uri = amqp_uri(self.container.config)
+        METRICS.queues.subscriptions = consumer_subscriptions()
+        METRICS.queues.outbox = next((d for d in self.container.dependencies if isinstance(d, OutboxRelayRunner)), None)
+
     def get_dependency(self, worker_ctx):
         return METRICS

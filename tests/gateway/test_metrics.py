@@ -1,0 +1,96 @@
+"""/metrics read against the real broker: consumer lag per consumer queue (events waiting),
+parked events, consumers attached, the gateway's outbox backlog, and what a scrape says when
+the broker does not answer. Only the gateway runs: nothing consumes the queues."""
+import time
+
+import amqp
+import kombu
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from gateway.auth import Principal
+from gateway.metrics import QueueCollector, consumer_subscriptions
+from gateway.service import GatewayService
+from gateway.timeline import record_read
+from kernel import migrate
+from kernel.providers import Database, OutboxRelayRunner, find_database
+from kernel.topology import Subscription, declare
+from tests.gateway.test_api import wait_for
+
+QUEUE = "visits.on_registry_event"
+READER = Principal("clerk", "civil_affairs", "county_coordinator", "410928000000")
+
+
+@pytest.fixture
+def gateway(rabbit_config, web_config, tmp_path, container_factory):
+    url = f"sqlite:///{tmp_path / 'gateway.db'}"
+    migrate.upgrade("gateway", url)
+    config = {**rabbit_config, **web_config, "DATABASES": {"gateway": url}, "RELAY": {"poll_interval": 0.1},
+              "GATEWAY": {"token_keyring": str(tmp_path / "tokens.yml")}}
+    container = container_factory(GatewayService, config)
+    container.start()
+    return container
+
+
+def scrape(web_session) -> dict:
+    """{metric name: {frozenset of label items: value}} from /metrics."""
+    samples = {}
+    for family in text_string_to_metric_families(web_session.get("/metrics").text):
+        for sample in family.samples:
+            samples.setdefault(sample.name, {})[frozenset(sample.labels.items())] = sample.value
+    return samples
+
+
+def by_queue(samples: dict, name: str) -> dict:
+    return {dict(labels)["queue"]: value for labels, value in samples.get(name, {}).items()}
+
+
+def publish(channel, queue: str, count: int) -> None:
+    producer = kombu.Producer(channel)
+    for number in range(count):
+        producer.publish({"number": number}, routing_key=queue)      # the default exchange: straight to the queue
+
+
+def test_consumer_lag_is_the_number_of_events_waiting_in_each_consumer_queue(gateway, web_session):
+    before = scrape(web_session)
+    assert before["eldercare_consumer_lag_up"] == {frozenset(): 1.0}
+    assert by_queue(before, "eldercare_consumer_lag_messages") == {}        # no queue declared yet ...
+    with kombu.Connection(gateway.config["AMQP_URI"], transport_options={"confirm_publish": True}) as connection:
+        channel = connection.channel()
+        with pytest.raises(amqp.exceptions.NotFound):                        # ... and reading created none
+            channel.queue_declare(queue=QUEUE, passive=True)
+        channel = connection.channel()
+        for subscription in consumer_subscriptions():                        # what `eldercare topology` does
+            declare(channel, subscription)
+        publish(channel, QUEUE, 7)
+        publish(channel, f"{QUEUE}.dead", 2)
+    wait_for(lambda: by_queue(scrape(web_session), "eldercare_consumer_lag_messages").get(QUEUE) == 7)
+    after = scrape(web_session)
+    lag = by_queue(after, "eldercare_consumer_lag_messages")
+    assert set(lag) == {s.consumer for s in consumer_subscriptions()} and len(lag) > 20
+    assert {queue: n for queue, n in lag.items() if n} == {QUEUE: 7}
+    assert {queue: n for queue, n in by_queue(after, "eldercare_consumer_parked_messages").items() if n} == {QUEUE: 2}
+    assert by_queue(after, "eldercare_consumer_queue_consumers")[QUEUE] == 0
+    labels = next(dict(k) for k in after["eldercare_consumer_lag_messages"] if dict(k)["queue"] == QUEUE)
+    assert labels == {"queue": QUEUE, "service": "visits", "source": "registry"}
+
+
+def test_outbox_backlog_counts_the_gateways_events_not_yet_published(gateway, web_session):
+    assert scrape(web_session)["eldercare_outbox_backlog_events"] == {frozenset({("service", "gateway")}): 0.0}
+    relay = next(d for d in gateway.dependencies if isinstance(d, OutboxRelayRunner))
+    relay.stop()                                                # appended from now on, nothing is published
+    database = Database(find_database(gateway))
+    for number in range(3):
+        record_read(database, f"elder-{number}", READER, "get_elder", "case review", False, rpc=None)
+    assert scrape(web_session)["eldercare_outbox_backlog_events"] == {frozenset({("service", "gateway")}): 3.0}
+
+
+def test_a_broker_that_does_not_answer_is_reported_not_raised():
+    collector = QueueCollector()
+    collector.amqp_uri = "amqp://guest:guest@127.0.0.1:1//"          # nothing listens on port 1
+    collector.subscriptions = (Subscription(QUEUE, "registry", ("registry.elder_registered.v1",)),)
+    started = time.monotonic()
+    families = {family.name: family.samples for family in collector.collect()}
+    assert time.monotonic() - started < 10
+    assert [sample.value for sample in families["eldercare_consumer_lag_up"]] == [0]
+    assert families["eldercare_consumer_lag_messages"] == []
