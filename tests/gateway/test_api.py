@@ -33,6 +33,31 @@ def register(api, elder_id="elder-1", village=VILLAGE, sequence=0, token=None):
     return response.json()
 
 
+def seed_records(api) -> dict:
+    """One of each thing a path names (two elders), so calls on an elder, facility, alert or
+    referral reach the services instead of stopping at 404. Returns the ids by path parameter."""
+    register(api, "elder-1", VILLAGE)
+    register(api, "elder-2", VILLAGE, sequence=1)
+    wait_for(lambda: api("GET", "/api/elders/elder-1/visit-plan").status_code == 200)
+    created = [
+        api("POST", "/api/visitors", json={"name": "李明", "phone": "13800000001", "role": "village_cadre",
+                                           "organisation": "村委会", "village_codes": [VILLAGE]}),
+        api("POST", "/api/facilities", json={
+            "facility_id": "facility-1", "name": "东关村幸福院", "division_code": VILLAGE, "kind": "happiness_home",
+            "operating_model": "public_built_public_run", "operator": "村委会", "capacity": 3,
+            "effective_date": "2026-01-01"}),
+        api("POST", "/api/alerts", json={"kind": "infringement", "division_code": VILLAGE, "severity": "high",
+                                         "summary": "邻居反映老人被家属锁在屋内", "elder_id": "elder-1"}),
+        api("POST", "/api/referrals", json={"to_department": "health", "division_code": VILLAGE,
+                                            "request": "assess the elder's heart condition"}),
+    ]
+    for response in created:
+        assert response.status_code == 201, response.text
+    _visitor, facility, alert, referral = (response.json() for response in created)
+    return {"elder_id": "elder-1", "facility_id": facility["facility_id"], "alert_id": alert["alert_id"],
+            "referral_id": referral["referral_id"]}
+
+
 def test_register_read_and_search_through_the_gateway(api):
     elder = register(api)
     assert elder["left_behind"] is True
@@ -192,7 +217,8 @@ def test_the_quarterly_report_is_reproducible_byte_for_byte_and_ignores_later_re
 
 
 def test_access_table_role_department_jurisdiction_action(api, system, caplog):
-    """One row per (who, what, where) → allowed or not; refusals are 403 and logged."""
+    """One row per (who, what, where) → allowed or not; refusals are 403 and logged. Every
+    write route × department and auditor: test_access.py, generated from the route table."""
     register(api)
     who = {
         "county clerk": system.token(),

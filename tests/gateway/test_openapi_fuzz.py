@@ -22,7 +22,7 @@ import pytest
 from gateway import service
 from gateway.routes import ROUTES
 from tests.gateway.conftest import COUNTY, VILLAGE
-from tests.gateway.test_api import register, wait_for
+from tests.gateway.test_api import register, seed_records
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "5"))
@@ -61,35 +61,11 @@ def known_values_config(known: dict, probability: float) -> str:
         + [f'"{p}" = {{ dictionary = "{dictionaries[p]}", probability = {probability} }}' for p in known]) + "\n"
 
 
-def seed_records(api) -> dict:
-    """One of each thing a path names, so operations on an elder, facility, alert or
-    referral reach the services instead of stopping at 404. Returns their ids by parameter."""
-    register(api, "elder-1", VILLAGE)
-    register(api, "elder-2", VILLAGE, sequence=1)
-    wait_for(lambda: api("GET", "/api/elders/elder-1/visit-plan").status_code == 200)
-    created = [
-        api("POST", "/api/visitors", json={"name": "李明", "phone": "13800000001", "role": "village_cadre",
-                                           "organisation": "村委会", "village_codes": [VILLAGE]}),
-        api("POST", "/api/facilities", json={
-            "facility_id": "facility-1", "name": "东关村幸福院", "division_code": VILLAGE, "kind": "happiness_home",
-            "operating_model": "public_built_public_run", "operator": "村委会", "capacity": 3,
-            "effective_date": "2026-01-01"}),
-        api("POST", "/api/alerts", json={"kind": "infringement", "division_code": VILLAGE, "severity": "high",
-                                         "summary": "邻居反映老人被家属锁在屋内", "elder_id": "elder-1"}),
-        api("POST", "/api/referrals", json={"to_department": "health", "division_code": VILLAGE,
-                                            "request": "assess the elder's heart condition"}),
-    ]
-    for response in created:
-        assert response.status_code == 201, response.text
-    _visitor, _facility, alert, referral = (response.json() for response in created)
-    return {"path.elder_id": ["elder-1", "elder-2"], "path.facility_id": ["facility-1"],
-            "path.alert_id": [alert["alert_id"]], "path.referral_id": [referral["referral_id"]],
-            "query.division_code": [VILLAGE, COUNTY]}
-
-
 @pytest.mark.timeout(RUN_TIMEOUT + 60)
 def test_schemathesis_finds_no_server_error_and_no_undocumented_response(api, system, web_config_port, tmp_path):
-    known = seed_records(api)
+    ids = seed_records(api)
+    known = {"path.elder_id": ["elder-1", "elder-2"], **{f"path.{name}": [ids[name]] for name in (
+        "facility_id", "alert_id", "referral_id")}, "query.division_code": [VILLAGE, COUNTY]}
     token = system.token("fuzzer", "civil_affairs", "admin", NATIONWIDE)
     run = schemathesis(web_config_port, token, known, "--checks", "all", "--exclude-checks", EXCLUDED_CHECKS,
                        "--max-examples", str(EXAMPLES), "--workers", "2", cwd=tmp_path)
