@@ -3,14 +3,17 @@
 ``LoopbackRabbitCluster`` starts N RabbitMQ nodes on loopback: each has its own node name,
 AMQP port, distribution port, data directory, log directory and enabled-plugins file, and all
 share one Erlang cookie under a temporary HOME. Nodes 2..N join node 1 with
-``rabbitmqctl join_cluster``. ``close()`` stops every node and removes every directory, and it
-is safe to call after a failure.
+``rabbitmqctl join_cluster``. A node can be killed (SIGKILL) and started again on its data
+directory, and it rejoins. ``close()`` stops every node and removes every directory, and it
+is safe to call after a failure; a ``Reaper`` process does the same if this process dies
+without calling it (pytest-timeout's ``os._exit``).
 
-``run_stream`` runs the registry and visits services in this process (nameko containers)
-against a broker, feeds them registry commands over RPC (demo county commands, in order per
-elder, several in flight), optionally kills a broker node part way through, and waits until
-visits has applied every registry event it subscribes to. Both ``tests/cluster`` (the fault
-test) and the ``cluster`` benchmark row use it.
+``run_stream`` runs the registry and visits services as two ``nameko run`` processes
+(``ServiceProcesses``, restarted if they exit, as a Deployment would) against a broker, feeds
+them registry commands over RPC from this process (demo county commands, in order per elder,
+several in flight), lets the caller stop and start broker nodes part way through, and waits
+until visits has applied every registry event it subscribes to. Both ``tests/cluster`` (the
+fault test) and the ``cluster`` benchmark row use it.
 
 The benchmark row (``bench_cluster``) measures commands/s end to end, meaning registry commands
 accepted and their events applied by visits. It compares a 3-node cluster with quorum queues
@@ -24,6 +27,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections import Counter, deque
@@ -31,6 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 RABBITMQ_BIN = Path(os.environ.get("RABBITMQ_BIN", "/usr/lib/rabbitmq/bin"))
+REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
+SERVICES = {"registry": "services.registry.service:RegistryService",
+            "visits": "services.visits.service:VisitsService"}
 DEFAULT_CLUSTER_COMMANDS = 2_000       # the benchmark row; the fault test uses CLUSTER_TEST_COMMANDS
 ACTOR = {"department": "civil_affairs", "user": "cluster-bench", "role": "county_coordinator"}
 
@@ -43,6 +50,53 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+_REAPER = r"""
+import os, shutil, signal, sys, time
+from pathlib import Path
+parent, lease, remove = int(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+while os.getppid() == parent:
+    if not lease.exists():
+        sys.exit(0)                 # cleaned up normally
+    time.sleep(0.5)
+for path in list(lease.glob("*.pgid")) + (list(Path(remove).rglob("rabbit.pid")) if remove else []):
+    try:
+        pid = int(path.read_text().strip())
+        os.killpg(pid, signal.SIGKILL) if path.suffix == ".pgid" else os.kill(pid, signal.SIGKILL)
+    except (ValueError, OSError):
+        pass
+shutil.rmtree(lease, ignore_errors=True)
+if remove:
+    shutil.rmtree(remove, ignore_errors=True)
+"""
+
+
+class Reaper:
+    """A watchdog process that SIGKILLs the process groups it was told about, and removes a
+    directory, if this process dies without cleaning up: pytest-timeout ends a hung test with
+    os._exit, which runs no ``finally``, and broker nodes in their own sessions would outlive
+    it. It exits by itself once ``close()`` removes its lease directory."""
+
+    def __init__(self, lease: Path, remove: Path | None = None):
+        self.lease = Path(lease)
+        self.lease.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen([sys.executable, "-c", _REAPER, str(os.getpid()), str(self.lease),
+                                         str(remove or "")], start_new_session=True, stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def watch(self, name: str, process_group: int) -> None:
+        (self.lease / f"{name}.pgid").write_text(str(process_group))
+
+    def forget(self, name: str) -> None:
+        (self.lease / f"{name}.pgid").unlink(missing_ok=True)
+
+    def close(self) -> None:
+        shutil.rmtree(self.lease, ignore_errors=True)
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
 
 
 @dataclass
@@ -65,6 +119,7 @@ class LoopbackRabbitCluster:
     prefix: str = "eldercare-ct"
     nodes: list[Node] = field(default_factory=list)
     _owns_base: bool = False
+    _reaper: Reaper | None = None
 
     def __post_init__(self):
         if self.base is None:
@@ -88,7 +143,10 @@ class LoopbackRabbitCluster:
                        RABBITMQ_LOG_BASE=str(node.directory / "log"),
                        RABBITMQ_ENABLED_PLUGINS_FILE=str(self.base / "enabled_plugins"),
                        RABBITMQ_PID_FILE=str(node.pid_file),
-                       RABBITMQ_SERVER_ERL_ARGS="+S 1:1 +A 8 -kernel inet_dist_use_interface {127,0,0,1}")
+                       # Replacing the server args drops RabbitMQ's default "+sbwt none ...": keep
+                       # it, or three schedulers busy-wait for CPU the services need.
+                       RABBITMQ_SERVER_ERL_ARGS="+S 1:1 +A 8 +sbwt none +sbwtdcpu none +sbwtdio none "
+                                                "-kernel inet_dist_use_interface {127,0,0,1}")
         return env
 
     def ctl(self, node: Node, *args: str, timeout: float = 90, check: bool = True) -> subprocess.CompletedProcess:
@@ -107,23 +165,35 @@ class LoopbackRabbitCluster:
         cookie.chmod(0o400)
         (self.base / "rabbitmq-env.conf").write_text("")          # not /etc/rabbitmq/rabbitmq-env.conf
         (self.base / "enabled_plugins").write_text("[].\n")       # no management listener to clash
+        self._reaper = Reaper(self.base / "reaper", remove=self.base)
         for node in self.nodes:
             node.directory.mkdir(parents=True, exist_ok=True)
             (node.directory / "rabbitmq.conf").write_text(
                 f"listeners.tcp.local = 127.0.0.1:{node.amqp_port}\nloopback_users = none\n"
                 "cluster_partition_handling = pause_minority\n")
-            log = open(node.directory / "stdout.log", "w")
-            node.process = subprocess.Popen([str(RABBITMQ_BIN / "rabbitmq-server")], env=self._env(node),
-                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            self._launch(node)
         for node in self.nodes:
             self._await(node)
-        for node in self.nodes[1:]:
+        for node in self.nodes[1:]:      # start_app returns once the app runs: no second await
             self.ctl(node, "stop_app")
             self.ctl(node, "join_cluster", self.nodes[0].name)
             self.ctl(node, "start_app")
-        for node in self.nodes:
-            self._await(node)
         return self
+
+    def _launch(self, node: Node) -> None:
+        log = open(node.directory / "stdout.log", "a")
+        node.process = subprocess.Popen([str(RABBITMQ_BIN / "rabbitmq-server")], env=self._env(node),
+                                        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        self._reaper.watch(node.directory.name, node.process.pid)
+
+    def restart(self, index: int) -> None:
+        """Start a killed node again on its own data directory: it rejoins the cluster, and its
+        quorum queue replicas catch up from the leader."""
+        node = self.nodes[index]
+        assert node.process is None or node.process.poll() is not None, f"{node.name} is running"
+        self._launch(node)
+        self._await(node)
 
     def _await(self, node: Node, timeout: float = 120) -> None:
         """await_startup fails at once while the VM has not registered with epmd yet: retry."""
@@ -167,6 +237,7 @@ class LoopbackRabbitCluster:
         node = self.nodes[index]
         pid = int(node.pid_file.read_text().strip())
         os.kill(pid, signal.SIGKILL)
+        node.pid_file.unlink()      # so that nothing kills that pid again once it is reused
         if node.process is not None:
             try:
                 os.killpg(node.process.pid, signal.SIGKILL)
@@ -195,6 +266,8 @@ class LoopbackRabbitCluster:
                     os.kill(int(node.pid_file.read_text().strip() or 0), signal.SIGKILL)
                 except (ProcessLookupError, ValueError):
                     pass
+        if self._reaper is not None:
+            self._reaper.close()
         if self._owns_base or self.base.exists():
             shutil.rmtree(self.base, ignore_errors=True)
 
@@ -214,7 +287,7 @@ class StreamResult:
     outcomes: Counter
     retried: int
     urls: dict
-    killed_at: int | None = None
+    restarts: Counter = field(default_factory=Counter)
 
     @property
     def seconds(self) -> float:
@@ -259,19 +332,151 @@ def declare_topology(uri: str, queue_type: str) -> None:
                 declare(channel, subscription, queue_type)
 
 
+def declare_rpc_queues(uri: str, names=tuple(SERVICES)) -> None:
+    """The RPC queues nameko declares (``rpc-<service>``: durable, classic, no arguments),
+    declared first through ``uri`` so that they live on that node. A classic queue lives on
+    one node; while that node is down, RPC to the service stops. RabbitMQ 3.10 cannot make
+    them quorum queues: a queue declared as quorum is then refused to nameko, which declares
+    it without ``x-queue-type`` (406 PRECONDITION_FAILED, inequivalent arg). From 3.13 a vhost
+    whose default queue type is quorum makes nameko's own declaration a quorum queue."""
+    import kombu
+    exchange = kombu.Exchange("nameko-rpc", type="topic", durable=True)
+    with kombu.Connection(uri, connect_timeout=10) as connection:
+        channel = connection.default_channel
+        exchange(channel).declare()
+        for name in names:
+            kombu.Queue(f"rpc-{name}", exchange=exchange, routing_key=f"{name}.*", durable=True)(channel).declare()
+
+
+def declare_event_sinks(uri: str, names=tuple(SERVICES)) -> None:
+    """A queue on each service's events exchange that keeps nothing (``x-max-length`` 0),
+    standing for the consumers this two-service set-up leaves out (notifications, subsidies,
+    audit, ...). Without it their events come back to the relay as unroutable and are
+    recorded one by one, an error path that a full deployment does not take."""
+    import kombu
+
+    from kernel.topology import events_exchange
+    with kombu.Connection(uri, connect_timeout=10) as connection:
+        channel = connection.default_channel
+        for name in names:
+            exchange = events_exchange(name)(channel)
+            exchange.declare()
+            kombu.Queue(f"{name}.events.others", exchange=exchange, routing_key="#", durable=True,
+                        queue_arguments={"x-max-length": 0})(channel).declare()
+
+
+class ServiceProcesses:
+    """Each service in its own ``nameko run`` process, as in production (one pod per service):
+    the registry's commands and visits' consumer use both cores, and each process fails over
+    between broker nodes on its own connections.
+
+    Like a Deployment's pods (restartPolicy: Always), a process that exits is started again,
+    at most ``max_restarts`` times each; ``restarts`` counts them, and each exit's log is kept
+    (``<service>.log``, appended). nameko 2.14.1 does exit when the node it is connected to
+    dies while an RPC worker finishes: see tests/cluster/test_quorum_failover.py."""
+
+    def __init__(self, config: dict, directory: Path, names=tuple(SERVICES), max_restarts: int = 3):
+        self.directory, self.names, self.max_restarts = Path(directory), names, max_restarts
+        self.config_file = self.directory / "services.yml"
+        import yaml
+        self.config_file.write_text(yaml.safe_dump(config))
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.restarts: Counter = Counter()
+        self.failed: str | None = None
+        self._reaper: Reaper | None = None
+        self._stopping = False
+        self._supervisor = None
+
+    def __enter__(self):
+        import threading
+        self._reaper = Reaper(self.directory / "reaper")
+        try:
+            for name in self.names:
+                self._start(name)
+        except BaseException:
+            self.__exit__()
+            raise
+        self._supervisor = threading.Thread(target=self._supervise, daemon=True)
+        self._supervisor.start()
+        return self
+
+    def _start(self, name: str) -> None:
+        environment = {**os.environ, "PYTHONPATH": str(REPOSITORY_ROOT),
+                       "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING")}
+        with open(self.directory / f"{name}.log", "a") as log:
+            self.processes[name] = subprocess.Popen(
+                [sys.executable, "-m", "nameko", "run", "--config", str(self.config_file), SERVICES[name]],
+                cwd=REPOSITORY_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True)
+        self._reaper.watch(name, self.processes[name].pid)
+
+    def _supervise(self) -> None:
+        while not self._stopping and self.failed is None:
+            for name, process in list(self.processes.items()):
+                if process.poll() is None or self._stopping:
+                    continue
+                if self.restarts[name] >= self.max_restarts:
+                    self.failed = f"{name} exited {self.restarts[name] + 1} times (last: {process.returncode})"
+                    break
+                self.restarts[name] += 1
+                with open(self.directory / f"{name}.log", "a") as log:
+                    log.write(f"\n--- exited with {process.returncode}; started again ---\n")
+                self._start(name)
+            time.sleep(0.2)
+
+    def await_ready(self, proxy, timeout: float = 120) -> None:
+        """Every service answers ``ping`` over RPC."""
+        from nameko.exceptions import UnknownService
+        deadline = time.monotonic() + timeout
+        for name in self.names:
+            while True:
+                self.check_alive()
+                try:
+                    getattr(proxy, name).ping()
+                    break
+                except UnknownService:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.5)
+
+    def check_alive(self) -> None:
+        """Raise if a service kept exiting (more than ``max_restarts`` times)."""
+        if self.failed is not None:
+            name = self.failed.split()[0]
+            log = (self.directory / f"{name}.log").read_text()[-3000:]
+            raise RuntimeError(f"{self.failed}: {log}")
+
+    def __exit__(self, *exc):
+        """SIGTERM: nameko stops gracefully (running workers finish, unacked messages go back)."""
+        self._stopping = True
+        if self._supervisor is not None:
+            self._supervisor.join(timeout=5)
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for name, process in self.processes.items():
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=30)
+        if self._reaper is not None:
+            self._reaper.close()
+
+
 def run_stream(service_uri: str, queue_type: str, directory: Path, commands: list[dict], *,
-               in_flight: int = 16, on_progress=None, settle_timeout: float = 180.0) -> StreamResult:
-    """Registry and visits containers on ``service_uri``; every command sent over RPC (a
-    transport failure is retried once the call fails, a domain refusal is an outcome);
-    returns once visits has applied every subscribed registry event. ``on_progress(sent)`` is
-    called after each command is sent (the fault test kills a node from it)."""
-    from nameko.containers import ServiceContainer
+               client_uri: str | None = None, in_flight: int = 16, on_progress=None,
+               settle_timeout: float = 180.0, rpc_timeout: float = 30.0) -> StreamResult:
+    """Registry and visits in their own processes on ``service_uri``; every command sent over
+    RPC from this process through ``client_uri`` (default: the same); a transport failure is
+    retried once the call fails, a domain refusal is an outcome. Returns once visits has
+    applied every subscribed registry event, after stopping both services.
+    ``on_progress(sent)`` is called after each command is sent (the fault test stops and
+    restarts nodes from it)."""
     from nameko.standalone.rpc import ClusterRpcProxy
 
     from kernel import migrate
     from kernel.errors import EldercareError
-    from services.registry.service import RegistryService
-    from services.visits.service import VisitsService
 
     urls = {name: f"sqlite:///{directory / (name + '.db')}" for name in ("registry", "visits")}
     for name, url in urls.items():
@@ -281,50 +486,50 @@ def run_stream(service_uri: str, queue_type: str, directory: Path, commands: lis
               "REGISTRY": {"status_review_interval_seconds": 3600},
               "VISITS": {"period_close_interval_seconds": 3600},
               "CHECKPOINTS": {"interval_seconds": 3600, "key_dir": str(directory / "keys")}}
-    containers = [ServiceContainer(cls, config) for cls in (VisitsService, RegistryService)]
-    for container in containers:
-        container.start()
     outcomes: Counter = Counter()
     retry: list[dict] = []
-    try:
+    client_config = {"AMQP_URI": client_uri or service_uri, "serializer": "json"}
+    with ServiceProcesses(config, directory) as services, \
+            ClusterRpcProxy(client_config, timeout=rpc_timeout) as cluster:
+        services.await_ready(cluster)
         started = time.perf_counter()
-        with ClusterRpcProxy({"AMQP_URI": service_uri, "serializer": "json"}, timeout=60) as cluster:
-            pending: deque = deque()
+        pending: deque = deque()
 
-            def collect(item):
-                command, reply = item
-                try:
-                    reply.result()
-                    outcomes["accepted"] += 1
-                except EldercareError as error:
-                    outcomes[f"refused ({error.code})"] += 1
-                except Exception as error:  # noqa: BLE001 - the broker failed us: send it again later
-                    outcomes[f"transport ({type(error).__name__})"] += 1
-                    retry.append(command)
+        def collect(item):
+            command, reply = item
+            try:
+                reply.result()
+                outcomes["accepted"] += 1
+            except EldercareError as error:
+                outcomes[f"refused ({error.code})"] += 1
+            except Exception as error:  # noqa: BLE001 - the broker failed us: send it again later
+                services.check_alive()
+                remote = getattr(error, "exc_type", None)        # nameko's RemoteError says what failed there
+                outcomes[f"transport ({type(error).__name__}{': ' + remote if remote else ''})"] += 1
+                retry.append(command)
 
-            for sent, command in enumerate(commands, 1):
-                elder_id = command["payload"]["elder_id"]
-                while pending and (len(pending) >= in_flight or any(c["payload"]["elder_id"] == elder_id
-                                                                    for c, _ in pending)):
-                    collect(pending.popleft())
-                method = getattr(cluster.registry, command["command"])
-                pending.append((command, method.call_async(command["payload"], ACTOR)))
-                if on_progress is not None:
-                    on_progress(sent)
-            while pending:
+        for sent, command in enumerate(commands, 1):
+            services.check_alive()
+            elder_id = command["payload"]["elder_id"]
+            while pending and (len(pending) >= in_flight or any(c["payload"]["elder_id"] == elder_id
+                                                                for c, _ in pending)):
                 collect(pending.popleft())
-            retried = len(retry)
-            for command in retry:        # in order; a command that did land is refused as a duplicate
-                pending.append((command, getattr(cluster.registry, command["command"]).call_async(
-                    command["payload"], ACTOR)))
-                collect(pending.popleft())
+            method = getattr(cluster.registry, command["command"])
+            pending.append((command, method.call_async(command["payload"], ACTOR)))
+            if on_progress is not None:
+                on_progress(sent)
+        while pending:
+            collect(pending.popleft())
+        retried = len(retry)
+        for command in retry:        # in order; a command that did land is refused as a duplicate
+            pending.append((command, getattr(cluster.registry, command["command"]).call_async(
+                command["payload"], ACTOR)))
+            collect(pending.popleft())
         accepted_at = time.perf_counter()
-        wait_until_applied(urls, timeout=settle_timeout)
+        wait_until_applied(urls, timeout=settle_timeout, services=services)
         converged_at = time.perf_counter()
-    finally:
-        for container in containers:
-            container.stop()
-    return StreamResult(len(commands), accepted_at - started, converged_at - accepted_at, outcomes, retried, urls)
+    return StreamResult(len(commands), accepted_at - started, converged_at - accepted_at, outcomes, retried, urls,
+                        services.restarts)
 
 
 def applied_counts(urls: dict) -> tuple[int, int, int]:
@@ -348,9 +553,11 @@ def applied_counts(urls: dict) -> tuple[int, int, int]:
     return total, wanted, applied
 
 
-def wait_until_applied(urls: dict, timeout: float) -> None:
+def wait_until_applied(urls: dict, timeout: float, services: ServiceProcesses | None = None) -> None:
     deadline = time.monotonic() + timeout
     while True:
+        if services is not None:
+            services.check_alive()
         _, wanted, applied = applied_counts(urls)
         if applied >= wanted:
             return
@@ -371,6 +578,7 @@ def bench_cluster(backend_name: str = "sqlite", commands: int = DEFAULT_CLUSTER_
             try:
                 cluster.start()
                 declare_topology(cluster.uri(0), queue_type)
+                declare_event_sinks(cluster.uri(0))
                 work = Path(scratch) / f"{label}-db"
                 work.mkdir()
                 results[label] = run_stream(cluster.uri(0), queue_type, work, stream)
@@ -381,7 +589,8 @@ def bench_cluster(backend_name: str = "sqlite", commands: int = DEFAULT_CLUSTER_
     return Result(
         "cluster", backend_name, commands, clustered.seconds, single.seconds,
         kernel_does="registry commands over RPC → registry log → relay → 3-node RabbitMQ cluster, quorum "
-                    "queues (replicated to 3 nodes) → visits durable consumer, until every event is applied",
+                    "queues (replicated to 3 nodes) → visits durable consumer, until every event is applied; "
+                    "registry and visits each in its own nameko process",
         baseline_does="the same commands and services through a single RabbitMQ node with classic queues",
         details={"commands/s 3-node quorum": f"{commands / clustered.seconds:,.0f}",
                  "commands/s 1 node classic": f"{commands / single.seconds:,.0f}",
