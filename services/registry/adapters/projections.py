@@ -1,10 +1,12 @@
 """The elder directory: the registry's current view of each record, for search and for
-the status timer. Rebuildable from the log (``eldercare rebuild registry``)."""
+the status timer, and the per-village counts the dashboard adds up. Rebuildable from the log
+(``eldercare rebuild registry``)."""
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from kernel.catalogue import EventCatalogue
@@ -12,7 +14,7 @@ from kernel.envelope import Envelope
 from kernel.schema import events as events_table
 from kernel.store import EVENT_COLUMNS, envelope_from_row
 from services.registry.adapters.event_mapping import event_from_envelope
-from services.registry.adapters.tables import elders
+from services.registry.adapters.tables import ELDER_COUNT_COLUMNS, elder_counts, elders
 from services.registry.domain import EVENT_TYPES, ElderState, PolicyBook, fold, next_review_date
 
 
@@ -37,8 +39,33 @@ def directory_row(state: ElderState, policies: PolicyBook) -> dict:
     }
 
 
+def counted(row) -> Counter:
+    """What one directory row adds to its village's ``elder_counts`` (the dashboard's figures)."""
+    active = row["record_status"] == "active"
+    key_target = active and row["key_target"]
+    reasons = row["key_target_reasons"].split(",") if key_target and row["key_target_reasons"] else ()
+    return Counter({"active": active, "left_behind": active and row["left_behind"], "key_target": key_target,
+                    "hospitalised": active and row["hospitalised"],
+                    "deceased": row["record_status"] == "deceased",
+                    **{f"key_target_{reason}": True for reason in reasons}})
+
+
+def add_to_counts(conn: Connection, changes: dict[str, Counter]) -> None:
+    """Add each village's changes to its row (made on first use). Every writer of the
+    projection holds the log's append lock, so update-then-insert cannot race."""
+    for division_code, change in changes.items():
+        values = {column: int(change[column]) for column in ELDER_COUNT_COLUMNS}
+        if not any(values.values()):
+            continue
+        updated = conn.execute(update(elder_counts).where(elder_counts.c.division_code == division_code)
+                               .values({elder_counts.c[c]: elder_counts.c[c] + v for c, v in values.items()}))
+        if updated.rowcount == 0:
+            conn.execute(insert(elder_counts), {"division_code": division_code, **values})
+
+
 class ElderDirectory:
-    """One row per elder, rewritten from the folded stream whenever the stream grows."""
+    """One row per elder, rewritten from the folded stream whenever the stream grows; its
+    village's counts move by the difference between the old row and the new."""
 
     name = "elder_directory"
     handles = frozenset(EVENT_TYPES)
@@ -47,7 +74,7 @@ class ElderDirectory:
         self.catalogue, self.policies = catalogue, policies
 
     def tables(self):
-        return [elders]
+        return [elders, elder_counts]
 
     def apply(self, conn: Connection, envelope: Envelope) -> None:
         self.apply_many(conn, [envelope])
@@ -57,15 +84,25 @@ class ElderDirectory:
         last_sequence: dict[str, int] = {}
         for envelope in envelopes:
             last_sequence[envelope.subject] = envelope.sequence
+        before = {row.elder_id: row._mapping for row in conn.execute(self._current, {"ids": list(last_sequence)})}
+        changes: dict[str, Counter] = {}
         for elder_id, sequence in last_sequence.items():
             rows = conn.execute(self._stream_upto, {"stream_id": elder_id, "sequence": sequence})
             state = fold(elder_id, [event_from_envelope(envelope_from_row(r), self.catalogue) for r in rows])
+            row = directory_row(state, self.policies())
             conn.execute(self._delete, {"elder_id": elder_id})
-            conn.execute(self._insert, directory_row(state, self.policies()))
+            conn.execute(self._insert, row)
+            changes.setdefault(row["division_code"], Counter()).update(counted(row))
+            if elder_id in before:
+                changes.setdefault(before[elder_id]["division_code"], Counter()).subtract(counted(before[elder_id]))
+        add_to_counts(conn, changes)
 
     _stream_upto = (select(*EVENT_COLUMNS)
                     .where(events_table.c.stream_id == bindparam("stream_id"),
                            events_table.c.sequence <= bindparam("sequence"))
                     .order_by(events_table.c.sequence))
+    _current = select(elders.c.elder_id, elders.c.division_code, elders.c.record_status, elders.c.left_behind,
+                      elders.c.key_target, elders.c.key_target_reasons, elders.c.hospitalised).where(
+        elders.c.elder_id.in_(bindparam("ids", expanding=True)))
     _delete = delete(elders).where(elders.c.elder_id == bindparam("elder_id"))
     _insert = insert(elders)

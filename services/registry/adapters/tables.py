@@ -1,4 +1,8 @@
-"""The registry's read models (its own database; only the registry reads them)."""
+"""The registry's read models (its own database; only the registry reads them).
+
+``elders`` is one row per record; ``elder_counts`` is one row per village with the figures
+the joint-meeting dashboard shows (kept by the same projection in the same transaction), so a
+county's counts add up a few hundred village rows instead of scanning every elder."""
 from sqlalchemy import Boolean, Column, Index, Integer, MetaData, String, Table
 
 registry_metadata = MetaData()
@@ -31,3 +35,12 @@ elders = Table(
 Index("ix_elders_resident_id", elders.c.resident_id)
 Index("ix_elders_division", elders.c.division_code)
 Index("ix_elders_next_review", elders.c.next_review_on)
+
+# Per village: active, left-behind, key targets (and by reason), in hospital, deceased.
+ELDER_COUNT_COLUMNS = ("active", "left_behind", "key_target", "hospitalised", "deceased", "key_target_hard_up",
+                       "key_target_advanced_age", "key_target_disabled", "key_target_living_alone")
+elder_counts = Table(
+    "elder_counts", registry_metadata,
+    Column("division_code", String(12), primary_key=True),
+    *[Column(name, Integer, nullable=False) for name in ELDER_COUNT_COLUMNS],
+)
