@@ -1,8 +1,9 @@
 """Coverage of visit obligations for a division and a closed period.
 
-Counts come as ``(child_division_prefix, target_class, outcome, n)``: from the
-``period_outcomes`` projection for the live answer, or replayed from the log for "as it
-was known at" — one summary function serves both, so they cannot drift apart.
+Counts come as ``(child_division_prefix, target_class, outcome, n)``: from the per-village
+``outcome_counts`` of the ``period_outcomes`` projection for the live answer, or replayed
+from the log for "as it was known at" — one summary function serves both, so they cannot
+drift apart.
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from services.visits.adapters.tables import period_outcomes
+from services.visits.adapters.tables import outcome_counts, plan_counts, visit_counts
 from services.visits.domain import parse_period
 
 PERIOD_EVENTS = ("visits.period_met.v1", "visits.visit_overdue.v1", "visits.overdue_resolved.v1")
@@ -18,12 +19,12 @@ OUTCOMES = ("met", "resolved", "overdue")
 
 
 def live_counts(conn, period: str, prefix: str, child_length: int) -> list[tuple]:
-    """From the ``period_outcomes`` projection, grouped in the database."""
-    child = func.substr(period_outcomes.c.division_code, 1, child_length)
-    statement = (select(child, period_outcomes.c.target_class, period_outcomes.c.outcome, func.count())
-                 .where(period_outcomes.c.period == period, period_outcomes.c.division_code.startswith(prefix))
-                 .group_by(child, period_outcomes.c.target_class, period_outcomes.c.outcome))
-    return [tuple(row) for row in conn.execute(statement)]
+    """From the per-village counts of closed periods, added up in the database."""
+    child = func.substr(outcome_counts.c.division_code, 1, child_length)
+    statement = (select(child, outcome_counts.c.target_class, outcome_counts.c.outcome, func.sum(outcome_counts.c.elders))
+                 .where(outcome_counts.c.period == period, outcome_counts.c.division_code.startswith(prefix))
+                 .group_by(child, outcome_counts.c.target_class, outcome_counts.c.outcome))
+    return [tuple(row) for row in conn.execute(statement) if row[3]]
 
 
 def replayed_counts(store, period: str, prefix: str, child_length: int, known_at: datetime) -> list[tuple]:
@@ -77,24 +78,22 @@ def summarise(division_code: str, period: str, counts, ctx, known_at=None) -> di
 
 
 def division_summary(conn, division_code: str, today) -> dict:
-    from sqlalchemy import and_, distinct
-
+    """Elders under obligation (by class), elders among them visited this month, open overdue
+    periods: added up from the per-village counts the projections keep."""
     from kernel.divisions import significant_prefix
-    from services.visits.adapters.tables import plans, visit_records
     prefix = significant_prefix(division_code)
-    in_division = plans.c.division_code.startswith(prefix)
-    by_class = {}
-    for classes, count in conn.execute(select(plans.c.classes, func.count()).where(in_division, plans.c.classes != "")
-                                       .group_by(plans.c.classes)):
+    by_class, under_obligation = {}, 0
+    for classes, count in conn.execute(select(plan_counts.c.classes, func.sum(plan_counts.c.elders))
+                                       .where(plan_counts.c.division_code.startswith(prefix), plan_counts.c.classes != "")
+                                       .group_by(plan_counts.c.classes)):
+        under_obligation += count
         for target_class in classes.split():
             by_class[target_class] = by_class.get(target_class, 0) + count
-    under_obligation = conn.execute(select(func.count()).select_from(plans)
-                                    .where(in_division, plans.c.classes != "")).scalar()
-    visited = conn.execute(select(func.count(distinct(visit_records.c.elder_id)))
-                           .select_from(visit_records.join(plans, plans.c.elder_id == visit_records.c.elder_id))
-                           .where(in_division, plans.c.classes != "", visit_records.c.superseded_by.is_(None),
-                                  visit_records.c.visited_on >= today.replace(day=1).isoformat())).scalar()
-    overdue = conn.execute(select(func.count()).select_from(period_outcomes).where(and_(
-        period_outcomes.c.outcome == "overdue", period_outcomes.c.division_code.startswith(prefix)))).scalar()
-    return {"division_code": division_code, "under_obligation": under_obligation, "by_class": by_class,
-            "visited_this_month": visited, "open_overdue": overdue, "month": today.strftime("%Y-%m")}
+    month = today.strftime("%Y-%m")
+    visited = conn.execute(select(func.sum(visit_counts.c.elders)).where(
+        visit_counts.c.division_code.startswith(prefix), visit_counts.c.month == month)).scalar()
+    overdue = conn.execute(select(func.sum(outcome_counts.c.elders)).where(
+        outcome_counts.c.division_code.startswith(prefix), outcome_counts.c.outcome == "overdue")).scalar()
+    return {"division_code": division_code, "under_obligation": int(under_obligation),
+            "by_class": {c: int(n) for c, n in by_class.items() if n},
+            "visited_this_month": int(visited or 0), "open_overdue": int(overdue or 0), "month": month}

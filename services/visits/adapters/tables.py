@@ -3,6 +3,9 @@
 ``elder_profiles`` is what visits has learnt from registry events (kept by the consumer in
 the inbox's transaction); ``period_sweeps`` is the close-period timer's cursor. The other
 tables are projections of the visits log, rebuildable with ``eldercare rebuild visits``.
+The ``*_counts`` tables are the dashboard's figures per village, kept by the same projections
+in the same transactions, so a county's figures add up a few thousand rows instead of
+scanning every plan, record and closed period.
 """
 from sqlalchemy import Boolean, Column, Index, Integer, LargeBinary, MetaData, String, Table, Text
 
@@ -103,4 +106,38 @@ period_sweeps = Table(
     Column("swept_through", String(10), nullable=False),
 )
 
-PROJECTION_TABLES = (visitors, plans, visit_records, period_outcomes, visit_conflicts)
+# Per village and target classes (space-separated, "" = no obligation now): how many plans.
+plan_counts = Table(
+    "plan_counts", visits_metadata,
+    Column("division_code", String(12), primary_key=True),
+    Column("classes", String(64), primary_key=True),
+    Column("elders", Integer, nullable=False),
+)
+
+# The months in which each elder has a current (not superseded) visit record.
+plan_visit_months = Table(
+    "plan_visit_months", visits_metadata,
+    Column("elder_id", String(64), primary_key=True),
+    Column("month", String(7), primary_key=True),
+)
+
+# Per village and month: elders now under obligation there with a current visit record that month.
+visit_counts = Table(
+    "visit_counts", visits_metadata,
+    Column("division_code", String(12), primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("elders", Integer, nullable=False),
+)
+
+# Per village, period, target class and outcome (met | overdue | resolved): closed periods.
+outcome_counts = Table(
+    "outcome_counts", visits_metadata,
+    Column("division_code", String(12), primary_key=True),
+    Column("period", String(8), primary_key=True),
+    Column("target_class", String(32), primary_key=True),
+    Column("outcome", String(16), primary_key=True),
+    Column("elders", Integer, nullable=False),
+)
+
+PROJECTION_TABLES = (visitors, plans, visit_records, period_outcomes, visit_conflicts, plan_counts, plan_visit_months,
+                     visit_counts, outcome_counts)
