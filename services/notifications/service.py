@@ -26,6 +26,7 @@ from kernel.trace import events_about
 from kernel.witness import checkpoint_witness
 from kernel.validation import load_or_refuse
 from services.notifications import handlers as h
+from services.notifications import queries
 from services.notifications import schemas as s
 from services.notifications.adapters.projections import notifications_projections
 from services.notifications.adapters.tables import alert_routes, alerts, inbox_messages, referrals
@@ -144,6 +145,15 @@ class NotificationsService(checkpoint_witness(SEALING_SERVICES, own="notificatio
                      .order_by(alerts.c.ack_deadline, alerts.c.raised_at).limit(query["limit"]).offset(query["offset"]))
         with self.db.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(statement)]
+
+    @command_rpc
+    def alert_summary(self, filters):
+        """For the dashboard: alerts not closed in a division (all, by age — under 24 hours,
+        24 to 72, older — and by department routed to) and referrals not closed (all, overdue),
+        added up from per-village counts and the last three days' alerts."""
+        query = load_or_refuse(queries.ALERT_SUMMARY_SCHEMA, filters)
+        with self.db.connect() as conn:
+            return queries.alert_summary(conn, query["division_code"], query["now"] or self.db.clock.now())
 
     # -- devices -------------------------------------------------------------------------
     @command_rpc

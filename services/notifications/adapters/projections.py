@@ -5,9 +5,10 @@ touches — and is rebuildable from the log (``eldercare rebuild notifications``
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from kernel.catalogue import EventCatalogue
@@ -16,10 +17,12 @@ from kernel.envelope import Envelope, format_time
 from kernel.schema import events as events_table
 from kernel.store import EVENT_COLUMNS, envelope_from_row
 from services.notifications.adapters.event_mapping import event_from_envelope
-from services.notifications.adapters.tables import alert_routes, alerts, deliveries, party_contacts, referrals
+from services.notifications.adapters.tables import (alert_counts, alert_department_counts, alert_routes, alerts,
+                                                    deliveries, party_contacts, referrals)
 from services.notifications.domain import (ALERT_EVENT_CLASSES, CLOSED, DELIVERY_EVENT_CLASSES, OPEN,
                                            REFERRAL_EVENT_CLASSES, AlertState, DeliveryState, PartyContactsSet,
                                            ReferralState, fold, fold_delivery, fold_referral)
+from services.notifications.domain.model import party_department
 
 
 def _time(value) -> str | None:
@@ -67,25 +70,59 @@ class _FoldedRows:
     def rewrite(self, conn: Connection, states) -> None: ...
 
 
+def add_counts(conn: Connection, table, keys: tuple[str, str], changes: Counter) -> None:
+    """Add ``changes`` (key values → alerts) to the count rows (made on first use). Every
+    writer of a projection holds the log's append lock, so update-then-insert cannot race."""
+    for key, change in changes.items():
+        if not change:
+            continue
+        where = [table.c[name] == value for name, value in zip(keys, key)]
+        if conn.execute(update(table).where(*where).values(alerts=table.c.alerts + change)).rowcount == 0:
+            conn.execute(insert(table), {**dict(zip(keys, key)), "alerts": change})
+
+
 class AlertBoard(_FoldedRows):
+    """Alerts with their routes, and the dashboard's counts per village: alerts by status,
+    and alerts not closed by each department they are routed to."""
+
     name = "alert_board"
     handles = frozenset(cls.TYPE for cls in ALERT_EVENT_CLASSES)
     _delete = delete(alerts).where(alerts.c.alert_id.in_(bindparam("ids", expanding=True)))
     _delete_routes = delete(alert_routes).where(alert_routes.c.alert_id.in_(bindparam("ids", expanding=True)))
+    _before = select(alerts.c.alert_id, alerts.c.division_code, alerts.c.status).where(
+        alerts.c.alert_id.in_(bindparam("ids", expanding=True)))
+    _routes_before = select(alert_routes.c.alert_id, alert_routes.c.party).where(
+        alert_routes.c.alert_id.in_(bindparam("ids", expanding=True)))
 
     def fold(self, stream_id, events) -> AlertState:
         return fold(stream_id, events)
 
     def tables(self):
-        return [alerts, alert_routes]
+        return [alerts, alert_routes, alert_counts, alert_department_counts]
 
     def rewrite(self, conn, states) -> None:
         ids = [s.alert_id for s in states]
+        by_status, by_department = Counter(), Counter()
+        before = {row.alert_id: row for row in conn.execute(self._before, {"ids": ids})}
+        for row in before.values():
+            by_status[(row.division_code, row.status)] -= 1
+        for alert_id, party in conn.execute(self._routes_before, {"ids": ids}):
+            old = before.get(alert_id)
+            if old is not None and old.status != CLOSED and party_department(party):
+                by_department[(old.division_code, party_department(party))] -= 1
+        for state in states:
+            by_status[(state.division_code, state.status)] += 1
+            if state.status != CLOSED:
+                for route in state.routes:
+                    if party_department(route.party):
+                        by_department[(state.division_code, party_department(route.party))] += 1
         conn.execute(self._delete_routes, {"ids": ids})
         conn.execute(self._delete, {"ids": ids})
         insert_many(conn, alerts, [alert_row(s) for s in states])
         insert_many(conn, alert_routes, [{"alert_id": s.alert_id, "party": r.party, "role": r.role}
                                          for s in states for r in s.routes])
+        add_counts(conn, alert_counts, ("division_code", "status"), by_status)
+        add_counts(conn, alert_department_counts, ("division_code", "department"), by_department)
 
 
 def alert_row(state: AlertState) -> dict:

@@ -6,6 +6,9 @@ from the log: ``elder_contacts`` (this service's copy of the registry's contact 
 applied with the inbox record of each registry event), ``device_heartbeats`` (the last
 time each device was heard; heartbeats are telemetry, not events) and ``inbox_messages``
 (the in-app channel's mailbox, read through the gateway).
+The dashboard's counts per village, kept by the alert board in the same transaction:
+``alert_counts`` (alerts by status) and ``alert_department_counts`` (alerts not closed routed
+to each department).
 Times are canonical UTC strings (``kernel.envelope.format_time``), comparable as text.
 """
 from sqlalchemy import Boolean, Column, Index, Integer, MetaData, String, Table, Text
@@ -42,6 +45,22 @@ alerts = Table(
 )
 Index("ix_alerts_ack_deadline", alerts.c.ack_deadline)
 Index("ix_alerts_status_division", alerts.c.status, alerts.c.division_code)
+# The dashboard's ages of recent alerts: a range of raised_at answered from the index alone.
+Index("ix_alerts_raised", alerts.c.raised_at, alerts.c.status, alerts.c.division_code)
+
+alert_counts = Table(
+    "alert_counts", notifications_metadata,
+    Column("division_code", String(12), primary_key=True),
+    Column("status", String(16), primary_key=True),
+    Column("alerts", Integer, nullable=False),
+)
+
+alert_department_counts = Table(
+    "alert_department_counts", notifications_metadata,
+    Column("division_code", String(12), primary_key=True),
+    Column("department", String(48), primary_key=True),
+    Column("alerts", Integer, nullable=False),
+)
 
 alert_routes = Table(
     "alert_routes", notifications_metadata,
@@ -86,6 +105,7 @@ referrals = Table(
 Index("ix_referrals_due", referrals.c.status, referrals.c.due_on)
 Index("ix_referrals_to", referrals.c.to_department)
 Index("ix_referrals_from", referrals.c.from_department)
+Index("ix_referrals_division", referrals.c.division_code, referrals.c.status)
 
 party_contacts = Table(
     "party_contacts", notifications_metadata,
