@@ -12,11 +12,17 @@ ACCESS_EVENT = "gateway.record_read.v1"
 
 def timeline(rpc, elder_id: str) -> dict:
     """Every service's events about the elder, merged in the order they took effect. A
-    service that does not answer is named, not silently left out."""
-    items, unavailable = [], []
+    service that does not answer is named, not silently left out. Every service is asked
+    before any answer is awaited, so the slowest one sets the time, not their sum."""
+    items, unavailable, asked = [], [], {}
     for source in TIMELINE_SOURCES:
         try:
-            items += rpc[source].elder_events(elder_id)
+            asked[source] = rpc[source].elder_events.call_async(elder_id)
+        except (UnknownService, RpcTimeout, MethodNotFound) as exc:
+            unavailable.append({"service": source, "reason": type(exc).__name__})
+    for source, reply in asked.items():
+        try:
+            items += reply.result()
         except (UnknownService, RpcTimeout, MethodNotFound) as exc:
             unavailable.append({"service": source, "reason": type(exc).__name__})
     items.sort(key=lambda e: (e["time"], e["recorded_time"], e["source"], e["position"]))
