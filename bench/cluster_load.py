@@ -134,7 +134,9 @@ class LoopbackRabbitCluster:
     def _env(self, node: Node | None = None) -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith("RABBITMQ_")}
         env.update(HOME=str(self.base / "home"), RABBITMQ_CONF_ENV_FILE=str(self.base / "rabbitmq-env.conf"),
-                   ERL_EPMD_ADDRESS="127.0.0.1")
+                   ERL_EPMD_ADDRESS="127.0.0.1",
+                   # a VM killed mid-call (rabbitmqctl, a node) dumps here, not into the caller's cwd
+                   ERL_CRASH_DUMP=str(self.base / "erl_crash.dump"))
         if node is not None:
             env.update(RABBITMQ_NODENAME=node.name, RABBITMQ_NODE_IP_ADDRESS="127.0.0.1",
                        RABBITMQ_NODE_PORT=str(node.amqp_port), RABBITMQ_DIST_PORT=str(node.dist_port),
@@ -151,7 +153,7 @@ class LoopbackRabbitCluster:
 
     def ctl(self, node: Node, *args: str, timeout: float = 90, check: bool = True) -> subprocess.CompletedProcess:
         result = subprocess.run([str(RABBITMQ_BIN / "rabbitmqctl"), "-n", node.name, *args], env=self._env(),
-                                capture_output=True, text=True, timeout=timeout)
+                                capture_output=True, text=True, timeout=timeout, cwd=self.base)
         if check and result.returncode != 0:
             raise RuntimeError(f"rabbitmqctl {' '.join(args)} on {node.name}: {result.stdout}{result.stderr}")
         return result
@@ -182,7 +184,7 @@ class LoopbackRabbitCluster:
 
     def _launch(self, node: Node) -> None:
         log = open(node.directory / "stdout.log", "a")
-        node.process = subprocess.Popen([str(RABBITMQ_BIN / "rabbitmq-server")], env=self._env(node),
+        node.process = subprocess.Popen([str(RABBITMQ_BIN / "rabbitmq-server")], env=self._env(node), cwd=node.directory,
                                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         self._reaper.watch(node.directory.name, node.process.pid)
