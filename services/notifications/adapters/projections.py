@@ -72,13 +72,17 @@ class _FoldedRows:
 
 def add_counts(conn: Connection, table, keys: tuple[str, str], changes: Counter) -> None:
     """Add ``changes`` (key values → alerts) to the count rows (made on first use). Every
-    writer of a projection holds the log's append lock, so update-then-insert cannot race."""
+    writer of a projection holds the log's append lock, so update-then-insert cannot race.
+    A row back at zero is deleted, so the rows do not depend on how events were batched: a
+    replay nets +1 and -1 in one batch and never makes the row."""
     for key, change in changes.items():
         if not change:
             continue
         where = [table.c[name] == value for name, value in zip(keys, key)]
         if conn.execute(update(table).where(*where).values(alerts=table.c.alerts + change)).rowcount == 0:
             conn.execute(insert(table), {**dict(zip(keys, key)), "alerts": change})
+        elif change < 0:
+            conn.execute(delete(table).where(*where, table.c.alerts == 0))
 
 
 class AlertBoard(_FoldedRows):

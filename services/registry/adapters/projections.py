@@ -52,15 +52,20 @@ def counted(row) -> Counter:
 
 def add_to_counts(conn: Connection, changes: dict[str, Counter]) -> None:
     """Add each village's changes to its row (made on first use). Every writer of the
-    projection holds the log's append lock, so update-then-insert cannot race."""
+    projection holds the log's append lock, so update-then-insert cannot race. A row back at
+    all zeros is deleted, so the rows do not depend on how events were batched (a replay nets
+    a move in and out of a village in one batch and never makes the row)."""
     for division_code, change in changes.items():
         values = {column: int(change[column]) for column in ELDER_COUNT_COLUMNS}
         if not any(values.values()):
             continue
-        updated = conn.execute(update(elder_counts).where(elder_counts.c.division_code == division_code)
+        village = elder_counts.c.division_code == division_code
+        updated = conn.execute(update(elder_counts).where(village)
                                .values({elder_counts.c[c]: elder_counts.c[c] + v for c, v in values.items()}))
         if updated.rowcount == 0:
             conn.execute(insert(elder_counts), {"division_code": division_code, **values})
+        elif any(v < 0 for v in values.values()):
+            conn.execute(delete(elder_counts).where(village, *[elder_counts.c[c] == 0 for c in ELDER_COUNT_COLUMNS]))
 
 
 class ElderDirectory:

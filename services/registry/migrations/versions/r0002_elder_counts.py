@@ -25,7 +25,9 @@ _SUMS = [f"SUM(CASE WHEN {_ACTIVE} THEN 1 ELSE 0 END)",
            for r in REASONS]]
 # The counts as the directory stands (also run by the gateway benchmark after a bulk load).
 FILL_COUNTS = {"elder_counts": [f"INSERT INTO elder_counts (division_code, {', '.join(COLUMNS)}) "
-                                f"SELECT division_code, {', '.join(_SUMS)} FROM elders GROUP BY division_code"]}
+                                f"SELECT division_code, {', '.join(_SUMS)} FROM elders GROUP BY division_code "
+                                # a village of merged records only counts nothing: no row
+                                "HAVING SUM(CASE WHEN record_status IN ('active', 'deceased') THEN 1 ELSE 0 END) > 0"]}
 
 
 def upgrade() -> None:
