@@ -11,6 +11,7 @@ from nameko.extensions import DependencyProvider
 from nameko.timer import Timer
 
 import kernel.rpc  # noqa: F401 - registers our errors for nameko's RPC (both directions)
+import kernel.nameko_fixes  # noqa: F401 - nameko 2.14.1 settling messages on a dead connection
 
 from kernel.catalogue import EventCatalogue
 from kernel.clock import ShiftedClock, SystemClock
