@@ -61,6 +61,12 @@ class Result:
         return ok
 
     @property
+    def missed_reason(self) -> str:
+        if self.min_ratio is not None and self.ratio < self.min_ratio:
+            return f"ratio {self.ratio:.2f}× < {self.min_ratio:g}×"
+        return f"1M events take {self.seconds_for_1m:.1f} s ≥ {self.max_seconds_1m:g} s"
+
+    @property
     def verdict(self) -> str:
         return {True: "PASS", False: "FAIL", None: "info"}[self.passed]
 
@@ -106,9 +112,7 @@ def summary_lines(results: list[Result]) -> list[str]:
     lines = [f"Targets met: {len(met)} of {len(judged)}."]
     for r in judged:
         if not r.passed:
-            why = (f"ratio {r.ratio:.2f}× < {r.min_ratio:g}×" if r.min_ratio is not None and r.ratio < r.min_ratio
-                   else f"1M events take {r.seconds_for_1m:.1f} s ≥ {r.max_seconds_1m:g} s")
-            lines.append(f"MISSED: {r.benchmark} on {r.backend}: {why}")
+            lines.append(f"MISSED: {r.benchmark} on {r.backend}: {r.missed_reason}")
     for r in met:
         lines.append(f"met: {r.benchmark} on {r.backend} ({r.target})")
     return lines
