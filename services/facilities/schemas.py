@@ -176,3 +176,45 @@ class AsOfSchema(Schema):
 class YearSchema(Schema):
     year = fields.Integer(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
     effective_date = fields.Date(load_default=None, allow_none=True)
+
+
+class FacilityListItemView(Schema):
+    """One row of ``search_facilities``: the ``facilities`` read model as stored (dates as
+    ISO text); ``get_facility`` answers with the whole ``FacilityView``."""
+
+    facility_id = fields.String()
+    name = fields.String()
+    division_code = fields.String()
+    county_code = fields.String()
+    township_code = fields.String()
+    kind = fields.String(validate=validate.OneOf(FACILITY_KINDS))
+    operating_model = fields.String(validate=validate.OneOf(OPERATING_MODELS))
+    operator = fields.String()
+    services = fields.String(metadata={"description": "comma-separated"})
+    status = fields.String(validate=validate.OneOf(("open", "suspended", "merged", "closed")))
+    capacity = fields.Integer()
+    occupancy = fields.Integer()
+    stars = fields.Integer(allow_none=True)
+    opened_on = fields.String(metadata={"format": "date"})
+    closed_on = fields.String(allow_none=True, metadata={"format": "date"})
+    merged_into = fields.String(allow_none=True)
+    version = fields.Integer()
+
+
+class FacilityFiguresView(Schema):
+    facilities = fields.Integer()
+    suspended = fields.Integer()
+    beds = fields.Integer()
+    residents = fields.Integer()
+    occupancy_rate = fields.Float(allow_none=True, metadata={"description": "residents ÷ beds; null with no beds"})
+    stars = fields.Dict(keys=fields.String(), values=fields.Integer(), metadata={
+        "description": "facilities by star rating (\"1\"–\"5\", \"unrated\")"})
+
+
+class FacilityStatisticsView(Schema):
+    """``facility_statistics``: facilities in operation under a division, by kind and in all."""
+
+    division_code = fields.String()
+    by_kind = fields.Dict(keys=fields.String(validate=validate.OneOf(FACILITY_KINDS)),
+                          values=fields.Nested(FacilityFiguresView))
+    total = fields.Nested(FacilityFiguresView)

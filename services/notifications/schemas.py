@@ -168,3 +168,49 @@ class ReferralView(Schema):
     due_on = fields.Date()
     overdue = fields.Boolean()
     outcome = fields.String(allow_none=True)
+
+
+class AlertListItemView(Schema):
+    """One row of ``list_alerts``: the ``alerts`` read model as stored (times as canonical UTC
+    text); ``get_alert`` answers with ``AlertView`` and its routes."""
+
+    alert_id = fields.String()
+    kind = fields.String(validate=validate.OneOf(ALERT_KINDS))
+    incident_key = fields.String()
+    open_incident_key = fields.String(allow_none=True, metadata={"description": "set while the alert is not closed"})
+    elder_id = fields.String(allow_none=True)
+    division_code = fields.String()
+    county_code = fields.String()
+    severity = fields.String(validate=validate.OneOf(ALERT_SEVERITIES))
+    summary = fields.String()
+    status = fields.String(validate=validate.OneOf(("open", "acknowledged", "closed")))
+    level = fields.String()
+    ack_deadline = fields.String(allow_none=True, metadata={"format": "date-time"})
+    raised_at = fields.String(metadata={"format": "date-time"})
+    acknowledged_by = fields.String(allow_none=True)
+    acknowledged_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    outcome = fields.String(allow_none=True, validate=validate.OneOf(OUTCOMES))
+    closed_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    policy_ref = fields.String()
+    occurrences = fields.Integer()
+    top_deadline_missed = fields.Boolean()
+    version = fields.Integer()
+
+
+class ReferralListItemView(Schema):
+    """One row of ``list_referrals``: the ``referrals`` read model as stored; the commands
+    answer with ``ReferralView``."""
+
+    referral_id = fields.String()
+    alert_id = fields.String(allow_none=True)
+    elder_id = fields.String(allow_none=True)
+    division_code = fields.String()
+    county_code = fields.String()
+    from_department = fields.String()
+    to_department = fields.String()
+    request = fields.String()
+    status = fields.String()
+    due_on = fields.String(metadata={"format": "date"})
+    overdue = fields.Boolean()
+    outcome = fields.String(allow_none=True, validate=validate.OneOf(OUTCOMES))
+    version = fields.Integer()

@@ -215,3 +215,32 @@ class SearchSchema(Schema):
 class AsOfSchema(Schema):
     on = fields.Date(required=True)
     known_at = fields.AwareDateTime(load_default=None, allow_none=True)
+
+
+class ElderListItemView(Schema):
+    """One row of ``search_elders``: the registry's ``elders`` read model as stored (dates as
+    ISO text), not the whole record (``get_elder`` answers with ``ElderView``)."""
+
+    elder_id = fields.String()
+    resident_id = fields.String()
+    name = fields.String()
+    sex = fields.String(validate=validate.OneOf(SEXES))
+    birth_date = fields.String(metadata={"format": "date"})
+    division_code = fields.String()
+    county_code = fields.String()
+    township_code = fields.String()
+    record_status = fields.String(validate=validate.OneOf(("active", "deceased", "merged")))
+    left_behind = fields.Boolean()
+    left_behind_since = fields.String(allow_none=True, metadata={"format": "date"})
+    key_target = fields.Boolean()
+    key_target_reasons = fields.String(metadata={"description": "comma-separated; empty when none"})
+    self_care_level = fields.String(validate=validate.OneOf(SELF_CARE_LEVELS))
+    lives_alone = fields.Boolean()
+    hospitalised = fields.Boolean()
+    supporters_total = fields.Integer()
+    supporters_away = fields.Integer()
+    died_on = fields.String(allow_none=True, metadata={"format": "date"})
+    merged_into = fields.String(allow_none=True)
+    next_review_on = fields.String(allow_none=True, metadata={
+        "format": "date", "description": "when the left-behind and key-target statuses are next derived"})
+    version = fields.Integer()

@@ -84,3 +84,121 @@ class DivisionQuerySchema(Schema):
     def _not_national(self, value, **_kwargs):
         if value == "0" * 12:
             raise ValidationError("name a province, city, county, township or village")
+
+
+# -- what the visits RPCs answer with (views.py and the read models build the dicts; these
+# describe them for the gateway's OpenAPI document) --------------------------------------
+
+class VisitorView(Schema):
+    """``visitor_view``: what a visitor command answers."""
+
+    visitor_id = fields.String()
+    name = fields.String()
+    phone = fields.String()
+    role = fields.String(validate=validate.OneOf(VISITOR_ROLES))
+    organisation = fields.String()
+    village_codes = fields.List(fields.String())
+    active = fields.Boolean()
+    version = fields.Integer()
+
+
+class VisitorListItemView(VisitorView):
+    """One row of ``list_visitors``: the ``visitors`` read model as stored."""
+
+    village_codes = fields.String(metadata={"description": "space-separated 12-digit codes"})
+
+
+class NoticeIssuedView(Schema):
+    """``assign_visitor``: the written notice issued (fetch it with ``get_notice``)."""
+
+    notice_id = fields.String()
+    sha256 = fields.String()
+    elder_id = fields.String()
+    visitor_id = fields.String()
+
+
+class VisitRecordedView(Schema):
+    visit_id = fields.String()
+    events = fields.List(fields.String(), metadata={"description": "the event types recorded"})
+
+
+class ObligationView(Schema):
+    from_ = fields.String(data_key="from", metadata={"format": "date"})
+    classes = fields.List(fields.String())
+
+
+class PlanVisitView(Schema):
+    visit_id = fields.String()
+    visitor_id = fields.String()
+    visited_on = fields.String(metadata={"format": "date"})
+    mode = fields.String(validate=validate.OneOf(VISIT_MODES))
+    services = fields.List(fields.String(validate=validate.OneOf(SERVICE_KINDS)))
+    risks = fields.List(fields.String(), metadata={"description": "the kinds of risk found"})
+
+
+class PlanPeriodView(Schema):
+    period = fields.String()
+    due = fields.String(metadata={"format": "date"})
+    target_class = fields.String()
+    required = fields.Integer()
+    outcome = fields.String(allow_none=True)
+
+
+class PlanView(Schema):
+    """``plan_view``: an elder's obligation, responsible visitor, visits and periods."""
+
+    elder_id = fields.String()
+    name = fields.String()
+    division_code = fields.String()
+    classes = fields.List(fields.String())
+    visitor_id = fields.String(allow_none=True)
+    tracking_from = fields.String(metadata={"format": "date"})
+    version = fields.Integer()
+    obligation_history = fields.List(fields.Nested(ObligationView))
+    visits = fields.List(fields.Nested(PlanVisitView))
+    periods = fields.List(fields.Nested(PlanPeriodView))
+
+
+class OverduePeriodView(Schema):
+    """One row of ``list_overdue``: the ``period_outcomes`` read model as stored."""
+
+    elder_id = fields.String()
+    period = fields.String()
+    period_start = fields.String(metadata={"format": "date"})
+    due_on = fields.String(metadata={"format": "date"})
+    target_class = fields.String()
+    required_visits = fields.Integer()
+    visits = fields.Integer()
+    outcome = fields.String(validate=validate.OneOf(("met", "overdue", "resolved")))
+    days_late = fields.Integer(allow_none=True)
+    division_code = fields.String()
+    visitor_id = fields.String(allow_none=True)
+
+
+class CoverageFiguresView(Schema):
+    due = fields.Integer()
+    visited_on_time = fields.Integer()
+    visited_late = fields.Integer()
+    overdue = fields.Integer()
+    coverage_rate = fields.Float(allow_none=True, metadata={"description": "visited ÷ due; null when none due"})
+    on_time_rate = fields.Float(allow_none=True)
+
+
+class ClassCoverageView(CoverageFiguresView):
+    goal = fields.Float(allow_none=True, metadata={"description": "the policy's coverage goal for the class"})
+
+
+class DivisionCoverageView(CoverageFiguresView):
+    division_code = fields.String()
+    name = fields.String(allow_none=True)
+
+
+class CoverageView(CoverageFiguresView):
+    """``coverage``: a division's closed period, by target class and by the next level down."""
+
+    division_code = fields.String()
+    name = fields.String(allow_none=True)
+    period = fields.String()
+    known_at = fields.AwareDateTime(allow_none=True)
+    by_class = fields.Dict(keys=fields.String(), values=fields.Nested(ClassCoverageView))
+    by_division = fields.List(fields.Nested(DivisionCoverageView))
