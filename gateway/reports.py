@@ -29,10 +29,10 @@ def quarter_bounds(label: str) -> tuple[date, date]:
         year, quarter = int(year), int(quarter)
         if not 1 <= quarter <= 4:
             raise ValueError
+        start = date(year, 3 * quarter - 2, 1)        # year 0 (or the day after 9999-Q4): ValueError too
+        end = (date(year + (quarter == 4), (3 * quarter) % 12 + 1, 1)) - timedelta(days=1)
     except ValueError:
         raise ValidationError({"quarter": [f"must look like 2026-Q3, got {label!r}"]}) from None
-    start = date(year, 3 * quarter - 2, 1)
-    end = (date(year + (quarter == 4), (3 * quarter) % 12 + 1, 1)) - timedelta(days=1)
     return start, end
 
 

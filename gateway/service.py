@@ -196,6 +196,9 @@ class GatewayService:
         """Check the target lies in the caller's jurisdiction. Returns True when an
         emergency read outside it is allowed by break-the-glass."""
         division = self._scope_division(route, principal, params, args, body)
+        if division is not None and not isinstance(division, str):
+            # A body naming its division with a number, object or list: bad input, not a place.
+            raise ValidationError({route.scope[1]: ["must be a 12-digit division code"]})
         if within(principal, division):
             return False
         reason = (request.args.get("break_glass") or "").strip()
