@@ -1,5 +1,6 @@
-"""The OpenAPI 3 document, generated from the route table and its marshmallow schemas
-(apispec), and a browsable docs page that needs no JavaScript from anywhere."""
+"""The OpenAPI 3 document, generated from the route table and the marshmallow schemas each
+route takes and answers (``gateway.service_schemas``: the services' own), with apispec; and a
+browsable docs page that needs no JavaScript from anywhere."""
 from __future__ import annotations
 
 import html
@@ -8,9 +9,11 @@ from functools import lru_cache
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema
 
 from gateway import schemas as s
-from gateway.routes import ROUTES
+from gateway.routes import ROUTES, Route
+from gateway.service_schemas import ELDER_DETAIL_CHANGES, FIELD_SHAPES, FIELD_TYPES, ROUTE_SCHEMAS
 
 ERROR_RESPONSES = {"400": "invalid input: `errors` names each bad field", "401": "no or invalid token",
                    "403": "not allowed for your role, department or jurisdiction", "404": "unknown elder, "
@@ -18,6 +21,13 @@ ERROR_RESPONSES = {"400": "invalid input: `errors` names each bad field", "401":
                    "current state", "422": "refused by the jurisdiction's policy (e.g. no subsidy rules in force)",
                    "502": "a service failed to answer (the fault is in its log)",
                    "503": "a service is not answering; retry after `Retry-After` seconds"}
+FILE_TYPES = ("text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+PERSONAL_READ_PARAMETERS = [
+    {"name": "purpose", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "why you read this personal record (kept in the access log)"},
+    {"name": "break_glass", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "emergency read outside your jurisdiction: the reason (≥10 characters); the record's owner is "
+                    "alerted"}]
 
 
 def _openapi_path(rule: str) -> tuple[str, list[str]]:
@@ -25,51 +35,102 @@ def _openapi_path(rule: str) -> tuple[str, list[str]]:
     return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule), names
 
 
+def _field_shape(self, field, **_kwargs) -> dict:
+    """apispec attribute function: the document's shape of a contract field type."""
+    return next((dict(FIELD_SHAPES[cls]) for cls in type(field).__mro__ if cls in FIELD_SHAPES), {})
+
+
+def _without(schema_class: type[Schema], names, **modifiers) -> Schema:
+    """The schema less the fields the gateway fills in itself (taken from the path)."""
+    return schema_class(exclude=[n for n in names if n in schema_class._declared_fields], **modifiers)
+
+
+def _query(route: Route, path_names: list[str]) -> Schema | None:
+    schema_class = ROUTE_SCHEMAS[route.name].query
+    if schema_class is None:
+        return None
+    # The division a query's jurisdiction check reads defaults to the caller's jurisdiction.
+    defaulted = (route.scope[1],) if route.scope and route.scope[0] == "query" else ()
+    return _without(schema_class, path_names, partial=defaulted)
+
+
+def _responses(route: Route) -> dict:
+    schemas = ROUTE_SCHEMAS[route.name]
+    if schemas.response is None:
+        content = {media: {"schema": {"type": "string", "format": "binary"}} for media in FILE_TYPES}
+    else:
+        answer = {"type": "array", "items": schemas.response} if schemas.many else schemas.response
+        content = {"application/json": {"schema": answer}}
+    return {("201" if route.permission.writes else "200"): {"description": "OK", "content": content},
+            **{code: {"description": text, "content": {"application/json": {
+                   "schema": {"$ref": "#/components/schemas/Error"}}}}
+               for code, text in ERROR_RESPONSES.items()}}
+
+
+def _operation(route: Route, path_names: list[str]) -> dict:
+    query = _query(route, path_names)
+    operation = {
+        "operationId": route.name, "summary": route.summary, "tags": [route.tag], "security": [{"bearer": []}],
+        "parameters": [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in path_names]
+        + ([{"in": "query", "schema": query}] if query is not None else [])
+        + (PERSONAL_READ_PARAMETERS if route.personal else []),
+        "responses": _responses(route),
+    }
+    request = ROUTE_SCHEMAS[route.name].request
+    if request is not None:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {
+            "schema": _without(request, path_names)}}}
+    return operation
+
+
 @lru_cache(maxsize=1)
 def openapi_document() -> dict:
-    spec = APISpec(title="eldercare gateway", version="1.0.0", openapi_version="3.0.3",
-                   plugins=[MarshmallowPlugin()],
+    plugin = MarshmallowPlugin()
+    spec = APISpec(title="eldercare gateway", version="1.0.0", openapi_version="3.0.3", plugins=[plugin],
                    info={"description": "County coordination of care for rural left-behind elders. Every call "
                                         "needs `Authorization: Bearer <token>` (`eldercare token issue`)."})
+    for field_class, (openapi_type, openapi_format) in FIELD_TYPES.items():
+        plugin.map_to_openapi_type(field_class, openapi_type, openapi_format)
+    plugin.converter.add_attribute_function(_field_shape)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     spec.components.schema("Error", schema=s.Error)
-    for schema_class in sorted({c for r in ROUTES for c in (r.request, r.response) if c is not None},
-                               key=lambda c: c.__name__):
-        spec.components.schema(schema_class.__name__, schema=schema_class)
+    spec.components.schema("ElderDetailChanges", schema=ELDER_DETAIL_CHANGES)
     paths: dict[str, dict] = {}
     for route in ROUTES:
         path, names = _openapi_path(route.path)
-        if route.response is None:      # a file (the quarterly report)
-            response_schema = {"type": "string", "format": "binary"}
-        else:
-            response_schema = {"type": "array", "items": _ref(route.response)} if route.many else _ref(route.response)
-        operation = {
-            "operationId": route.name, "summary": route.summary, "tags": [route.tag],
-            "security": [{"bearer": []}],
-            "parameters": [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names]
-            + [{"name": q, "in": "query", "required": False, "schema": {"type": "string"}} for q in route.query_args]
-            + ([{"name": "purpose", "in": "query", "required": False, "schema": {"type": "string"},
-                 "description": "why you read this personal record (kept in the access log)"},
-                {"name": "break_glass", "in": "query", "required": False, "schema": {"type": "string"},
-                 "description": "emergency read outside your jurisdiction: the reason (≥10 characters); "
-                                "the record's owner is alerted"}] if route.personal else []),
-            "responses": {("201" if route.permission.writes else "200"): {
-                "description": "OK", "content": {("application/json" if route.response else "text/csv"): {
-                    "schema": response_schema}}},
-                **{code: {"description": text, "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/Error"}}}} for code, text in ERROR_RESPONSES.items()}},
-        }
-        if route.request is not None:
-            operation["requestBody"] = {"required": True, "content": {"application/json": {
-                "schema": _ref(route.request)}}}
-        paths.setdefault(path, {})[route.method.lower()] = operation
+        paths.setdefault(path, {})[route.method.lower()] = _operation(route, names)
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
-    return spec.to_dict()
+    return _details_changed(_nullable_nested_exactly(spec.to_dict()))
 
 
-def _ref(schema_class) -> dict:
-    return {"$ref": f"#/components/schemas/{schema_class.__name__}"}
+def _details_changed(document: dict) -> dict:
+    """A correction's ``changes`` is a marshmallow Dict ("an object"): name the details the
+    registry checks its keys against. Either domain refuses changes that name no detail."""
+    schemas = document["components"]["schemas"]
+    for changes in ("ElderDetailChanges", "DetailChanges"):
+        schemas[changes]["minProperties"] = 1
+    for field in schemas["ElderDetailChanges"]["properties"].values():
+        field.pop("default", None)          # a detail left out is not corrected, not reset
+    schemas["CorrectDetails"]["properties"]["changes"] = {"$ref": "#/components/schemas/ElderDetailChanges"}
+    return document
+
+
+def _nullable_nested_exactly(node):
+    """apispec writes a nullable nested schema, for OpenAPI 3.0, as ``anyOf: [{type: object,
+    nullable: true}, {$ref}]``, whose first branch admits any object at all: say "this schema,
+    or null" instead. (3.1 says it exactly, but its integers include 1.0, which the services'
+    strict integers refuse.)"""
+    if isinstance(node, list):
+        return [_nullable_nested_exactly(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _nullable_nested_exactly(value) for key, value in node.items()}
+    branches = node.get("anyOf")
+    if isinstance(branches, list) and {"type": "object", "nullable": True} in branches and len(branches) == 2:
+        del node["anyOf"]
+        node.update(allOf=[b for b in branches if b != {"type": "object", "nullable": True}], nullable=True)
+    return node
 
 
 def docs_page() -> str:

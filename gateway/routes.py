@@ -1,5 +1,6 @@
-"""The HTTP API as one table: each route names its RPC, who may call it, how its
-jurisdiction is found, and the schemas the OpenAPI document is generated from.
+"""The HTTP API as one table: each route names its RPC, who may call it and how its
+jurisdiction is found. What each takes and answers (the schemas the OpenAPI document is
+generated from) is in ``gateway.service_schemas``, by route name.
 
 ``scope`` says where the division code that the caller's jurisdiction must contain comes
 from: ``("elder", param)`` the elder's record in the registry, ``("facility", param)`` the
@@ -12,9 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from marshmallow import Schema
-
-from gateway import schemas as s
 from kernel.divisions import significant_prefix
 from gateway.access import COORDINATORS, EVERYONE, FIELD_ROLES, OFFICERS, Permission, command, query
 
@@ -35,10 +33,6 @@ class Route:
     scope: tuple | None = None
     personal: bool = False
     tag: str = "registry"
-    request: type[Schema] | None = None
-    response: type[Schema] | None = None
-    query_args: tuple = ()
-    many: bool = False
 
 
 def _command(service: str, method: str, id_field: str | None = None):
@@ -98,143 +92,121 @@ FACILITY_COMMANDS = {
 def _routes() -> list[Route]:
     routes = [
         Route("POST", "/api/elders", "register_elder", "Register an elder in the ledger",
-              command(CIVIL_AFFAIRS), _command("registry", "register_elder"), ("body", "division_code"),
-              request=s.Payload, response=s.Elder),
+              command(CIVIL_AFFAIRS), _command("registry", "register_elder"), ("body", "division_code")),
         Route("GET", "/api/elders", "search_elders", "Elders in a division (by status)",
-              query(), _filters("registry", "search_elders"), ("query", "division_code"), response=s.Elder, many=True,
-              query_args=("division_code", "left_behind", "key_target", "record_status", "limit", "offset")),
+              query(), _filters("registry", "search_elders"), ("query", "division_code")),
         Route("GET", "/api/elders/<elder_id>", "get_elder", "An elder's current record",
-              query(), _get("registry", "get_elder", "elder_id"), ("elder", "elder_id"), personal=True,
-              response=s.Elder),
+              query(), _get("registry", "get_elder", "elder_id"), ("elder", "elder_id"), personal=True),
         Route("GET", "/api/elders/<elder_id>/as-of", "get_elder_as_of",
               "The record in effect on a date, optionally as it was known at a time",
               query(), _get("registry", "get_elder_as_of", "elder_id", "on", "known_at"), ("elder", "elder_id"),
-              personal=True, response=s.Elder, query_args=("on", "known_at")),
+              personal=True),
         Route("GET", "/api/elders/<elder_id>/timeline", "elder_timeline",
               "The elder's whole cross-agency history in time order", query(), None, ("elder", "elder_id"),
-              personal=True, tag="timeline", response=s.Timeline),
+              personal=True, tag="timeline"),
         Route("GET", "/api/elders/<elder_id>/access-log", "elder_access_log",
               "Who read this elder's record, when and why", query(COORDINATORS | {"auditor"}), None,
-              ("elder", "elder_id"), tag="audit", response=s.AccessRecord, many=True),
+              ("elder", "elder_id"), tag="audit"),
         Route("GET", "/api/reports/quarterly", "quarterly_report",
               "The quarterly report to the region (CSV or XLSX), replayed as recorded by known_at",
               query(COORDINATORS | {"township_officer", "department_officer", "auditor"}), None,
-              ("query", "division_code"), tag="reports", response=None,
-              query_args=("division_code", "quarter", "known_at", "format")),
+              ("query", "division_code"), tag="reports"),
         # visits
         Route("POST", "/api/visitors", "register_visitor", "Register a visitor", command(CIVIL_AFFAIRS),
-              _command("visits", "register_visitor"), ("body_first", "village_codes"), tag="visits",
-              request=s.Payload, response=s.Payload),
+              _command("visits", "register_visitor"), ("body_first", "village_codes"), tag="visits"),
         Route("GET", "/api/visitors", "list_visitors", "Visitors covering a division", query(),
-              _filters("visits", "list_visitors"), ("query", "division_code"), tag="visits", response=s.Payload,
-              many=True, query_args=("division_code", "limit")),
+              _filters("visits", "list_visitors"), ("query", "division_code"), tag="visits"),
         Route("POST", "/api/elders/<elder_id>/visitor", "assign_visitor",
               "Assign the responsible visitor (issues the written notice)", command(CIVIL_AFFAIRS),
-              _command("visits", "assign_visitor", "elder_id"), ("elder", "elder_id"), tag="visits",
-              request=s.Payload, response=s.Payload),
+              _command("visits", "assign_visitor", "elder_id"), ("elder", "elder_id"), tag="visits"),
         Route("POST", "/api/elders/<elder_id>/visits", "record_visit", "Record (or correct) a visit",
               command(VISITING), _command("visits", "record_visit", "elder_id"), ("elder", "elder_id"),
-              tag="visits", request=s.Payload, response=s.Payload),
+              tag="visits"),
         Route("GET", "/api/elders/<elder_id>/visit-plan", "get_visit_plan",
               "Obligation, responsible visitor, visits and closed periods", query(),
-              _get("visits", "get_plan", "elder_id"), ("elder", "elder_id"), personal=True, tag="visits",
-              response=s.Payload),
+              _get("visits", "get_plan", "elder_id"), ("elder", "elder_id"), personal=True, tag="visits"),
         Route("GET", "/api/visits/overdue", "list_overdue", "Overdue visit periods in a division", query(),
-              _filters("visits", "list_overdue"), ("query", "division_code"), tag="visits", response=s.Payload,
-              many=True, query_args=("division_code", "period", "limit")),
+              _filters("visits", "list_overdue"), ("query", "division_code"), tag="visits"),
         Route("GET", "/api/visits/coverage", "visit_coverage", "Visit coverage of a division for a closed period",
-              query(), _filters("visits", "coverage"), ("query", "division_code"), tag="visits",
-              response=s.Payload, query_args=("division_code", "period", "known_at")),
+              query(), _filters("visits", "coverage"), ("query", "division_code"), tag="visits"),
         # facilities
         Route("POST", "/api/facilities", "open_facility", "Open a facility", command(CIVIL_AFFAIRS, COORDINATORS),
-              _command("facilities", "open_facility"), ("body", "division_code"), tag="facilities",
-              request=s.Payload, response=s.Payload),
+              _command("facilities", "open_facility"), ("body", "division_code"), tag="facilities"),
         Route("GET", "/api/facilities", "search_facilities", "Facilities in a division", query(),
-              _filters("facilities", "search_facilities"), ("query", "division_code"), tag="facilities",
-              response=s.Payload, many=True, query_args=("division_code", "kind", "status", "limit", "offset")),
+              _filters("facilities", "search_facilities"), ("query", "division_code"), tag="facilities"),
         Route("GET", "/api/facilities/statistics", "facility_statistics",
               "Facilities, beds, occupancy and stars by kind", query(),
               lambda rpc, p, params, args, body: rpc["facilities"].facility_statistics(
                   args.get("division_code", p.jurisdiction)),
-              ("query", "division_code"), tag="facilities", response=s.Payload, query_args=("division_code",)),
+              ("query", "division_code"), tag="facilities"),
         Route("GET", "/api/facilities/<facility_id>", "get_facility", "A facility", query(),
-              _get("facilities", "get_facility", "facility_id"), ("facility", "facility_id"), tag="facilities",
-              response=s.Payload),
+              _get("facilities", "get_facility", "facility_id"), ("facility", "facility_id"), tag="facilities"),
         # notifications
         Route("GET", "/api/alerts", "list_alerts", "Alerts in a division (open by default)", query(),
-              _filters("notifications", "list_alerts"), ("query", "division_code"), tag="notifications",
-              response=s.Payload, many=True,
-              query_args=("division_code", "party", "department", "kind", "status", "deadline_before", "limit")),
+              _filters("notifications", "list_alerts"), ("query", "division_code"), tag="notifications"),
         Route("POST", "/api/alerts", "report_alert", "Report a risk by hand", command(ANY, OFFICERS | FIELD_ROLES),
-              _command("notifications", "report_alert"), ("body", "division_code"), tag="notifications",
-              request=s.Payload, response=s.Payload),
+              _command("notifications", "report_alert"), ("body", "division_code"), tag="notifications"),
         Route("GET", "/api/alerts/<alert_id>", "get_alert", "An alert and its routing", query(),
-              _get("notifications", "get_alert", "alert_id"), ("alert", "alert_id"), tag="notifications",
-              response=s.Payload),
+              _get("notifications", "get_alert", "alert_id"), ("alert", "alert_id"), tag="notifications"),
         Route("POST", "/api/alerts/<alert_id>/acknowledgement", "acknowledge_alert",
               "Acknowledge as a party the alert was sent to", command(ANY, EVERYONE - {"auditor"}),
               _command("notifications", "acknowledge_alert", "alert_id"), ("alert", "alert_id"),
-              tag="notifications", request=s.Payload, response=s.Payload),
+              tag="notifications"),
         Route("POST", "/api/alerts/<alert_id>/closure", "close_alert", "Close with an outcome",
               command(ANY, EVERYONE - {"auditor"}), _command("notifications", "close_alert", "alert_id"),
-              ("alert", "alert_id"), tag="notifications", request=s.Payload, response=s.Payload),
+              ("alert", "alert_id"), tag="notifications"),
         Route("GET", "/api/referrals", "list_referrals", "The referral obligation ledger", query(),
-              _filters("notifications", "list_referrals"), ("query", "division_code"), tag="notifications",
-              response=s.Payload, many=True, query_args=("division_code", "department", "status", "due_before")),
+              _filters("notifications", "list_referrals"), ("query", "division_code"), tag="notifications"),
         Route("POST", "/api/referrals", "create_referral", "Refer a case to a department",
               command(ANY, OFFICERS), _command("notifications", "create_referral"), ("body", "division_code"),
-              tag="notifications", request=s.Payload, response=s.Payload),
+              tag="notifications"),
         Route("POST", "/api/referrals/<referral_id>/acceptance", "accept_referral",
               "Accept a referral addressed to your department", command(ANY, OFFICERS),
-              _command("notifications", "accept_referral", "referral_id"), None, tag="notifications",
-              request=s.Payload, response=s.Payload),
+              _command("notifications", "accept_referral", "referral_id"), None, tag="notifications"),
         Route("POST", "/api/referrals/<referral_id>/actions", "record_referral_action", "Record action taken",
               command(ANY, OFFICERS), _command("notifications", "record_referral_action", "referral_id"), None,
-              tag="notifications", request=s.Payload, response=s.Payload),
+              tag="notifications"),
         Route("POST", "/api/referrals/<referral_id>/closure", "close_referral", "Close a referral",
               command(ANY, OFFICERS), _command("notifications", "close_referral", "referral_id"), None,
-              tag="notifications", request=s.Payload, response=s.Payload),
+              tag="notifications"),
         # subsidies (a jurisdiction is a division prefix such as 1405; runs are civil affairs', approval
         # and payment finance's)
         Route("POST", "/api/subsidies/runs", "start_run", "Compute (or resume) a monthly disbursement run",
               command(CIVIL_AFFAIRS, COORDINATORS), _command("subsidies", "start_run"), ("body_prefix", "jurisdiction"),
-              tag="subsidies", request=s.Payload, response=s.Payload),
+              tag="subsidies"),
         Route("POST", "/api/subsidies/runs/approval", "approve_run", "Approve a run for payment (finance)",
               command({"finance"}, COORDINATORS | {"department_officer"}), _command("subsidies", "approve_run"),
-              ("body_prefix", "jurisdiction"), tag="subsidies", request=s.Payload, response=s.Payload),
+              ("body_prefix", "jurisdiction"), tag="subsidies"),
         Route("POST", "/api/subsidies/runs/payment", "mark_paid", "Mark an approved run paid (finance)",
               command({"finance"}, COORDINATORS | {"department_officer"}), _command("subsidies", "mark_paid"),
-              ("body_prefix", "jurisdiction"), tag="subsidies", request=s.Payload, response=s.Payload),
+              ("body_prefix", "jurisdiction"), tag="subsidies"),
         Route("POST", "/api/subsidies/months/closure", "close_month", "No further run for the month",
               command({"civil_affairs", "finance"}, COORDINATORS | {"department_officer"}),
-              _command("subsidies", "close_month"), ("body_prefix", "jurisdiction"), tag="subsidies",
-              request=s.Payload, response=s.Payload),
+              _command("subsidies", "close_month"), ("body_prefix", "jurisdiction"), tag="subsidies"),
         Route("GET", "/api/subsidies/runs", "list_runs", "Runs by jurisdiction and month", query(),
               lambda rpc, p, params, args, body: rpc["subsidies"].list_runs(
                   {"jurisdiction": significant_prefix(p.jurisdiction) or None, **args}), ("query_prefix", "jurisdiction"),
-              tag="subsidies", response=s.Payload, many=True, query_args=("jurisdiction", "month", "limit")),
+              tag="subsidies"),
         Route("GET", "/api/subsidies/payment-file", "payment_file", "A run's payment file (CSV in `csv`)",
               query(COORDINATORS | {"department_officer", "auditor"}),
               lambda rpc, p, params, args, body: rpc["subsidies"].payment_file(args), ("query_prefix", "jurisdiction"),
-              tag="subsidies", response=s.Payload, query_args=("jurisdiction", "month")),
+              tag="subsidies"),
         Route("GET", "/api/subsidies/summary", "subsidy_summary", "A run's totals by division and programme",
               query(), lambda rpc, p, params, args, body: rpc["subsidies"].division_summary(args),
-              ("query_prefix", "jurisdiction"), tag="subsidies", response=s.Payload,
-              query_args=("jurisdiction", "month")),
+              ("query_prefix", "jurisdiction"), tag="subsidies"),
         Route("GET", "/api/elders/<elder_id>/entitlement", "entitlement_as_of",
               "What was due for a month and why, as known at a time", query(),
               _get("subsidies", "entitlement_as_of", "elder_id", "month", "known_at"), ("elder", "elder_id"),
-              personal=True, tag="subsidies", response=s.Payload, query_args=("month", "known_at")),
+              personal=True, tag="subsidies"),
     ]
     for segment, (method, summary) in REGISTRY_COMMANDS.items():
         routes.append(Route("POST", f"/api/elders/<elder_id>/{segment}", method, summary, command(CIVIL_AFFAIRS),
-                            _command("registry", method, "elder_id"), ("elder", "elder_id"),
-                            request=s.Payload, response=s.Elder))
+                            _command("registry", method, "elder_id"), ("elder", "elder_id")))
     for segment, (method, summary) in FACILITY_COMMANDS.items():
         routes.append(Route("POST", f"/api/facilities/<facility_id>/{segment}", method, summary,
                             command(CIVIL_AFFAIRS, COORDINATORS | {"township_officer"}),
                             _command("facilities", method, "facility_id"), ("facility", "facility_id"),
-                            tag="facilities", request=s.Payload, response=s.Payload))
+                            tag="facilities"))
     return routes
 
 

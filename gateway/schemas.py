@@ -1,24 +1,9 @@
-"""Request and response schemas of the HTTP API, for validation at the edge and for the
-OpenAPI document. The services validate every command in full (their own schemas name each
-bad field); these describe the shapes callers see."""
-from marshmallow import INCLUDE, Schema, fields
+"""The shapes the gateway composes itself — the cross-agency timeline, the access log, the
+quarterly report's query and the error body — for the OpenAPI document. What the services
+take and answer is described by their own schemas (``gateway.service_schemas``)."""
+from marshmallow import Schema, fields, validate
 
-
-class Payload(Schema):
-    """A JSON object; the fields are the service command's (see its description)."""
-
-    class Meta:
-        unknown = INCLUDE
-
-
-class Elder(Payload):
-    elder_id = fields.String()
-    name = fields.String()
-    division_code = fields.String()
-    record_status = fields.String()
-    left_behind = fields.Boolean()
-    key_target = fields.Boolean()
-    version = fields.Integer()
+from contracts.fields import DivisionCode
 
 
 class TimelineItem(Schema):
@@ -58,3 +43,11 @@ class Error(Schema):
     field = fields.String(allow_none=True)
     errors = fields.Dict(metadata={"description": "field → messages, for validation errors"})
     retry_after_seconds = fields.Integer(metadata={"description": "when a service is unavailable"})
+
+
+class QuarterlyReportQuery(Schema):
+    division_code = DivisionCode(metadata={"description": "default: your jurisdiction"})
+    quarter = fields.String(required=True, validate=validate.Regexp(r"^(?!0000)[0-9]{4}-[Qq][1-4]$"),
+                            metadata={"description": "an ended quarter, e.g. 2026-Q3"})
+    known_at = fields.AwareDateTime(metadata={"description": "replay as recorded by this time (default: now)"})
+    format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "xlsx")))
