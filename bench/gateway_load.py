@@ -43,6 +43,7 @@ import time
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -321,7 +322,7 @@ def _admit(rpc, plans, facilities, elders: int, scaled_to: int, randomness, outc
     wanted = min(FACILITY_ADMISSIONS_SHARE * scaled_to, beds / 2) * elders / scaled_to
     for plan in randomness.sample(plans, min(len(plans), max(1, round(wanted)))):
         facility = randomness.choice(facilities)
-        kind = "centralised_support" if facility["kind"] != "happiness_home" else "family_bed"
+        kind = "centralised_support" if facility["kind"] != "happiness_home" else "day_care"
         _call(outcomes, "admissions", rpc.facilities.admit_elder, {
             "facility_id": facility["facility_id"], "elder_id": plan["elder_id"], "admission_kind": kind,
             "effective_date": MONTHS[0][0].isoformat()})
@@ -550,15 +551,33 @@ class Cloner:
         return _Clone(self, owner, j)
 
     def _resident_id(self, owner: str, j: int) -> str:
-        """A valid, unused resident ID with the template elder's birth date and sex."""
+        """A valid, unused resident ID with the template elder's birth date and sex. One birth
+        date and sex have at most 499 order codes per address code, and a template elder has up
+        to thousands of clones: the next ones take the address code of another county of the
+        province (where the ID was issued; the registry checks the code is a real one)."""
         from demo.residents import make_resident_id, order_code
         key = (owner, j)
         if key not in self.rids:
             birth, sex = self.birth[owner]
             n = self.order_codes[(birth, sex)]
             self.order_codes[(birth, sex)] += 1
-            self.rids[key] = make_resident_id(COUNTY, date.fromisoformat(birth), order_code(n, sex), sex)
+            address = _address_codes()[n // ORDER_CODES_PER_ADDRESS]
+            self.rids[key] = make_resident_id(address, date.fromisoformat(birth),
+                                              order_code(n % ORDER_CODES_PER_ADDRESS, sex), sex)
         return self.rids[key]
+
+
+ORDER_CODES_PER_ADDRESS = 499      # women: 002 … 998 (men have 500)
+
+
+@lru_cache(maxsize=1)
+def _address_codes() -> list[str]:
+    """The county's own address code, then every other county-level code of its province."""
+    from kernel.resident_id import is_known_address_code
+    province = COUNTY[:2]
+    others = [f"{province}{n:04d}" for n in range(10000) if n % 100 and f"{province}{n:04d}" != COUNTY
+              and is_known_address_code(f"{province}{n:04d}")]
+    return [COUNTY, *others]
 
 
 class _Compiled(str):

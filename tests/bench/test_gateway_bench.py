@@ -70,3 +70,20 @@ def test_the_loaded_databases_are_what_the_services_would_have_written(loaded):
                     assert all(valid_resident_id(r.resident_id) for r in registered)
         finally:
             engine.dispose()
+
+
+def test_thousands_of_clones_of_one_elder_get_distinct_valid_resident_ids(tmp_path):
+    """One birth date and sex have 499 order codes per address code: clones beyond take other
+    real address codes of the province."""
+    import sqlite3
+
+    from bench.gateway_load import Cloner
+    elder = "a0e39d06-3d48-4c23-a65e-2d873029dd93"
+    with sqlite3.connect(tmp_path / "registry.db") as conn:
+        conn.execute("CREATE TABLE elders (elder_id, division_code, resident_id, birth_date, sex)")
+        conn.execute("INSERT INTO elders VALUES (?, '410928100201', '410928193911090023', '1939-11-09', 'female')",
+                     (elder,))
+    cloner = Cloner({"registry": f"sqlite:///{tmp_path / 'registry.db'}"}, 2000)
+    ids = {cloner._resident_id(elder, j) for j in range(1, 2000)} | {"410928193911090023"}
+    assert len(ids) == 2000 and all(valid_resident_id(i) for i in ids)
+    assert all(i[6:14] == "19391109" and int(i[16]) % 2 == 0 for i in ids)      # the same birth date, a woman
