@@ -87,7 +87,7 @@ class StarRatingChangedSchema(StarRatingAwardedSchema):
 class GrantSchema(FacilityEventSchema):
     division_code = DivisionCode(required=True)
     amount_fen = fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
-    policy_jurisdiction = fields.String(required=True, validate=validate.Regexp(r"^\d{0,12}$"))
+    policy_jurisdiction = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{0,12}$"))
     policy_source = fields.String(required=True)
 
 

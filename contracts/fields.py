@@ -5,7 +5,7 @@ from marshmallow import ValidationError, fields, validate
 from kernel import resident_id
 from kernel.fast_validation import register_field_check
 
-DIVISION_CODE = re.compile(r"^\d{12}$")
+DIVISION_CODE = re.compile(r"^[0-9]{12}$")
 
 
 class DivisionCode(fields.String):

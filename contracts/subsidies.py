@@ -35,13 +35,13 @@ BENEFICIARY_KINDS = ("elder", "facility")
 SUPPORT_MODES = ("centralised", "dispersed")
 ADJUSTMENT_REASONS = ("back_pay", "claw_back")
 RUN_STATUSES = ("started", "completed", "approved", "paid")
-MONTH = validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="must be a month YYYY-MM")
+MONTH = validate.Regexp(r"^[0-9]{4}-(0[1-9]|1[0-2])$", error="must be a month YYYY-MM")
 HASH = validate.Regexp(r"^[0-9a-f]{64}$", error="must be a SHA-256 hex digest")
 
 
 class RunEventSchema(Schema):
     run_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    jurisdiction = fields.String(required=True, validate=validate.Regexp(r"^\d{2,12}$"))
+    jurisdiction = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{2,12}$"))
     month = fields.String(required=True, validate=MONTH)
     effective_date = fields.Date(required=True)
 

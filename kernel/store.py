@@ -93,7 +93,7 @@ class _EnvelopeBuilder:
             if event.stream_id not in expected_versions:
                 raise ValidationError({f"events[{index}].stream_id": [
                     f"no expected version given for stream {event.stream_id!r}"]})
-            if len(event.jurisdiction or "") != JURISDICTION_LENGTH or not event.jurisdiction.isdigit():
+            if len(event.jurisdiction or "") != JURISDICTION_LENGTH or not (event.jurisdiction.isascii() and event.jurisdiction.isdigit()):
                 raise ValidationError({f"events[{index}].jurisdiction": [
                     f"must be a 12-digit division code, got {event.jurisdiction!r}"]})
             if event.time.tzinfo is None:

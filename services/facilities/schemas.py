@@ -154,7 +154,7 @@ class FacilityView(Schema):
 
 
 class SearchSchema(Schema):
-    division_code = fields.String(load_default=None, validate=validate.Regexp(r"^\d{2,12}$"))
+    division_code = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9]{2,12}$"))
     kind = fields.String(load_default=None, validate=validate.OneOf(FACILITY_KINDS))
     status = fields.String(load_default="in_operation",
                            validate=validate.OneOf(["in_operation", "open", "suspended", "merged", "closed", "any"]))
@@ -165,7 +165,7 @@ class SearchSchema(Schema):
 
 
 class DivisionSchema(Schema):
-    division_code = fields.String(load_default=None, validate=validate.Regexp(r"^\d{2,12}$"))
+    division_code = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9]{2,12}$"))
 
 
 class AsOfSchema(Schema):

@@ -204,7 +204,7 @@ class ElderView(Schema):
 
 
 class SearchSchema(Schema):
-    division_code = fields.String(load_default=None, validate=validate.Regexp(r"^\d{2,12}$"))
+    division_code = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9]{2,12}$"))
     left_behind = fields.Boolean(load_default=None, allow_none=True)
     key_target = fields.Boolean(load_default=None, allow_none=True)
     record_status = fields.String(load_default="active", validate=validate.OneOf(["active", "deceased", "merged", "any"]))

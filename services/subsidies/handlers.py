@@ -41,7 +41,7 @@ class SubsidiesContext:
 
 def normalise_jurisdiction(value: str) -> str:
     """``140500000000`` or ``1405`` → ``1405``: runs are keyed by the significant prefix."""
-    if not (isinstance(value, str) and value.isdigit() and 2 <= len(value) <= 12):
+    if not (isinstance(value, str) and (value.isascii() and value.isdigit()) and 2 <= len(value) <= 12):
         raise ValidationError({"jurisdiction": [f"must be a division code or prefix of 2–12 digits, got {value!r}"]})
     return significant_prefix(value.ljust(12, "0")) or value[:2]
 

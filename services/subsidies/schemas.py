@@ -5,7 +5,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from services.subsidies.domain import Month
 
-JURISDICTION = validate.Regexp(r"^\d{2,12}$", error="must be a division code or prefix of 2–12 digits")
+JURISDICTION = validate.Regexp(r"^[0-9]{2,12}$", error="must be a division code or prefix of 2–12 digits")
 
 
 class MonthField(fields.String):

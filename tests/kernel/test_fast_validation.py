@@ -184,3 +184,18 @@ def test_contracts_refuse_float_money_so_no_float_reaches_the_log():
     with pytest.raises(EventSchemaError) as caught:
         CATALOGUE.validate("subsidies.disbursement_computed.v1", payload)
     assert "data(subsidies.disbursement_computed.v1).amount_fen" in caught.value.errors
+
+
+def test_division_codes_are_ascii_digits_only():
+    # Python's \d and str.isdigit() accept every script's digits: an alert was once filed
+    # under ४१०९२८१०१२०१ (found by the schemathesis run).
+    from marshmallow import ValidationError
+
+    from kernel.jurisdiction import JurisdictionVersions  # noqa: F401 - the module's checks load
+    from services.subsidies.handlers import normalise_jurisdiction
+    with pytest.raises(ValidationError):
+        DivisionCode().deserialize("४१०९२८१०१२०१")
+    assert DivisionCode().deserialize("410928101201") == "410928101201"
+    with pytest.raises(Exception) as caught:
+        normalise_jurisdiction("४१०९")
+    assert "jurisdiction" in str(caught.value)

@@ -188,5 +188,6 @@ def test_a_float_amount_in_a_facility_grant_is_refused_naming_the_field(subsidie
     data["amount_fen"] = 3000000.0
     with pytest.raises(ValidationError) as refused:
         subsidies.learn((type_, subject, data))
-    assert "data.amount_fen" in refused.value.errors and "integer fen" in refused.value.message
+    # Refused by the event's contract (its integers are strict) before the subsidies rules see it.
+    assert [key for key in refused.value.errors if key.endswith("amount_fen")], refused.value.errors
     assert subsidies.run("2026-06", jurisdiction="4112")["disbursed_fen"] == 0

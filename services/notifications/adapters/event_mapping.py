@@ -53,7 +53,7 @@ def time_of(event) -> datetime:
 def jurisdiction_of_party(party: str, fallback: str) -> str:
     """``township:410928101`` → ``410928101000``; family parties take ``fallback``."""
     place = party.rsplit(":", 1)[-1]
-    return place.ljust(12, "0") if place.isdigit() and len(place) <= 12 else fallback
+    return place.ljust(12, "0") if (place.isascii() and place.isdigit()) and len(place) <= 12 else fallback
 
 
 def to_pending(event, catalogue: EventCatalogue, *, actor: Actor, jurisdiction: str,

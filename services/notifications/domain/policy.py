@@ -100,7 +100,7 @@ class RoutingBook:
 
     def policy_for(self, division_code: str, on: date) -> RoutingPolicy:
         """The most specific jurisdiction's latest version in force on ``on``."""
-        if not (isinstance(division_code, str) and len(division_code) == 12 and division_code.isdigit()):
+        if not (isinstance(division_code, str) and len(division_code) == 12 and (division_code.isascii() and division_code.isdigit())):
             raise PolicyError(f"division code must be 12 digits, got {division_code!r}", field="division_code")
         for level in JURISDICTION_LEVELS:
             in_force = [v for v in self._by_jurisdiction.get(division_code[:level], ()) if v.effective_from <= on]
@@ -149,7 +149,7 @@ def _minutes_by(value: Any, where: str, names: tuple[str, ...], complete: bool) 
 def _parse_policy(entry: Any, where: str) -> RoutingPolicy:
     entry = _mapping(entry, where, required=_FIELDS, allowed=_FIELDS)
     jurisdiction = entry["jurisdiction"]
-    if not (isinstance(jurisdiction, str) and (jurisdiction == "" or jurisdiction.isdigit())
+    if not (isinstance(jurisdiction, str) and (jurisdiction == "" or (jurisdiction.isascii() and jurisdiction.isdigit()))
             and len(jurisdiction) in JURISDICTION_LEVELS):
         raise _fail(f"{where}.jurisdiction", f"must be a division code prefix of 0, 2, 4, 6, 9 or 12 digits, "
                                              f"got {jurisdiction!r}")

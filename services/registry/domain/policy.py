@@ -89,7 +89,7 @@ class PolicyBook:
 
 
 def _check_division_code(division_code: str) -> None:
-    if not (isinstance(division_code, str) and len(division_code) == 12 and division_code.isdigit()):
+    if not (isinstance(division_code, str) and len(division_code) == 12 and (division_code.isascii() and division_code.isdigit())):
         raise PolicyError(f"division code must be 12 digits, got {division_code!r}", field="division_code")
 
 
@@ -132,7 +132,7 @@ class _FieldProblem(Exception):
 
 
 def _parse_jurisdiction(value: Any) -> str:
-    valid = isinstance(value, str) and (value == "" or value.isdigit()) and len(value) in JURISDICTION_LEVELS
+    valid = isinstance(value, str) and (value == "" or (value.isascii() and value.isdigit())) and len(value) in JURISDICTION_LEVELS
     if not valid:
         raise _FieldProblem("jurisdiction", f"must be a division code prefix of 0, 2, 4, 6, 9 or 12 digits, got {value!r}")
     return value
