@@ -491,8 +491,12 @@ def run_stream(service_uri: str, queue_type: str, directory: Path, commands: lis
     outcomes: Counter = Counter()
     retry: list[dict] = []
     client_config = {"AMQP_URI": client_uri or service_uri, "serializer": "json"}
+    # Each command carries its own id (kernel.commands), as the gateway's writes do: a request
+    # the broker delivers again, or the client sends again after a transport failure, is
+    # answered as the first time. The proxy reads this dict when it publishes a call.
+    context: dict = {}
     with ServiceProcesses(config, directory) as services, \
-            ClusterRpcProxy(client_config, timeout=rpc_timeout) as cluster:
+            ClusterRpcProxy(client_config, context_data=context, timeout=rpc_timeout) as cluster:
         services.await_ready(cluster)
         started = time.perf_counter()
         pending: deque = deque()
@@ -517,13 +521,16 @@ def run_stream(service_uri: str, queue_type: str, directory: Path, commands: lis
                                                                 for c, _ in pending)):
                 collect(pending.popleft())
             method = getattr(cluster.registry, command["command"])
+            context["command_id"] = f"stream-{sent}"
+            command["command_id"] = context["command_id"]
             pending.append((command, method.call_async(command["payload"], ACTOR)))
             if on_progress is not None:
                 on_progress(sent)
         while pending:
             collect(pending.popleft())
         retried = len(retry)
-        for command in retry:        # in order; a command that did land is refused as a duplicate
+        for command in retry:        # in order, with its id: one that did land answers as it did
+            context["command_id"] = command["command_id"]
             pending.append((command, getattr(cluster.registry, command["command"]).call_async(
                 command["payload"], ACTOR)))
             collect(pending.popleft())

@@ -3,9 +3,36 @@ import re
 
 from marshmallow import ValidationError, fields, validate
 from kernel import resident_id
+from kernel.clock import EARLIEST_ACCEPTED_DATE, LATEST_ACCEPTED_DATE
 from kernel.fast_validation import register_field_check
 
 DIVISION_CODE = re.compile(r"^[0-9]{12}$")
+
+# The largest integer every backend stores and compares (PostgreSQL BIGINT, SQLite INTEGER):
+# a larger one in a request is a bad field, not a database overflow.
+LARGEST_STORED_INTEGER = 2**63 - 1
+
+
+class AcceptedDate(fields.Date):
+    """A local calendar date a command or query may carry: ISO ``YYYY-MM-DD`` within
+    ``kernel.clock``'s accepted span (1900–2199)."""
+
+    default_error_messages = {"out_of_span": "must be a date from {earliest} to {latest}, got {input}"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        day = super()._deserialize(value, attr, data, **kwargs)
+        if not EARLIEST_ACCEPTED_DATE <= day <= LATEST_ACCEPTED_DATE:
+            raise self.make_error("out_of_span", earliest=EARLIEST_ACCEPTED_DATE.isoformat(),
+                                  latest=LATEST_ACCEPTED_DATE.isoformat(), input=day.isoformat())
+        return day
+
+
+class PageOffset(fields.Integer):
+    """How many rows a list query skips (default 0)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("load_default", 0)
+        super().__init__(validate=validate.Range(min=0, max=LARGEST_STORED_INTEGER), **kwargs)
 
 
 class DivisionCode(fields.String):

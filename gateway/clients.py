@@ -2,6 +2,7 @@
 the caller a 503 with a retry hint, not a hung request), the token keyring, settings."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from queue import Empty, LifoQueue
 
 from nameko.exceptions import RpcTimeout, UnknownService
@@ -9,6 +10,7 @@ from nameko.extensions import DependencyProvider
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from gateway.auth import DEFAULT_KEYRING, Keyring
+from kernel.commands import CONTEXT_KEY as COMMAND_ID
 from kernel.config import amqp_uri, setting
 
 DEFAULT_RPC_TIMEOUT = 10.0
@@ -28,8 +30,10 @@ class RpcClients(DependencyProvider):
         try:
             return self.pool.get_nowait()
         except Empty:
-            proxy = ClusterRpcProxy(self.proxy_config, timeout=self.timeout)
-            return proxy, proxy.start()
+            # The proxy sends this dict (by reference) as every call's context data.
+            context: dict = {}
+            proxy = ClusterRpcProxy(self.proxy_config, context_data=context, timeout=self.timeout)
+            return proxy, proxy.start(), context
 
     def get_dependency(self, worker_ctx):
         return Clients(self, worker_ctx)
@@ -42,7 +46,7 @@ class RpcClients(DependencyProvider):
     def stop(self):
         while True:
             try:
-                proxy, _ = self.pool.get_nowait()
+                proxy, _, _ = self.pool.get_nowait()
             except Empty:
                 break
             proxy.stop()
@@ -51,12 +55,31 @@ class RpcClients(DependencyProvider):
 class Clients:
     def __init__(self, provider: RpcClients, worker_ctx):
         self.provider, self.worker_ctx = provider, worker_ctx
+        self.command_id: str | None = None      # the request's, for its command (kernel.commands)
 
-    def __getitem__(self, service: str):
+    def _borrowed(self):
         borrowed = self.provider.borrowed.get(self.worker_ctx)
         if borrowed is None:
             borrowed = self.provider.borrowed[self.worker_ctx] = self.provider._borrow()
-        return getattr(borrowed[1], service)
+        return borrowed
+
+    def __getitem__(self, service: str):
+        return getattr(self._borrowed()[1], service)
+
+    @contextmanager
+    def carrying_command_id(self):
+        """The calls in this block carry the request's command id, so a service applies the
+        command once however often the broker delivers it. Only the command's own call: a
+        lookup before it (the jurisdiction check) must not take the id."""
+        if self.command_id is None:
+            yield
+            return
+        context = self._borrowed()[2]
+        context[COMMAND_ID] = self.command_id
+        try:
+            yield
+        finally:
+            context.pop(COMMAND_ID, None)
 
     def unanswered(self, services) -> list[str]:
         missing = []

@@ -30,6 +30,13 @@ PERSONAL_READ_PARAMETERS = [
                     "alerted"}]
 
 
+IDEMPOTENCY_PARAMETER = {
+    "name": s.IDEMPOTENCY_HEADER, "in": "header", "required": False,
+    "schema": {"type": "string", "pattern": s.IDEMPOTENCY_KEY_PATTERN},
+    "description": "your key for this write (1-128 visible ASCII characters): sent again with the same key, the "
+                   "request gets its first answer and changes nothing; with another request, 409"}
+
+
 def _openapi_path(rule: str) -> tuple[str, list[str]]:
     names = re.findall(r"<(?:\w+:)?(\w+)>", rule)
     return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule), names
@@ -73,7 +80,8 @@ def _operation(route: Route, path_names: list[str]) -> dict:
         "operationId": route.name, "summary": route.summary, "tags": [route.tag], "security": [{"bearer": []}],
         "parameters": [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in path_names]
         + ([{"in": "query", "schema": query}] if query is not None else [])
-        + (PERSONAL_READ_PARAMETERS if route.personal else []),
+        + (PERSONAL_READ_PARAMETERS if route.personal else [])
+        + ([IDEMPOTENCY_PARAMETER] if route.method == "POST" and route.permission.writes else []),
         "responses": _responses(route),
     }
     request = ROUTE_SCHEMAS[route.name].request

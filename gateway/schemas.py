@@ -5,6 +5,11 @@ from marshmallow import Schema, fields, validate
 
 from contracts.fields import DivisionCode
 
+# A client's key for a write (IETF draft "The Idempotency-Key HTTP Header Field"): the same
+# request sent again with the same key gets the first answer and changes nothing.
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,128}$"
+
 
 class TimelineItem(Schema):
     source = fields.String(metadata={"description": "the service whose log holds the event"})

@@ -6,7 +6,9 @@ every failure to an HTTP status in one table — never a 500 with a stack trace.
 from __future__ import annotations
 
 import json
+import re
 import time
+import uuid
 
 import structlog
 from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
@@ -23,8 +25,10 @@ from gateway.dashboard import render_dashboard
 from gateway.metrics import METRICS, Metrics
 from gateway.openapi import docs_page, openapi_document
 from gateway.routes import ROUTES
+from gateway.schemas import IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY_PATTERN
 from gateway.timeline import access_log, record_read, timeline
 from gateway.web import api_http
+from kernel.commands import CONTEXT_KEY as COMMAND_ID
 from kernel.errors import EldercareError, NotFoundError, ValidationError
 from kernel.providers import LoggingContext, OutboxRelayRunner, ServiceDatabase
 
@@ -42,6 +46,7 @@ STATUS_BY_CODE = {
     "service_unavailable": 503,
 }
 RETRY_AFTER_SECONDS = 5
+IDEMPOTENCY_NAMESPACE = uuid.UUID("0b6f2d5e-3c4a-4f7e-9a51-6d1e8f2b7c90")
 URL_MAP = Map([Rule(route.path, methods=[route.method], endpoint=index) for index, route in enumerate(ROUTES)])
 MIN_BREAK_GLASS_REASON = 10
 
@@ -49,6 +54,19 @@ MIN_BREAK_GLASS_REASON = 10
 def json_response(body, status: int = 200, headers: dict | None = None) -> Response:
     return Response(json.dumps(body, ensure_ascii=False, default=str), status=status,
                     headers=headers or {}, mimetype="application/json")
+
+
+def command_id_for(principal: Principal, idempotency_key: str | None) -> str:
+    """The id a write's command carries to its service (``kernel.commands``): derived from the
+    caller and their Idempotency-Key, so one user's retry is recognised and two users' keys
+    never meet; without a key, a new id, which still stops the broker's redelivery of this
+    request from applying it twice."""
+    if idempotency_key is None:
+        return str(uuid.uuid4())
+    if not re.match(IDEMPOTENCY_KEY_PATTERN, idempotency_key):
+        raise ValidationError({IDEMPOTENCY_HEADER: ["must be 1 to 128 visible ASCII characters"]})
+    caller = f"{principal.department}/{principal.user}\n{idempotency_key}"
+    return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, caller))
 
 
 def error_response(error: EldercareError) -> Response:
@@ -109,6 +127,8 @@ class GatewayService:
             route_name = route.name
             response = self._serve(route, params, request)
         except EldercareError as error:
+            if error.field == COMMAND_ID:       # what the client controls is the header
+                error.field = IDEMPOTENCY_HEADER
             response = error_response(error)
         except (UnknownService, RpcTimeout) as exc:
             self.metrics.rpc_errors.labels(route_name, type(exc).__name__).inc()
@@ -131,6 +151,8 @@ class GatewayService:
         args = {k: v for k, v in request.args.items() if k not in ("break_glass", "purpose")}
         body = self._body(request) if route.method == "POST" else {}
         break_glass = self._jurisdiction(route, principal, params, args, body, request)
+        if route.method == "POST" and route.permission.writes:
+            self.rpc.command_id = command_id_for(principal, request.headers.get(IDEMPOTENCY_HEADER))
         if route.name == "quarterly_report":
             return self._quarterly_report(principal, args)
         if route.name == "elder_timeline":

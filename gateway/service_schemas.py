@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from marshmallow import Schema
 
-from contracts.fields import DivisionCode, ResidentId
+from contracts.fields import AcceptedDate, DivisionCode, ResidentId
 from contracts.notifications import UtcDateTime
 from gateway import schemas as gateway
 from gateway.routes import FACILITY_COMMANDS, REGISTRY_COMMANDS
@@ -32,16 +32,17 @@ from services.visits import schemas as visits
 
 # Field types whose rule is code apispec cannot read (a validator it can read becomes the
 # document's pattern, enum or bounds by itself): the type of those not derived from a
-# marshmallow type, and what the document says of each. Digits are [0-9]: Python's \d
-# (which these fields use) also matches other scripts' digits.
+# marshmallow type, and what the document says of each. Years are those of
+# kernel.clock's accepted span, 1900-2199 (OpenAPI 3.0 has no bounds for dates).
+_YEAR = r"(19[0-9]{2}|2[01][0-9]{2})"
 FIELD_TYPES: dict[type, tuple[str, str | None]] = {UtcDateTime: ("string", "date-time")}
 FIELD_SHAPES: dict[type, dict] = {
     DivisionCode: {"pattern": r"^[0-9]{12}$"},
     ResidentId: {"pattern": r"^[0-9]{17}[0-9Xx]$", "description": "GB 11643: the check character must match, "
                  "characters 1-6 be a known address code and 7-14 the birth date"},
-    # There is no year 0 (the services refuse it, or should: see the gateway's README).
-    subsidies.MonthField: {"pattern": r"^(?!0000)[0-9]{4}-(0[1-9]|1[0-2])$"},
-    visits.PeriodField: {"pattern": r"^(?!0000)[0-9]{4}-(0[1-9]|1[0-2]|[Qq][1-4])$",
+    AcceptedDate: {"pattern": rf"^{_YEAR}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$", "description": "a local date, 1900-01-01 to 2199-12-31"},
+    subsidies.MonthField: {"pattern": rf"^{_YEAR}-(0[1-9]|1[0-2])$"},
+    visits.PeriodField: {"pattern": rf"^{_YEAR}-(0[1-9]|1[0-2]|[Qq][1-4])$",
                          "description": "a month (2026-10) or a quarter (2026-Q4)"},
 }
 

@@ -8,6 +8,12 @@ from zoneinfo import ZoneInfo
 # Policy dates (a visit due date, a subsidy month) are local dates in China Standard Time.
 DEFAULT_LOCAL_TIMEZONE = ZoneInfo("Asia/Shanghai")
 
+# The span of local dates the system takes as input (effective dates, visit days, months,
+# birth dates). Outside it a date is a typing error; near datetime's own limits it would not
+# even convert (0001-01-01 begins in Asia/Shanghai at a UTC instant in year 0).
+EARLIEST_ACCEPTED_DATE = date(1900, 1, 1)
+LATEST_ACCEPTED_DATE = date(2199, 12, 31)
+
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)

@@ -13,7 +13,9 @@ from nameko.timer import Timer
 import kernel.rpc  # noqa: F401 - registers our errors for nameko's RPC (both directions)
 import kernel.nameko_fixes  # noqa: F401 - nameko 2.14.1 settling messages on a dead connection
 
+from kernel import commands
 from kernel.catalogue import EventCatalogue
+from kernel.commands import CommandKey
 from kernel.clock import ShiftedClock, SystemClock
 from kernel.config import amqp_uri, database_url, setting
 from kernel.db import advisory_lock, create_service_engine
@@ -26,15 +28,29 @@ log = structlog.get_logger(__name__)
 
 
 class Database:
-    """What a worker sees: open a unit of work, or read."""
+    """What a worker sees: open a unit of work, or read.
 
-    def __init__(self, provider: "ServiceDatabase"):
+    ``command``: the id the caller gave this command (``kernel.commands``), if any. The first
+    unit of work that appends events records it in the same transaction."""
+
+    def __init__(self, provider: "ServiceDatabase", command: CommandKey | None = None):
         self._provider = provider
         self.engine, self.store, self.clock = provider.engine, provider.store, provider.clock
+        self.command = command
 
     def unit_of_work(self):
+        if self.command is None or self.command.recorded:
+            return unit_of_work(self.engine, self.store, self.clock, self._provider.projections,
+                                on_commit=self._provider.notify_committed)
         return unit_of_work(self.engine, self.store, self.clock, self._provider.projections,
-                            on_commit=self._provider.notify_committed)
+                            on_commit=self._committed_with_command, before_commit=self._record_command)
+
+    def _record_command(self, uow) -> None:
+        commands.record(uow.conn, self.command, uow.now())
+
+    def _committed_with_command(self, envelopes) -> None:
+        self.command.recorded = True
+        self._provider.notify_committed(envelopes)
 
     def connect(self):
         return self.engine.connect()
@@ -86,7 +102,7 @@ class ServiceDatabase(DependencyProvider):
             listener(envelopes)
 
     def get_dependency(self, worker_ctx):
-        return Database(self)
+        return Database(self, commands.command_key_of(worker_ctx))
 
 
 def clock_from_config(config) -> SystemClock:

@@ -8,7 +8,7 @@ import functools
 from nameko import exceptions as nameko_exceptions
 from nameko.rpc import rpc
 
-from kernel import errors
+from kernel import commands, errors
 
 
 def _all_error_classes(base=errors.EldercareError):
@@ -25,18 +25,43 @@ def register_remote_errors() -> None:
             _cls.from_dict(data) if isinstance(data, dict) else _cls(str(data)))
 
 
-def command_rpc(method):
-    """``@rpc`` whose ``EldercareError``s travel with their details (args = ``to_dict()``)."""
+def command_rpc(method=None, *, idempotent: bool = False):
+    """``@rpc`` whose ``EldercareError``s travel with their details (args = ``to_dict()``),
+    and which applies a command at most once per command id (``kernel.commands``): a second
+    delivery of the same id gets the first answer. ``idempotent=True``: the command is safe
+    to run again by its own design (it resumes or does nothing) and may span transactions;
+    it keeps no id."""
+    if method is None:
+        return functools.partial(command_rpc, idempotent=idempotent)
+
     @functools.wraps(method)
-    def wrapper(*args, **kwargs):
+    def wrapper(service, *args, **kwargs):
         try:
-            return method(*args, **kwargs)
+            database = _database_of(service)
+            command = database.command if database is not None else None
+            if command is not None and idempotent:
+                database.command = command = None
+            if command is not None:
+                command.check()
+                earlier = commands.earlier_answer(database.engine, command)
+                if earlier is not commands.NOT_APPLIED:
+                    return earlier
+            answer = method(service, *args, **kwargs)
+            if command is not None and command.recorded:
+                commands.keep_answer(database.engine, command, answer)
+            return answer
         except errors.EldercareError as error:
             error.args = (error.to_dict(),)
             raise
     # Marked expected: nameko logs them as "(expected) error" and kernel.logging drops the
     # traceback — a refused command is an answer, not a fault.
     return rpc(expected_exceptions=errors.EldercareError)(wrapper)
+
+
+def _database_of(service):
+    """The service's kernel database dependency (``kernel.providers.Database``), if it has one."""
+    from kernel.providers import Database      # providers imports this module
+    return next((value for value in vars(service).values() if isinstance(value, Database)), None)
 
 
 register_remote_errors()

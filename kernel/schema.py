@@ -65,6 +65,20 @@ unroutable_events = Table(
     Column("republished_at", String(32)),
 )
 
+# Events about an elder on other streams (an admission on a facility's stream, an alert, a
+# disbursement) name the elder in their payload's top-level ``elder_id``. An index on that
+# expression (migration k0005) lets the timeline find them without scanning the log; the
+# query must spell the expression exactly as the index does.
+ELDER_ID_OF_PAYLOAD = {
+    "sqlite": "json_extract(data, '$.elder_id')",
+    "postgresql": "((data)::jsonb ->> 'elder_id')",
+}
+
+
+def elder_index_ddl(dialect_name: str) -> list[str]:
+    return [f"CREATE INDEX ix_events_payload_elder_id ON events ({ELDER_ID_OF_PAYLOAD[dialect_name]})"]
+
+
 # Refuse UPDATE/DELETE on the log at the database itself, not only in code.
 POSTGRES_APPEND_ONLY_DDL = [
     """
@@ -97,6 +111,18 @@ SQLITE_APPEND_ONLY_DDL = [
 
 # Checkpoints other services published about their logs, as this service received them:
 # every service is a witness of the others (and the audit service of all).
+# Commands applied by the id their caller gave (kernel.commands): a request delivered again
+# answers as the first time instead of acting twice. ``answer`` is NULL until it returned.
+COMMAND_ID_LENGTH = 64
+applied_commands = Table(
+    "applied_commands", kernel_metadata,
+    Column("command_id", String(COMMAND_ID_LENGTH), primary_key=True),
+    Column("method", String(64), nullable=False),
+    Column("fingerprint", String(64), nullable=False),       # sha256 of method and arguments
+    Column("applied_at", String(32), nullable=False),
+    Column("answer", Text),
+)
+
 held_checkpoints = Table(
     "held_checkpoints", kernel_metadata,
     Column("source", String(64), primary_key=True),

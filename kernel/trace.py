@@ -5,22 +5,20 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import or_, select
+from sqlalchemy import literal_column, or_, select
 from sqlalchemy.engine import Engine
 
-from kernel.schema import events
+from kernel.schema import ELDER_ID_OF_PAYLOAD, events
 
 
 def events_about(engine: Engine, elder_id: str) -> list[dict]:
-    # Payloads are canonical JSON (no spaces), so the text test is exact; the parse below
-    # drops any event that merely contains the id inside some other field's text.
-    needle = json.dumps(elder_id, ensure_ascii=False)
-    statement = (select(events).where(or_(events.c.stream_id == elder_id,
-                                          events.c.data.contains(f'"elder_id":{needle}')))
+    """The elder's own stream and every event whose payload names them (``elder_id``), in
+    log order: two index lookups (the stream; ``ix_events_payload_elder_id``), not a scan."""
+    named = literal_column(ELDER_ID_OF_PAYLOAD[engine.dialect.name])
+    statement = (select(events).where(or_(events.c.stream_id == elder_id, named == elder_id))
                  .order_by(events.c.position))
     with engine.connect() as conn:
-        found = [_plain(dict(r._mapping)) for r in conn.execute(statement)]
-    return [e for e in found if e["stream_id"] == elder_id or e["data"].get("elder_id") == elder_id]
+        return [_plain(dict(r._mapping)) for r in conn.execute(statement)]
 
 
 def find_event(engine: Engine, event_id: str) -> dict | None:

@@ -76,11 +76,15 @@ def apply_page_to_projections(conn: Connection, projections: Iterable[Projection
 
 
 @contextmanager
-def unit_of_work(engine: Engine, store, clock, projections=(), on_commit: Callable[[list[Envelope]], None] | None = None):
-    """Open a transaction; commit if the block succeeds, roll everything back if it raises."""
+def unit_of_work(engine: Engine, store, clock, projections=(), on_commit: Callable[[list[Envelope]], None] | None = None,
+                 before_commit: Callable[["UnitOfWork"], None] | None = None):
+    """Open a transaction; commit if the block succeeds, roll everything back if it raises.
+    ``before_commit`` runs in the transaction when the block appended events (it may refuse)."""
     with transaction(engine) as conn:
         uow = UnitOfWork(conn, store, clock, projections)
         yield uow
+        if before_commit and uow.appended:
+            before_commit(uow)
     if on_commit and uow.appended:
         on_commit(uow.appended)
 

@@ -5,19 +5,23 @@ from __future__ import annotations
 from marshmallow import Schema, fields, post_load, validate
 
 from contracts.facilities import ADMISSION_KINDS, FACILITY_KINDS, OPERATING_MODELS, DetailChangesSchema
-from contracts.fields import DivisionCode
+from contracts.fields import AcceptedDate, DivisionCode, EnumValue, PageOffset
 from services.facilities.adapters.event_mapping import to_domain_values
 from services.facilities.domain import commands as c
+from services.facilities.domain.model import FacilityStatus
 
 _ID = validate.Length(min=1, max=64)
 _REASON = validate.Length(min=1, max=500)
+# Beds of one facility. The largest homes have a few thousand; the bound keeps a typing
+# error (or 2**64) a bad field rather than an overflow of the 32-bit capacity column.
+_BEDS = validate.Range(min=0, max=100_000)
 
 
 class _Command(Schema):
     command_class: type
 
     facility_id = fields.String(required=True, validate=_ID)
-    effective_date = fields.Date(required=True)
+    effective_date = AcceptedDate(required=True)
 
     @post_load
     def build(self, data, **_kwargs):
@@ -31,7 +35,7 @@ class OpenFacilitySchema(_Command):
     kind = fields.String(required=True, validate=validate.OneOf(FACILITY_KINDS))
     operating_model = fields.String(required=True, validate=validate.OneOf(OPERATING_MODELS))
     operator = fields.String(required=True, validate=validate.Length(min=1, max=128))
-    capacity = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    capacity = fields.Integer(required=True, strict=True, validate=_BEDS)
     services = fields.List(fields.String(validate=validate.Length(min=1, max=64)), load_default=list)
 
 
@@ -48,7 +52,7 @@ class ChangeDetailsSchema(_Command):
 
 class ChangeCapacitySchema(_Command):
     command_class = c.ChangeCapacity
-    capacity = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    capacity = fields.Integer(required=True, strict=True, validate=_BEDS)
     reason = fields.String(required=True, validate=_REASON)
 
 
@@ -75,8 +79,7 @@ class MergeFacilitySchema(_Command):
     command_class = c.MergeFacility
     survivor_id = fields.String(required=True, validate=_ID)
     reason = fields.String(required=True, validate=_REASON)
-    survivor_capacity = fields.Integer(load_default=None, allow_none=True, strict=True,
-                                       validate=validate.Range(min=0))
+    survivor_capacity = fields.Integer(load_default=None, allow_none=True, strict=True, validate=_BEDS)
 
 
 class AdmitElderSchema(_Command):
@@ -115,13 +118,16 @@ COMMAND_SCHEMAS = {
 }
 
 
-def _value(name):
-    return fields.Function(lambda obj: getattr(getattr(obj, name), "value", getattr(obj, name)))
+class SortedList(fields.List):
+    """A set of the domain's, answered as a sorted list (a set's own order varies by run)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return super()._serialize(None if value is None else sorted(value), attr, obj, **kwargs)
 
 
 class ResidentView(Schema):
     elder_id = fields.String()
-    admission_kind = _value("admission_kind")
+    admission_kind = EnumValue(ADMISSION_KINDS)
     admitted_on = fields.Date()
 
 
@@ -130,11 +136,11 @@ class FacilityView(Schema):
 
     facility_id = fields.String()
     version = fields.Integer()
-    status = _value("status")
+    status = EnumValue([status.value for status in FacilityStatus])
     name = fields.String()
     division_code = fields.String()
-    kind = _value("kind")
-    operating_model = _value("operating_model")
+    kind = EnumValue(FACILITY_KINDS)
+    operating_model = EnumValue(OPERATING_MODELS)
     operator = fields.String()
     capacity = fields.Integer()
     occupancy = fields.Integer()
@@ -144,8 +150,8 @@ class FacilityView(Schema):
     stars = fields.Integer(allow_none=True)
     rated_on = fields.Date(allow_none=True)
     assessor = fields.String(allow_none=True)
-    stars_awarded = fields.Function(lambda s: sorted(s.stars_awarded))
-    subsidy_years = fields.Function(lambda s: sorted(s.subsidy_years))
+    stars_awarded = SortedList(fields.Integer())
+    subsidy_years = SortedList(fields.Integer())
     residents = fields.List(fields.Nested(ResidentView))
     suspended_since = fields.Date(allow_none=True)
     merged_into = fields.String(allow_none=True)
@@ -161,7 +167,7 @@ class SearchSchema(Schema):
     min_stars = fields.Integer(load_default=None, validate=validate.Range(min=1, max=5))
     with_free_places = fields.Boolean(load_default=False)
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = PageOffset()
 
 
 class DivisionSchema(Schema):
@@ -169,13 +175,13 @@ class DivisionSchema(Schema):
 
 
 class AsOfSchema(Schema):
-    on = fields.Date(required=True)
+    on = AcceptedDate(required=True)
     known_at = fields.AwareDateTime(load_default=None, allow_none=True)
 
 
 class YearSchema(Schema):
     year = fields.Integer(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
-    effective_date = fields.Date(load_default=None, allow_none=True)
+    effective_date = AcceptedDate(load_default=None, allow_none=True)
 
 
 class FacilityListItemView(Schema):

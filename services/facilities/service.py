@@ -116,7 +116,7 @@ class FacilitiesService(checkpoint_witness(SEALING_SERVICES, own="facilities")):
     def assess_operating_subsidy(self, payload, actor):
         return self._run("assess_operating_subsidy", payload, actor)
 
-    @command_rpc
+    @command_rpc(idempotent=True)      # spans transactions; running it again resumes or does nothing
     def assess_operating_subsidies(self, payload, actor):
         """Assess every facility in operation for ``year``'s operating subsidy on
         ``effective_date`` (default today). Idempotent: a facility qualifies once a year.

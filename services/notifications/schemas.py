@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, post_load, validate
 
-from contracts.fields import DivisionCode
+from contracts.fields import AcceptedDate, DivisionCode, PageOffset
 from contracts.notifications import (ALERT_KINDS, ALERT_SEVERITIES, CHANNELS, DEPARTMENTS, DEVICE_ALARMS,
                                      DEVICE_KINDS, OUTCOMES, UtcDateTime)
 from services.notifications.domain import (AcceptReferral, ChannelAddress, CloseReferral, CreateReferral,
@@ -73,7 +73,7 @@ class CreateReferralSchema(Schema):
     to_department = fields.String(required=True, validate=validate.OneOf(DEPARTMENTS))
     division_code = DivisionCode(required=True)
     request = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-    due_on = fields.Date(load_default=None, allow_none=True)
+    due_on = AcceptedDate(load_default=None, allow_none=True)
     alert_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
     elder_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
 
@@ -116,7 +116,7 @@ class AlertFilterSchema(Schema):
     status = fields.String(load_default="not_closed",
                            validate=validate.OneOf(("open", "acknowledged", "not_closed", "closed", "any")))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = PageOffset()
 
 
 class ReferralFilterSchema(Schema):
@@ -125,9 +125,9 @@ class ReferralFilterSchema(Schema):
     side = fields.String(load_default="either", validate=validate.OneOf(("owing", "owed", "either")))
     division_code = DivisionCode(load_default=None, allow_none=True)
     status = fields.String(load_default="open", validate=validate.OneOf(("open", "overdue", "closed", "any")))
-    due_before = fields.Date(load_default=None, allow_none=True)
+    due_before = AcceptedDate(load_default=None, allow_none=True)
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = PageOffset()
 
 
 class RouteView(Schema):

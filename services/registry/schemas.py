@@ -5,18 +5,19 @@ from __future__ import annotations
 from marshmallow import Schema, fields, post_load, validate
 from marshmallow import ValidationError as MarshmallowError
 
-from contracts.fields import DivisionCode, ResidentId
+from contracts.fields import AcceptedDate, DivisionCode, EnumValue, PageOffset, ResidentId
 from contracts.registry import (SELF_CARE_LEVELS, SEXES, CarerSchema, ContactSchema, SupporterSchema,
                                 SupportStatusSchema)
 from services.registry.adapters.event_mapping import to_domain_values
 from services.registry.domain import commands as c
+from services.registry.domain.model import RecordStatus
 
 
 class _Command(Schema):
     command_class: type
 
     elder_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    effective_date = fields.Date(required=True)
+    effective_date = AcceptedDate(required=True)
 
     @post_load
     def build(self, data, **_kwargs):
@@ -32,7 +33,7 @@ class RegisterElderSchema(_Command):
     resident_id = ResidentId(required=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=64))
     sex = fields.String(required=True, validate=validate.OneOf(SEXES))
-    birth_date = fields.Date(required=True)
+    birth_date = AcceptedDate(required=True)
     division_code = DivisionCode(required=True)
     household_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     address = fields.String(required=True, validate=validate.Length(min=1, max=255))
@@ -170,7 +171,7 @@ class ElderView(Schema):
 
     elder_id = fields.String()
     version = fields.Integer()
-    record_status = fields.Function(lambda s: s.record_status.value if s.record_status else None)
+    record_status = EnumValue([status.value for status in RecordStatus], allow_none=True)
     resident_id = fields.String()
     name = fields.String()
     sex = fields.String()
@@ -185,7 +186,7 @@ class ElderView(Schema):
     income_sources = fields.List(fields.String())
     support_status = fields.Nested(SupportStatusSchema)
     health = fields.String(allow_none=True)
-    self_care_level = fields.Function(lambda s: s.self_care_level.value)
+    self_care_level = EnumValue(SELF_CARE_LEVELS)
     lives_alone = fields.Boolean()
     hospitalised = fields.Boolean()
     hospital = fields.String(allow_none=True)
@@ -193,9 +194,9 @@ class ElderView(Schema):
     merged_into = fields.String(allow_none=True)
     absorbed_duplicates = fields.List(fields.String())
     registered_on = fields.Date(allow_none=True)
-    left_behind = fields.Function(lambda s: s.is_left_behind)
+    left_behind = fields.Boolean(attribute="is_left_behind")
     left_behind_since = fields.Date(allow_none=True)
-    key_target = fields.Function(lambda s: s.is_key_target)
+    key_target = fields.Boolean(attribute="is_key_target")
     key_target_reasons = fields.List(fields.String())
     facility_id = fields.String(allow_none=True)
     admission_kind = fields.String(allow_none=True)
@@ -209,11 +210,11 @@ class SearchSchema(Schema):
     key_target = fields.Boolean(load_default=None, allow_none=True)
     record_status = fields.String(load_default="active", validate=validate.OneOf(["active", "deceased", "merged", "any"]))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = PageOffset()
 
 
 class AsOfSchema(Schema):
-    on = fields.Date(required=True)
+    on = AcceptedDate(required=True)
     known_at = fields.AwareDateTime(load_default=None, allow_none=True)
 
 

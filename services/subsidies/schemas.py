@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
+from contracts.fields import AcceptedDate
 from services.subsidies.domain import Month
 
 JURISDICTION = validate.Regexp(r"^[0-9]{2,12}$", error="must be a division code or prefix of 2–12 digits")
@@ -32,7 +33,7 @@ class ApproveRunSchema(RunKeySchema):
 
 
 class MarkPaidSchema(RunKeySchema):
-    paid_on = fields.Date(required=True)
+    paid_on = AcceptedDate(required=True)
     payment_reference = fields.String(required=True, validate=validate.Length(min=1, max=128))
 
 

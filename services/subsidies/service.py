@@ -77,7 +77,7 @@ class SubsidiesService(checkpoint_witness(SEALING_SERVICES, own="subsidies")):
         return events_about(self.db.engine, elder_id)
 
     # -- runs -----------------------------------------------------------------------------
-    @command_rpc
+    @command_rpc(idempotent=True)      # spans transactions; running it again resumes or does nothing
     def start_run(self, payload, actor):
         """Compute the run of ``jurisdiction`` × ``month`` (``YYYY-MM``): one disbursement per
         beneficiary × programme, adjustments of earlier months. Starting it again changes

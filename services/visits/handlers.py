@@ -12,14 +12,14 @@ from sqlalchemy import delete, insert, or_, select
 from kernel.catalogue import EventCatalogue
 from kernel.divisions import DivisionTable
 from kernel.envelope import Actor, CommandMeta, Envelope
-from kernel.errors import CommandRejected, NotFoundError
+from kernel.errors import CommandRejected, ConflictError, NotFoundError
 from kernel.ids import new_stream_id
 from kernel.logging import bind
 from kernel.uow import UnitOfWork, retry_on_concurrency
 from services.visits.adapters.event_mapping import event_from_envelope, to_pending
 from services.visits.adapters.notice import NoticeContent, render_notice
 from services.visits.adapters.profiles import apply_registry_event, load_profile, target_classes
-from services.visits.adapters.tables import notices, period_sweeps, plans
+from services.visits.adapters.tables import notices, period_sweeps, plans, visit_records
 from services.visits.domain import (AssignVisitor, ElderPlan, Findings, ObserveElder, PeriodMet, PlanOpened, Recipient,
                                     RecordVisit, Risk, VisitorState, VisitPolicyBook, close_periods, decide,
                                     decide_visitor, evolve, evolve_visitor, fold, fold_visitor,
@@ -140,6 +140,7 @@ def record_visit(uow: UnitOfWork, ctx: VisitsContext, values: dict, today: date,
         opening = [PlanOpened(elder_id, today, profile["name"], profile["division_code"])]
         plan = evolve(plan, opening[0])
     visit_id = values["visit_id"] or new_stream_id()
+    _refuse_visit_id_of_another_elder(uow, visit_id, elder_id)
     died_on = date.fromisoformat(profile["died_on"]) if profile["died_on"] else None
     command = RecordVisit(elder_id, visit_id, values["visitor_id"], values["mode"], values["visited_on"],
                           tuple(values["services"]), Findings(**values["findings"]),
@@ -148,6 +149,18 @@ def record_visit(uow: UnitOfWork, ctx: VisitsContext, values: dict, today: date,
     events = opening + decide(plan, command)
     _append(uow, ctx, events, expected, plan.division_code, meta)
     return visit_id, events
+
+
+def _refuse_visit_id_of_another_elder(uow: UnitOfWork, visit_id: str, elder_id: str) -> None:
+    """A visit id names one visit of one elder everywhere (its risks become alerts
+    ``<visit_id>:<n>``). The elder's plan knows only its own ids, so a client's id already
+    used for someone else is found in the read model (same database and transaction) and is
+    a conflict, not a primary-key failure. The other elder is not named: the caller may not
+    be entitled to know them."""
+    owner = uow.conn.execute(select(visit_records.c.elder_id)
+                             .where(visit_records.c.visit_id == visit_id)).scalar()
+    if owner is not None and owner != elder_id:
+        raise ConflictError(f"visit {visit_id!r} is already recorded for another elder", field="visit_id")
 
 
 # -- closing periods ---------------------------------------------------------------------

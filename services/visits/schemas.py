@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from contracts.fields import DivisionCode
+from contracts.fields import AcceptedDate, DivisionCode, PageOffset
 from contracts.visits import FindingsSchema, RiskSchema, SERVICE_KINDS, VISIT_MODES, VISITOR_ROLES
 from services.visits.domain import parse_period
 
@@ -17,25 +17,25 @@ class RegisterVisitorSchema(Schema):
     role = fields.String(required=True, validate=validate.OneOf(VISITOR_ROLES))
     organisation = fields.String(required=True, validate=validate.Length(min=1, max=128))
     village_codes = fields.List(DivisionCode(), required=True, validate=validate.Length(min=1))
-    effective_date = fields.Date(load_default=None)
+    effective_date = AcceptedDate(load_default=None)
 
 
 class ChangeVisitorVillagesSchema(Schema):
     visitor_id = fields.String(**_id)
     village_codes = fields.List(DivisionCode(), required=True, validate=validate.Length(min=1))
-    effective_date = fields.Date(load_default=None)
+    effective_date = AcceptedDate(load_default=None)
 
 
 class DeactivateVisitorSchema(Schema):
     visitor_id = fields.String(**_id)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
-    effective_date = fields.Date(load_default=None)
+    effective_date = AcceptedDate(load_default=None)
 
 
 class AssignVisitorSchema(Schema):
     elder_id = fields.String(**_id)
     visitor_id = fields.String(**_id)
-    effective_date = fields.Date(load_default=None)
+    effective_date = AcceptedDate(load_default=None)
 
 
 class RecordVisitSchema(Schema):
@@ -43,7 +43,7 @@ class RecordVisitSchema(Schema):
     visit_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
     visitor_id = fields.String(**_id)
     mode = fields.String(required=True, validate=validate.OneOf(VISIT_MODES))
-    visited_on = fields.Date(required=True)
+    visited_on = AcceptedDate(required=True)
     services = fields.List(fields.String(validate=validate.OneOf(SERVICE_KINDS)), required=True,
                            validate=validate.Length(min=1))
     findings = fields.Nested(FindingsSchema, load_default=dict)
@@ -78,7 +78,7 @@ class OverdueQuerySchema(Schema):
 class DivisionQuerySchema(Schema):
     division_code = DivisionCode(required=True)
     limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=5000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = PageOffset()
 
     @validates("division_code")
     def _not_national(self, value, **_kwargs):
@@ -103,9 +103,7 @@ class VisitorView(Schema):
 
 
 class VisitorListItemView(VisitorView):
-    """One row of ``list_visitors``: the ``visitors`` read model as stored."""
-
-    village_codes = fields.String(metadata={"description": "space-separated 12-digit codes"})
+    """One row of ``list_visitors``: the ``visitors`` read model, its villages as a list."""
 
 
 class NoticeIssuedView(Schema):

@@ -111,7 +111,9 @@ class VisitsService(checkpoint_witness(SEALING_SERVICES, own="visits")):
         statement = (select(visitors).where(covers).order_by(visitors.c.visitor_id)
                      .limit(query["limit"]).offset(query["offset"]))
         with self.db.connect() as conn:
-            return _rows(conn, statement)
+            rows = _rows(conn, statement)
+        # Stored space-separated for the prefix match above; answered as register_visitor does.
+        return [{**row, "village_codes": row["village_codes"].split()} for row in rows]
 
     # -- assignment and notice ------------------------------------------------------------
     @command_rpc

@@ -33,15 +33,16 @@ What that needs, and what it shows (measured on RabbitMQ 3.10, nameko 2.14.1):
   `nameko run` exits. It happens when a worker finishes at that moment: about one run in two
   here. Like a Deployment, the harness starts the process again (`result.restarts` counts it),
   and it connects to node 3.
-- RPC commands are therefore at-least-once: the requests the registry was finishing come back
-  from `rpc-registry` and run again. The domain refuses a repeated registration, supporter
-  departure, hospitalisation or death, and the client gets that refusal for a command that had
-  landed. The test requires every command to have landed exactly once, refused or not. All
-  three faults fall among the stream's registrations: the demo stream sends every elder's
-  first command (8,343 registrations of 10,000), then every elder's second. So the test does
-  not exercise a *repeatable* command in flight at the kill. A repeated `assess_self_care`
-  (same level, same date) is accepted, and the registry keeps no command id, so it would be
-  recorded twice. That needs a command id in the registry, not a different test.
+- RPC requests are therefore delivered at least once: the requests the registry was finishing
+  come back from `rpc-registry`. Each command of the stream carries its own command id
+  (`kernel.commands`, as every write through the gateway does), so a request delivered again,
+  or sent again by the client after a transport failure, gets its first answer and appends
+  nothing. Only a second delivery racing the first (both running before either commits) is
+  refused by the domain, as a duplicate, and the client gets that refusal for a command that had
+  landed. The test requires every command to have landed exactly once, refused or not. The
+  demo stream sends every elder's first command (8,343 registrations of 10,000), then every
+  elder's second, so the faults fall among registrations; a repeated `assess_self_care` is
+  covered by the same command id (tests/kernel/test_commands.py, tests/gateway/test_api.py).
 
 Time: the cluster takes 20-70 s to start. The stream costs about 44 ms of CPU per command over
 all processes (registry 16, visits 13.5, three broker nodes 11, client 3), so 10,000 commands

@@ -64,6 +64,9 @@ def test_register_read_and_search_through_the_gateway(api):
     assert api("GET", "/api/elders/elder-1", params={"purpose": "case review"}).json()["name"] == "王秀英"
     found = api("GET", "/api/elders", params={"division_code": TOWNSHIP, "left_behind": "true"}).json()
     assert [e["elder_id"] for e in found] == ["elder-1"]
+    # A list shows identity numbers masked; the whole number is a read of the (logged) record.
+    full = elder["resident_id"]
+    assert found[0]["resident_id"] == full[:6] + "********" + full[-4:] and "*" not in full
 
 
 def test_errors_map_to_statuses_with_the_bad_fields_named(api, system):
@@ -268,3 +271,24 @@ def test_access_table_role_department_jurisdiction_action(api, system, caplog):
         if refused:
             assert response.json()["error"] == "forbidden" and response.json()["field"] in (
                 "authorization", "jurisdiction")
+
+
+def test_a_write_sent_again_with_its_idempotency_key_is_applied_once(api, system):
+    register(api)
+    path, key = "/api/elders/elder-1/self-care-assessments", {"Idempotency-Key": "assessment-2026-09-zhao"}
+    assessment = {"effective_date": "2026-09-01", "level": "semi_disabled", "assessor": "Dr Zhao"}
+    first = api("POST", path, json=assessment, headers=dict(key))
+    again = api("POST", path, json=assessment, headers=dict(key))      # the client never saw the first answer
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.json() == first.json()
+    assert api("GET", "/api/elders/elder-1", params={"purpose": "check"}).json()["version"] == first.json()["version"]
+    changed = api("POST", path, json={**assessment, "level": "fully_disabled"}, headers=dict(key))
+    assert changed.status_code == 409 and changed.json()["field"] == "Idempotency-Key", changed.text
+    # The key is the caller's own: another officer's same key is another command.
+    colleague = system.token(user="clerk-2")
+    theirs = api("POST", path, json=assessment, token=colleague, headers=dict(key))
+    assert theirs.status_code == 201 and theirs.json()["version"] == first.json()["version"] + 1
+    malformed = api("POST", path, json=assessment, headers={"Idempotency-Key": "two words"})
+    assert malformed.status_code == 400 and "Idempotency-Key" in malformed.json()["errors"]
+    assert api("GET", "/api/elders/elder-1", params={"purpose": "check"}).json()["version"] == theirs.json()["version"]
+    assert_documented(changed, "/api/elders/{elder_id}/self-care-assessments", "POST")

@@ -5,6 +5,8 @@ from nameko.rpc import rpc
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
 
 from kernel.consumer import durable_event_handler
+from kernel.errors import CommandRejected
+from kernel.rpc import command_rpc
 from kernel.envelope import Actor, PendingEvent
 from kernel.providers import LoggingContext, OutboxRelayRunner, ServiceDatabase
 from tests.kernel.support import JURISDICTION, T0, test_catalogue
@@ -39,6 +41,30 @@ class NoteProducer:
             uow.append([PendingEvent(stream_id, event_type, data(n), T0, Actor("civil_affairs", "t", "tester"),
                                      jurisdiction) for n in numbers], {stream_id: version})
         return version + len(numbers)
+
+
+class CommandTaker(NoteProducer):
+    """The producer's commands as ``command_rpc``: applied once per command id."""
+
+    name = "kernelcommands"
+
+    @command_rpc
+    def take_notes_once(self, stream_id: str, numbers: list[int], text: str = "hello") -> dict:
+        if not numbers:
+            raise CommandRejected("no numbers to note", field="numbers")
+        with self.db.unit_of_work() as uow:
+            version = uow.stream_version(stream_id)
+            uow.append([PendingEvent(stream_id, "kerneltest.note_taken.v1", {"text": text, "number": n}, T0,
+                                     Actor("civil_affairs", "t", "tester"), JURISDICTION) for n in numbers],
+                       {stream_id: version})
+        return {"stream_id": stream_id, "version": version + len(numbers)}
+
+    @command_rpc(idempotent=True)
+    def take_notes_in_steps(self, stream_id: str, numbers: list[int]) -> int:
+        """One transaction per number: safe to repeat only because the caller says so."""
+        for number in numbers:
+            self.take_notes(stream_id, [number])
+        return len(numbers)
 
 
 class NoteSink:

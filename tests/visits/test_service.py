@@ -12,7 +12,7 @@ from contracts import CATALOGUE
 from kernel import migrate
 from kernel.consumer import durable_event_handler
 from kernel.db import create_service_engine
-from kernel.errors import CommandRejected, NotFoundError, ValidationError
+from kernel.errors import CommandRejected, ConflictError, NotFoundError, ValidationError
 from kernel.hashchain import verify_log
 from kernel.projection import rebuild
 from kernel.providers import ServiceDatabase, find_database
@@ -259,6 +259,25 @@ def test_refused_input_names_the_field_and_writes_nothing(county):
     assert _count(urls["visits"]) == before + 1
 
 
+def test_a_visit_id_names_one_visit_of_one_elder(county):
+    registry, visits, urls, _ = county
+    left_behind_elder(registry, visits)
+    left_behind_elder(registry, visits, "elder-2", sequence=1)
+    cadre = visitor(visits)
+    visits.record_visit(a_visit("elder-1", cadre["visitor_id"], "2026-11-20", visit_id="app-visit-17"), VILLAGE_WORKER)
+    before = _count(urls["visits"])
+    # Again for the same elder (the plan knows it) and for another elder (the read model does):
+    # a conflict naming the field, never a database error, and nothing written.
+    for elder_id in ("elder-1", "elder-2"):
+        with pytest.raises(ConflictError) as refused:
+            visits.record_visit(a_visit(elder_id, cadre["visitor_id"], "2026-11-21", visit_id="app-visit-17"),
+                                VILLAGE_WORKER)
+        assert refused.value.field == "visit_id"
+    assert _count(urls["visits"]) == before
+    assert visits.record_visit(a_visit("elder-2", cadre["visitor_id"], "2026-11-21", visit_id="app-visit-18"),
+                               VILLAGE_WORKER)["visit_id"] == "app-visit-18"
+
+
 def _plan_exists(visits, elder_id):
     try:
         visits.get_plan(elder_id)
@@ -274,5 +293,7 @@ def test_visitors_are_listed_by_the_villages_they_cover(county):
     far = visitor(visits, villages=(OTHER_TOWNSHIP_VILLAGE,), name="孙强", phone="13900000003")
     in_township = {v["visitor_id"] for v in visits.list_visitors({"division_code": "410928101000"})}
     assert in_township == {here["visitor_id"], there["visitor_id"]}
+    [listed] = [v for v in visits.list_visitors({"division_code": "410928102000"}) if v["visitor_id"] == there["visitor_id"]]
+    assert listed["village_codes"] == there["village_codes"] and set(there["village_codes"]) == {OTHER_TOWNSHIP_VILLAGE, VILLAGE}
     assert {v["visitor_id"] for v in visits.list_visitors({"division_code": "410928102000"})} == \
            {there["visitor_id"], far["visitor_id"]}

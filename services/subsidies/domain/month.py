@@ -5,7 +5,9 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+from kernel.clock import EARLIEST_ACCEPTED_DATE, LATEST_ACCEPTED_DATE
+
+_MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
 
 
 @dataclass(frozen=True, order=True)
@@ -18,7 +20,11 @@ class Month:
         found = _MONTH.match(text or "") if isinstance(text, str) else None
         if not found:
             raise ValueError(f"must be a month YYYY-MM, got {text!r}")
-        return cls(int(found.group(1)), int(found.group(2)))
+        month = cls(int(found.group(1)), int(found.group(2)))
+        if not cls.of(EARLIEST_ACCEPTED_DATE) <= month <= cls.of(LATEST_ACCEPTED_DATE):
+            raise ValueError(f"must be a month from {cls.of(EARLIEST_ACCEPTED_DATE)} to "
+                             f"{cls.of(LATEST_ACCEPTED_DATE)}, got {text!r}")
+        return month
 
     @classmethod
     def of(cls, day: date) -> "Month":
