@@ -44,7 +44,7 @@ import warnings
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -467,6 +467,14 @@ class Cloner:
         self.first_positions: dict[str, dict[int, int]] = {}     # service → template position → loaded
         self.elders = sum(self.copies.values())
 
+    @cached_property
+    def clone_letter(self) -> str:
+        """Clone j (≥ 1) of an id begins with this letter and j in hex; clone 0 is the template's
+        own id. A template id already beginning with the letter and a number below the copies
+        would be met by one of its clones (a random ``dl-e0054b…`` is clone 0x54b of itself):
+        the letter is one under which no owned id falls. Read after every ``learn``."""
+        return clone_letter(self.owner, max(self.copies.values(), default=1))
+
     # -- who owns what --------------------------------------------------------------------------
     def learn(self, service: str) -> dict[int, str | None]:
         """One pass over a template log: each event's owning elder (None: shared by all, e.g. a
@@ -581,6 +589,22 @@ def _address_codes() -> list[str]:
     return [COUNTY, *others]
 
 
+def clone_letter(tokens, copies: int) -> str:
+    """The first hex letter under which no uuid's first 8 or prefixed hex id's first 6 digits
+    read as a clone number below ``copies``."""
+    taken = set()
+    for token in tokens:
+        found = TOKEN.fullmatch(token)
+        kind = found.lastgroup if found else None
+        prefix = token[:8] if kind == "uuid" else token[3:9] if kind == "hex" else None
+        if prefix is not None and int(prefix[1:], 16) < copies:
+            taken.add(prefix[0])
+    letter = next((letter for letter in "edcbaf9876543210" if letter not in taken), None)
+    if letter is None:
+        raise RuntimeError("every hex letter begins a template id in the clones' number range")
+    return letter
+
+
 class _Compiled(str):
     """A value's %-format (see ``Cloner.compile``)."""
 
@@ -589,7 +613,8 @@ class _Clone(dict):
     """Clone ``j`` of one template elder: the fields of a compiled value, computed on first use."""
 
     def __init__(self, cloner: Cloner, owner: str, j: int):
-        super().__init__(u="e%07x" % j, h="e%05x" % j)
+        letter = cloner.clone_letter
+        super().__init__(u=f"{letter}%07x" % j, h=f"{letter}%05x" % j)
         self.cloner, self.owner, self.j = cloner, owner, j
 
     def __missing__(self, field: str) -> str:

@@ -87,3 +87,15 @@ def test_thousands_of_clones_of_one_elder_get_distinct_valid_resident_ids(tmp_pa
     ids = {cloner._resident_id(elder, j) for j in range(1, 2000)} | {"410928193911090023"}
     assert len(ids) == 2000 and all(valid_resident_id(i) for i in ids)
     assert all(i[6:14] == "19391109" and int(i[16]) % 2 == 0 for i in ids)      # the same birth date, a woman
+
+
+def test_clones_never_take_a_template_id_that_already_reads_as_a_clone_number():
+    """A random delivery id ``dl-e0054b…`` is clone 0x54b's id under the letter ``e``; with
+    2,000 copies the loader then wrote that stream twice (seen at 1M elders, once in three)."""
+    from bench.gateway_load import clone_letter
+    delivery = "dl-e0054b56f306435ea2aec70e"
+    alert = "al-e00002bb-e29f-7661-b494-f09befa82e97"[3:]          # a uuid
+    assert clone_letter(["elder-1", "019a0000-e29f-7661-b494-f09befa82e97"], 2000) == "e"
+    assert clone_letter([delivery], 2000) == "d"
+    assert clone_letter([delivery], 0x54b) == "e"                  # 0x54b is not below 0x54b copies
+    assert clone_letter([delivery, alert, "dl-d000001111111111111111aa"], 2000) == "c"
