@@ -53,6 +53,16 @@ class Division:
     parent_code: str | None
 
 
+def is_ascii_digits(value: object) -> bool:
+    """A string of digits 0-9 only: ``str.isdigit`` alone also takes other scripts' digits
+    (``४१०९…``), which no division code, jurisdiction or month has."""
+    return isinstance(value, str) and value.isascii() and value.isdigit()
+
+
+def is_division_code(value: object) -> bool:
+    return is_ascii_digits(value) and len(value) == 12
+
+
 def level_of(code: str) -> str:
     """The level implied by a 12-digit code's trailing zeros."""
     level = "province"
@@ -115,7 +125,7 @@ def _parse_row(path: Path, line_number: int, row: list[str]) -> Division:
         raise ValueError(f"{path}:{line_number}: expected {len(HEADER)} columns "
                          f"({','.join(HEADER)}), got {len(row)}")
     code, name, level, parent_code = (cell.strip() for cell in row)
-    if len(code) != 12 or not code.isascii() or not code.isdigit():
+    if not is_division_code(code):
         raise _error(path, line_number, "code", f"{code!r} is not a 12-digit division code")
     if not code[:2].strip("0"):
         raise _error(path, line_number, "code", f"{code!r} has no province part")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Generic, Iterable, Protocol, TypeVar
 
+from kernel.divisions import is_ascii_digits, is_division_code
 from kernel.errors import PolicyError
 
 # Most specific first: village, township, county, city, province, national.
@@ -67,13 +68,13 @@ class JurisdictionVersions(Generic[V]):
 
 
 def check_division_code(division_code: str) -> None:
-    if not (isinstance(division_code, str) and len(division_code) == 12 and (division_code.isascii() and division_code.isdigit())):
+    if not is_division_code(division_code):
         raise PolicyError(f"division code must be 12 digits, got {division_code!r}", field="division_code")
 
 
 def parse_jurisdiction(value: Any) -> str:
     """Raises ValueError with the problem; callers name the entry."""
-    if not (isinstance(value, str) and (value == "" or (value.isascii() and value.isdigit())) and len(value) in JURISDICTION_LEVELS):
+    if not ((value == "" or is_ascii_digits(value)) and len(value) in JURISDICTION_LEVELS):
         raise ValueError(f"must be a division code prefix of 0, 2, 4, 6, 9 or 12 digits, got {value!r}")
     return value
 

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kernel.catalogue import EventCatalogue
 from kernel.db import insert_many
+from kernel.divisions import is_division_code
 from kernel.clock import utc_now
 from kernel.envelope import (GENESIS_HASH, SPEC_VERSION, Actor, Envelope, PendingEvent, canonical_event_json, canonical_json,
                              format_time, sha256_hex)
@@ -27,8 +28,6 @@ from kernel.errors import ConcurrencyError, ValidationError
 from kernel.ids import new_event_ids
 from kernel.schema import CORRELATION_ID_LENGTH
 from kernel.schema import events as events_table
-
-JURISDICTION_LENGTH = 12
 
 
 @lru_cache(maxsize=4096)
@@ -93,7 +92,7 @@ class _EnvelopeBuilder:
             if event.stream_id not in expected_versions:
                 raise ValidationError({f"events[{index}].stream_id": [
                     f"no expected version given for stream {event.stream_id!r}"]})
-            if len(event.jurisdiction or "") != JURISDICTION_LENGTH or not (event.jurisdiction.isascii() and event.jurisdiction.isdigit()):
+            if not is_division_code(event.jurisdiction):
                 raise ValidationError({f"events[{index}].jurisdiction": [
                     f"must be a 12-digit division code, got {event.jurisdiction!r}"]})
             if event.time.tzinfo is None:

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from kernel.catalogue import EventCatalogue
 from kernel.db import insert_many
-from kernel.divisions import significant_prefix
+from kernel.divisions import is_ascii_digits, significant_prefix
 from kernel.envelope import CommandMeta, Envelope
 from kernel.errors import NotFoundError, ValidationError
 from kernel.logging import bind
@@ -41,7 +41,7 @@ class SubsidiesContext:
 
 def normalise_jurisdiction(value: str) -> str:
     """``140500000000`` or ``1405`` → ``1405``: runs are keyed by the significant prefix."""
-    if not (isinstance(value, str) and (value.isascii() and value.isdigit()) and 2 <= len(value) <= 12):
+    if not (is_ascii_digits(value) and 2 <= len(value) <= 12):
         raise ValidationError({"jurisdiction": [f"must be a division code or prefix of 2–12 digits, got {value!r}"]})
     return significant_prefix(value.ljust(12, "0")) or value[:2]
 

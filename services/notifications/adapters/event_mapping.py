@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from kernel.catalogue import EventCatalogue
+from kernel.divisions import is_ascii_digits
 from kernel.envelope import Actor, Envelope, PendingEvent
 from services.notifications.domain import (ALERT_EVENT_CLASSES, DELIVERY_EVENT_CLASSES, DEVICE_EVENT_CLASSES,
                                            EVENT_TYPES, REFERRAL_EVENT_CLASSES, ChannelAddress, PartyContactsSet,
@@ -53,7 +54,7 @@ def time_of(event) -> datetime:
 def jurisdiction_of_party(party: str, fallback: str) -> str:
     """``township:410928101`` → ``410928101000``; family parties take ``fallback``."""
     place = party.rsplit(":", 1)[-1]
-    return place.ljust(12, "0") if (place.isascii() and place.isdigit()) and len(place) <= 12 else fallback
+    return place.ljust(12, "0") if is_ascii_digits(place) and len(place) <= 12 else fallback
 
 
 def to_pending(event, catalogue: EventCatalogue, *, actor: Actor, jurisdiction: str,

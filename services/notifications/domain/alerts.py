@@ -12,10 +12,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from kernel.clock import local_date_of
+from kernel.divisions import is_division_code
 from kernel.errors import CommandRejected, ConflictError, NotFoundError, ValidationError
 
 from .model import (ALERT_KINDS, INFORMED, OUTCOMES, RESPONSIBLE, SEVERITIES, Route, department_party,
-                    is_aware, is_division_code, is_text, level_party, party_department)
+                    is_aware, is_text, level_party, party_department)
 from .policy import RoutingBook, RoutingPolicy
 
 OPEN, ACKNOWLEDGED, CLOSED = "open", "acknowledged", "closed"

@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from kernel.divisions import is_division_code
 from kernel.errors import ValidationError
 
-from .model import ALARMS_OF_DEVICE, DEVICE_KINDS, is_aware, is_division_code
+from .model import ALARMS_OF_DEVICE, DEVICE_KINDS, is_aware
 
 
 def device_stream(device_id: str) -> str:

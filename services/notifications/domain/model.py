@@ -79,8 +79,6 @@ def is_text(value: object) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
-def is_division_code(value: object) -> bool:
-    return isinstance(value, str) and len(value) == 12 and (value.isascii() and value.isdigit())
 
 
 def is_aware(value: object) -> bool:

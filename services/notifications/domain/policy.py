@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterable, Mapping
 
+from kernel.divisions import is_ascii_digits
 from kernel.errors import PolicyError
+from kernel.jurisdiction import check_division_code
 
 from .model import ALERT_KINDS, DEPARTMENTS, DEVICE_KINDS, LEVELS
 
@@ -100,8 +102,7 @@ class RoutingBook:
 
     def policy_for(self, division_code: str, on: date) -> RoutingPolicy:
         """The most specific jurisdiction's latest version in force on ``on``."""
-        if not (isinstance(division_code, str) and len(division_code) == 12 and (division_code.isascii() and division_code.isdigit())):
-            raise PolicyError(f"division code must be 12 digits, got {division_code!r}", field="division_code")
+        check_division_code(division_code)
         for level in JURISDICTION_LEVELS:
             in_force = [v for v in self._by_jurisdiction.get(division_code[:level], ()) if v.effective_from <= on]
             if in_force:
@@ -149,7 +150,7 @@ def _minutes_by(value: Any, where: str, names: tuple[str, ...], complete: bool) 
 def _parse_policy(entry: Any, where: str) -> RoutingPolicy:
     entry = _mapping(entry, where, required=_FIELDS, allowed=_FIELDS)
     jurisdiction = entry["jurisdiction"]
-    if not (isinstance(jurisdiction, str) and (jurisdiction == "" or (jurisdiction.isascii() and jurisdiction.isdigit()))
+    if not ((jurisdiction == "" or is_ascii_digits(jurisdiction))
             and len(jurisdiction) in JURISDICTION_LEVELS):
         raise _fail(f"{where}.jurisdiction", f"must be a division code prefix of 0, 2, 4, 6, 9 or 12 digits, "
                                              f"got {jurisdiction!r}")

@@ -11,9 +11,10 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from kernel.clock import local_date_of
+from kernel.divisions import is_division_code
 from kernel.errors import CommandRejected, ConflictError, NotFoundError, ValidationError
 
-from .model import DEPARTMENTS, OUTCOMES, is_aware, is_division_code, is_text
+from .model import DEPARTMENTS, OUTCOMES, is_aware, is_text
 
 CREATED, ACCEPTED, ACTING, CLOSED = "created", "accepted", "action_taken", "closed"
 

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterable, Mapping
 
+from kernel.divisions import is_ascii_digits
 from kernel.errors import PolicyError
+from kernel.jurisdiction import check_division_code
 
 from .model import SUPPORT_STATUS_NAMES, SelfCareLevel, SupportStatus
 
@@ -73,7 +75,7 @@ class PolicyBook:
         The most specific jurisdiction with a version in force that day wins; within it,
         the latest version that has taken effect.
         """
-        _check_division_code(division_code)
+        check_division_code(division_code)
         for level in JURISDICTION_LEVELS:
             in_force = [v for v in self._by_jurisdiction.get(division_code[:level], ()) if v.effective_from <= on]
             if in_force:
@@ -83,14 +85,11 @@ class PolicyBook:
     def versions_covering(self, division_code: str) -> tuple[StatusPolicy, ...]:
         """Every version of every jurisdiction enclosing ``division_code``: the dates on
         which the rule for that place may change."""
-        _check_division_code(division_code)
+        check_division_code(division_code)
         return tuple(v for level in JURISDICTION_LEVELS
                      for v in self._by_jurisdiction.get(division_code[:level], ()))
 
 
-def _check_division_code(division_code: str) -> None:
-    if not (isinstance(division_code, str) and len(division_code) == 12 and (division_code.isascii() and division_code.isdigit())):
-        raise PolicyError(f"division code must be 12 digits, got {division_code!r}", field="division_code")
 
 
 _FIELDS = ("jurisdiction", "effective_from", "months_away", "advanced_age", "hard_up_statuses",
@@ -132,7 +131,7 @@ class _FieldProblem(Exception):
 
 
 def _parse_jurisdiction(value: Any) -> str:
-    valid = isinstance(value, str) and (value == "" or (value.isascii() and value.isdigit())) and len(value) in JURISDICTION_LEVELS
+    valid = (value == "" or is_ascii_digits(value)) and len(value) in JURISDICTION_LEVELS
     if not valid:
         raise _FieldProblem("jurisdiction", f"must be a division code prefix of 0, 2, 4, 6, 9 or 12 digits, got {value!r}")
     return value
