@@ -7,6 +7,8 @@ from kernel.clock import EARLIEST_ACCEPTED_DATE, LATEST_ACCEPTED_DATE
 from kernel.fast_validation import register_field_check
 
 DIVISION_CODE = re.compile(r"^[0-9]{12}$")
+# A division or any enclosing one, by its significant prefix (province 2 … village 12 digits).
+DIVISION_PREFIX = validate.Regexp(r"^[0-9]{2,12}$", error="must be a division code or prefix of 2–12 digits")
 
 # The largest integer every backend stores and compares (PostgreSQL BIGINT, SQLite INTEGER):
 # a larger one in a request is a bad field, not a database overflow.

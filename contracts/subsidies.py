@@ -18,8 +18,7 @@ correct. Nothing already computed is ever edited.
 """
 from marshmallow import Schema, fields, validate
 
-from contracts.fields import DivisionCode
-from contracts.fields import EnumValue
+from contracts.fields import DIVISION_PREFIX, DivisionCode, EnumValue
 from contracts.registry import SELF_CARE_LEVELS
 from kernel.catalogue import EventCatalogue
 
@@ -41,7 +40,7 @@ HASH = validate.Regexp(r"^[0-9a-f]{64}$", error="must be a SHA-256 hex digest")
 
 class RunEventSchema(Schema):
     run_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    jurisdiction = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{2,12}$"))
+    jurisdiction = fields.String(required=True, validate=DIVISION_PREFIX)
     month = fields.String(required=True, validate=MONTH)
     effective_date = fields.Date(required=True)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, post_load, validate
 
 from contracts.facilities import ADMISSION_KINDS, FACILITY_KINDS, OPERATING_MODELS, DetailChangesSchema
-from contracts.fields import AcceptedDate, DivisionCode, EnumValue, PageOffset
+from contracts.fields import DIVISION_PREFIX, AcceptedDate, DivisionCode, EnumValue, PageOffset
 from services.facilities.adapters.event_mapping import to_domain_values
 from services.facilities.domain import commands as c
 from services.facilities.domain.model import FacilityStatus
@@ -160,7 +160,7 @@ class FacilityView(Schema):
 
 
 class SearchSchema(Schema):
-    division_code = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9]{2,12}$"))
+    division_code = fields.String(load_default=None, validate=DIVISION_PREFIX)
     kind = fields.String(load_default=None, validate=validate.OneOf(FACILITY_KINDS))
     status = fields.String(load_default="in_operation",
                            validate=validate.OneOf(["in_operation", "open", "suspended", "merged", "closed", "any"]))
@@ -171,7 +171,7 @@ class SearchSchema(Schema):
 
 
 class DivisionSchema(Schema):
-    division_code = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9]{2,12}$"))
+    division_code = fields.String(load_default=None, validate=DIVISION_PREFIX)
 
 
 class AsOfSchema(Schema):
@@ -197,7 +197,7 @@ class FacilityListItemView(Schema):
     operating_model = fields.String(validate=validate.OneOf(OPERATING_MODELS))
     operator = fields.String()
     services = fields.String(metadata={"description": "comma-separated"})
-    status = fields.String(validate=validate.OneOf(("open", "suspended", "merged", "closed")))
+    status = fields.String(validate=validate.OneOf([status.value for status in FacilityStatus]))
     capacity = fields.Integer()
     occupancy = fields.Integer()
     stars = fields.Integer(allow_none=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, post_load, validate
 from marshmallow import ValidationError as MarshmallowError
 
-from contracts.fields import AcceptedDate, DivisionCode, EnumValue, PageOffset, ResidentId
+from contracts.fields import DIVISION_PREFIX, AcceptedDate, DivisionCode, EnumValue, PageOffset, ResidentId
 from contracts.registry import (SELF_CARE_LEVELS, SEXES, CarerSchema, ContactSchema, SupporterSchema,
                                 SupportStatusSchema)
 from services.registry.adapters.event_mapping import to_domain_values
@@ -205,7 +205,7 @@ class ElderView(Schema):
 
 
 class SearchSchema(Schema):
-    division_code = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9]{2,12}$"))
+    division_code = fields.String(load_default=None, validate=DIVISION_PREFIX)
     left_behind = fields.Boolean(load_default=None, allow_none=True)
     key_target = fields.Boolean(load_default=None, allow_none=True)
     record_status = fields.String(load_default="active", validate=validate.OneOf(["active", "deceased", "merged", "any"]))

@@ -3,10 +3,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
-from contracts.fields import AcceptedDate
+from contracts.fields import DIVISION_PREFIX, AcceptedDate
 from services.subsidies.domain import Month
-
-JURISDICTION = validate.Regexp(r"^[0-9]{2,12}$", error="must be a division code or prefix of 2–12 digits")
 
 
 class MonthField(fields.String):
@@ -24,7 +22,7 @@ class MonthField(fields.String):
 
 
 class RunKeySchema(Schema):
-    jurisdiction = fields.String(required=True, validate=JURISDICTION)
+    jurisdiction = fields.String(required=True, validate=DIVISION_PREFIX)
     month = MonthField(required=True)
 
 
@@ -44,7 +42,7 @@ class EntitlementQuerySchema(Schema):
 
 
 class ListRunsSchema(Schema):
-    jurisdiction = fields.String(load_default=None, allow_none=True, validate=JURISDICTION)
+    jurisdiction = fields.String(load_default=None, allow_none=True, validate=DIVISION_PREFIX)
     month = MonthField(load_default=None, allow_none=True)
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
