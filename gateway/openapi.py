@@ -81,7 +81,7 @@ def _operation(route: Route, path_names: list[str]) -> dict:
         "parameters": [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in path_names]
         + ([{"in": "query", "schema": query}] if query is not None else [])
         + (PERSONAL_READ_PARAMETERS if route.personal else [])
-        + ([IDEMPOTENCY_PARAMETER] if route.method == "POST" and route.permission.writes else []),
+        + ([IDEMPOTENCY_PARAMETER] if route.creates else []),
         "responses": _responses(route),
     }
     request = ROUTE_SCHEMAS[route.name].request

@@ -34,6 +34,11 @@ class Route:
     personal: bool = False
     tag: str = "registry"
 
+    @property
+    def creates(self) -> bool:
+        """A write that answers 201 and carries a command id (``Idempotency-Key``)."""
+        return self.method == "POST" and self.permission.writes
+
 
 def _command(service: str, method: str, id_field: str | None = None):
     """A command: the body (plus the id from the path) and the caller as actor."""

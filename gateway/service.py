@@ -151,7 +151,7 @@ class GatewayService:
         args = {k: v for k, v in request.args.items() if k not in ("break_glass", "purpose")}
         body = self._body(request) if route.method == "POST" else {}
         break_glass = self._jurisdiction(route, principal, params, args, body, request)
-        if route.method == "POST" and route.permission.writes:
+        if route.creates:
             self.rpc.command_id = command_id_for(principal, request.headers.get(IDEMPOTENCY_HEADER))
         if route.name == "quarterly_report":
             return self._quarterly_report(principal, args)
@@ -164,7 +164,7 @@ class GatewayService:
         if route.personal:
             purpose = request.args.get("purpose") or (request.args.get("break_glass") if break_glass else None)
             record_read(self.db, params["elder_id"], principal, route.name, purpose, break_glass, self.rpc)
-        status = 201 if route.method == "POST" and route.permission.writes else 200
+        status = 201 if route.creates else 200
         return json_response(result, status)
 
     def _quarterly_report(self, principal, args) -> Response:

@@ -109,8 +109,6 @@ SQLITE_APPEND_ONLY_DDL = [
 ]
 
 
-# Checkpoints other services published about their logs, as this service received them:
-# every service is a witness of the others (and the audit service of all).
 # Commands applied by the id their caller gave (kernel.commands): a request delivered again
 # answers as the first time instead of acting twice. ``answer`` is NULL until it returned.
 COMMAND_ID_LENGTH = 64
@@ -123,6 +121,8 @@ applied_commands = Table(
     Column("answer", Text),
 )
 
+# Checkpoints other services published about their logs, as this service received them:
+# every service is a witness of the others (and the audit service of all).
 held_checkpoints = Table(
     "held_checkpoints", kernel_metadata,
     Column("source", String(64), primary_key=True),
