@@ -281,15 +281,31 @@ class LoopbackRabbitCluster:
 
 
 # -- the registry → visits stream --------------------------------------------------------
+@dataclass(frozen=True)
+class LivenessProbe:
+    """Ping each service over RPC through ``uri`` every ``period`` seconds; ``failure_threshold``
+    pings in a row without an answer within ``timeout`` seconds restart it."""
+    uri: str
+    period: float = 10.0
+    timeout: float = 10.0
+    failure_threshold: int = 4
+
+
+class StreamStalled(RuntimeError):
+    """The stream did not finish in time, or a command kept failing in transport: the message
+    says how far it got and ends with the services' logs."""
+
+
 @dataclass
 class StreamResult:
     commands: int
     seconds_to_accept: float
     seconds_to_converge: float
     outcomes: Counter
-    retried: int
+    retried: int           # sends again after a transport failure
     urls: dict
     restarts: Counter = field(default_factory=Counter)
+    unresponsive: Counter = field(default_factory=Counter)
 
     @property
     def seconds(self) -> float:
@@ -377,17 +393,21 @@ class ServiceProcesses:
     (``<service>.log``, appended). nameko 2.14.1 does exit when the node it is connected to
     dies while an RPC worker finishes: see tests/cluster/test_quorum_failover.py."""
 
-    def __init__(self, config: dict, directory: Path, names=tuple(SERVICES), max_restarts: int = 3):
+    def __init__(self, config: dict, directory: Path, names=tuple(SERVICES), max_restarts: int = 3,
+                 liveness: LivenessProbe | None = None):
         self.directory, self.names, self.max_restarts = Path(directory), names, max_restarts
         self.config_file = self.directory / "services.yml"
         import yaml
         self.config_file.write_text(yaml.safe_dump(config))
         self.processes: dict[str, subprocess.Popen] = {}
         self.restarts: Counter = Counter()
+        self.unresponsive: Counter = Counter()     # processes the liveness probe killed
         self.failed: str | None = None
+        self.liveness = liveness
         self._reaper: Reaper | None = None
         self._stopping = False
         self._supervisor = None
+        self._prober = None
 
     def __enter__(self):
         import threading
@@ -400,6 +420,9 @@ class ServiceProcesses:
             raise
         self._supervisor = threading.Thread(target=self._supervise, daemon=True)
         self._supervisor.start()
+        if self.liveness is not None:
+            self._prober = threading.Thread(target=self._probe_liveness, daemon=True)
+            self._prober.start()
         return self
 
     def _start(self, name: str) -> None:
@@ -426,6 +449,49 @@ class ServiceProcesses:
                 self._start(name)
             time.sleep(0.2)
 
+    def _probe_liveness(self) -> None:
+        """The Deployment's livenessProbe (k8s/base/services/*.yaml: ``eldercare wait``, the
+        service's ``ping`` over RPC), on a shorter clock: a process that is running but has not
+        answered ``failure_threshold`` pings in a row gets SIGUSR2 (its greenthreads' stacks go
+        to its log, kernel.diagnostics), then SIGKILL, and the supervisor starts it again."""
+        from nameko.standalone.rpc import ClusterRpcProxy
+        probe, failures = self.liveness, Counter()
+        with ClusterRpcProxy({"AMQP_URI": probe.uri, "serializer": "json"}, timeout=probe.timeout) as proxy:
+            while not self._stopping and self.failed is None:
+                time.sleep(probe.period)
+                for name in self.names:
+                    process = self.processes[name]
+                    if self._stopping or process.poll() is not None:
+                        failures[name] = 0          # exited: the supervisor starts it again
+                        continue
+                    try:
+                        getattr(proxy, name).ping()
+                        failures[name] = 0
+                    except Exception:  # noqa: BLE001 - no answer, for whatever reason, is a failed probe
+                        failures[name] += 1
+                    if failures[name] >= probe.failure_threshold and process.poll() is None:
+                        failures[name] = 0
+                        self.unresponsive[name] += 1
+                        with open(self.directory / f"{name}.log", "a") as log:
+                            log.write(f"\n--- no answer to {probe.failure_threshold} pings in a row; "
+                                      f"stacks (SIGUSR2), then SIGKILL ---\n")
+                        try:
+                            os.kill(process.pid, signal.SIGUSR2)
+                            time.sleep(2)
+                            os.killpg(process.pid, signal.SIGKILL)
+                        except ProcessLookupError:
+                            pass
+
+    def log_tails(self, lines: int = 40) -> str:
+        """The last lines of each service's log, colour codes removed: for a failure message."""
+        import re
+        tails = []
+        for name in self.names:
+            path = self.directory / f"{name}.log"
+            text = re.sub(r"\x1b\[[0-9;]*m", "", path.read_text(errors="replace")) if path.exists() else ""
+            tails.append(f"--- {name}.log (last {lines} lines) ---\n" + "\n".join(text.splitlines()[-lines:]))
+        return "\n".join(tails)
+
     def await_ready(self, proxy, timeout: float = 120) -> None:
         """Every service answers ``ping`` over RPC."""
         from nameko.exceptions import UnknownService
@@ -451,8 +517,9 @@ class ServiceProcesses:
     def __exit__(self, *exc):
         """SIGTERM: nameko stops gracefully (running workers finish, unacked messages go back)."""
         self._stopping = True
-        if self._supervisor is not None:
-            self._supervisor.join(timeout=5)
+        for thread in (self._supervisor, self._prober):
+            if thread is not None:
+                thread.join(timeout=5)
         for process in self.processes.values():
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
@@ -466,28 +533,41 @@ class ServiceProcesses:
             self._reaper.close()
 
 
+def service_config(service_uri: str, queue_type: str, directory: Path) -> dict:
+    """nameko config for the registry and visits processes, each on a migrated SQLite file in
+    ``directory``; the timers that would add work of their own are pushed an hour out."""
+    from kernel import migrate
+    urls = {name: f"sqlite:///{directory / (name + '.db')}" for name in ("registry", "visits")}
+    for name, url in urls.items():
+        migrate.upgrade(name, url)
+    return {"AMQP_URI": service_uri, "serializer": "json", "max_workers": 10, "QUEUE_TYPE": queue_type,
+            "DATABASES": urls, "FIXED_TODAY": "2026-11-23", "RELAY": {"poll_interval": 0.05},
+            "REGISTRY": {"status_review_interval_seconds": 3600},
+            "VISITS": {"period_close_interval_seconds": 3600},
+            "CHECKPOINTS": {"interval_seconds": 3600, "key_dir": str(directory / "keys")}}
+
+
 def run_stream(service_uri: str, queue_type: str, directory: Path, commands: list[dict], *,
                client_uri: str | None = None, in_flight: int = 16, on_progress=None,
-               settle_timeout: float = 180.0, rpc_timeout: float = 30.0) -> StreamResult:
+               settle_timeout: float = 180.0, rpc_timeout: float = 30.0, stream_timeout: float = 540.0,
+               max_attempts: int = 5, liveness: bool = True) -> StreamResult:
     """Registry and visits in their own processes on ``service_uri``; every command sent over
     RPC from this process through ``client_uri`` (default: the same); a transport failure is
     retried once the call fails, a domain refusal is an outcome. Returns once visits has
     applied every subscribed registry event, after stopping both services.
     ``on_progress(sent)`` is called after each command is sent (the fault test stops and
-    restarts nodes from it)."""
+    restarts nodes from it).
+
+    Bounded, so that a stuck service fails the caller with a diagnosis instead of hanging it:
+    a liveness probe restarts a service that stops answering (``liveness``), a command is sent
+    at most ``max_attempts`` times, and sending and retrying all commands must end within
+    ``stream_timeout`` seconds; otherwise ``StreamStalled``."""
     from nameko.standalone.rpc import ClusterRpcProxy
 
-    from kernel import migrate
     from kernel.errors import EldercareError
 
-    urls = {name: f"sqlite:///{directory / (name + '.db')}" for name in ("registry", "visits")}
-    for name, url in urls.items():
-        migrate.upgrade(name, url)
-    config = {"AMQP_URI": service_uri, "serializer": "json", "max_workers": 10, "QUEUE_TYPE": queue_type,
-              "DATABASES": urls, "FIXED_TODAY": "2026-11-23", "RELAY": {"poll_interval": 0.05},
-              "REGISTRY": {"status_review_interval_seconds": 3600},
-              "VISITS": {"period_close_interval_seconds": 3600},
-              "CHECKPOINTS": {"interval_seconds": 3600, "key_dir": str(directory / "keys")}}
+    config = service_config(service_uri, queue_type, directory)
+    urls = config["DATABASES"]
     outcomes: Counter = Counter()
     retry: list[dict] = []
     client_config = {"AMQP_URI": client_uri or service_uri, "serializer": "json"}
@@ -495,11 +575,25 @@ def run_stream(service_uri: str, queue_type: str, directory: Path, commands: lis
     # the broker delivers again, or the client sends again after a transport failure, is
     # answered as the first time. The proxy reads this dict when it publishes a call.
     context: dict = {}
-    with ServiceProcesses(config, directory) as services, \
+    probe = LivenessProbe(client_uri or service_uri) if liveness else None
+    attempts: Counter = Counter()
+    with ServiceProcesses(config, directory, liveness=probe) as services, \
             ClusterRpcProxy(client_config, context_data=context, timeout=rpc_timeout) as cluster:
         services.await_ready(cluster)
         started = time.perf_counter()
+        deadline = time.monotonic() + stream_timeout
         pending: deque = deque()
+
+        def stalled(why: str) -> StreamStalled:
+            return StreamStalled(f"{why}; {sum(outcomes.values())} of {len(commands)} commands answered, "
+                                 f"outcomes {dict(outcomes)}, {len(retry)} to retry, service restarts "
+                                 f"{dict(services.restarts)}, restarted by the liveness probe "
+                                 f"{dict(services.unresponsive)}\n{services.log_tails()}")
+
+        def check_progress():
+            services.check_alive()
+            if time.monotonic() > deadline:
+                raise stalled(f"the stream did not finish within {stream_timeout:.0f} s")
 
         def collect(item):
             command, reply = item
@@ -512,33 +606,42 @@ def run_stream(service_uri: str, queue_type: str, directory: Path, commands: lis
                 services.check_alive()
                 remote = getattr(error, "exc_type", None)        # nameko's RemoteError says what failed there
                 outcomes[f"transport ({type(error).__name__}{': ' + remote if remote else ''})"] += 1
+                if attempts[command["command_id"]] >= max_attempts:
+                    raise stalled(f"command {command['command_id']} ({command['command']}) failed in transport "
+                                  f"{max_attempts} times; last: {type(error).__name__}: {error}") from error
                 retry.append(command)
 
+        def send(command):
+            attempts[command["command_id"]] += 1
+            context["command_id"] = command["command_id"]
+            pending.append((command, getattr(cluster.registry, command["command"]).call_async(
+                command["payload"], ACTOR)))
+
         for sent, command in enumerate(commands, 1):
-            services.check_alive()
+            check_progress()
             elder_id = command["payload"]["elder_id"]
             while pending and (len(pending) >= in_flight or any(c["payload"]["elder_id"] == elder_id
                                                                 for c, _ in pending)):
                 collect(pending.popleft())
-            method = getattr(cluster.registry, command["command"])
-            context["command_id"] = f"stream-{sent}"
-            command["command_id"] = context["command_id"]
-            pending.append((command, method.call_async(command["payload"], ACTOR)))
+            command["command_id"] = f"stream-{sent}"
+            send(command)
             if on_progress is not None:
                 on_progress(sent)
         while pending:
             collect(pending.popleft())
-        retried = len(retry)
-        for command in retry:        # in order, with its id: one that did land answers as it did
-            context["command_id"] = command["command_id"]
-            pending.append((command, getattr(cluster.registry, command["command"]).call_async(
-                command["payload"], ACTOR)))
+        while retry:        # in order, one at a time, with its id: one that did land answers as it did
+            check_progress()
+            send(retry.pop(0))
             collect(pending.popleft())
+        retried = sum(attempts.values()) - len(commands)
         accepted_at = time.perf_counter()
-        wait_until_applied(urls, timeout=settle_timeout, services=services)
+        try:
+            wait_until_applied(urls, timeout=settle_timeout, services=services)
+        except TimeoutError as error:
+            raise stalled(str(error)) from error
         converged_at = time.perf_counter()
     return StreamResult(len(commands), accepted_at - started, converged_at - accepted_at, outcomes, retried, urls,
-                        services.restarts)
+                        services.restarts, services.unresponsive)
 
 
 def applied_counts(urls: dict) -> tuple[int, int, int]:

@@ -14,6 +14,8 @@ import warnings
 
 import structlog
 
+from kernel.diagnostics import install_stack_dump_signal
+
 _configured = False
 _process_service: str | None = None
 
@@ -81,6 +83,7 @@ def configure_logging(service: str | None = None, *, json_output: bool | None = 
     logging.getLogger("nameko.containers").addFilter(_ExpectedErrorsWithoutTraceback())
     for noisy in ("kombu", "amqp", "alembic.runtime.migration"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    install_stack_dump_signal()      # `kill -USR2 <pid>`: every greenthread's stack to this log
     _configured = True
 
 

@@ -32,7 +32,11 @@ What that needs, and what it shows (measured on RabbitMQ 3.10, nameko 2.14.1):
   which those are not. The worker's thread dies with it and nameko kills the container, so
   `nameko run` exits. It happens when a worker finishes at that moment: about one run in two
   here. Like a Deployment, the harness starts the process again (`result.restarts` counts it),
-  and it connects to node 3.
+  and it connects to node 3. Like the Deployment's livenessProbe (k8s/base/services), it also
+  kills and restarts a process that is running but has stopped answering `ping`, after writing
+  its greenthreads' stacks to its log (`result.unresponsive` counts those). The stream is
+  bounded: a command that keeps failing in transport, or a stream that does not end in time,
+  fails the test with the services' logs (`StreamStalled`) instead of hanging it.
 - RPC requests are therefore delivered at least once: the requests the registry was finishing
   come back from `rpc-registry`. Each command of the stream carries its own command id
   (`kernel.commands`, as every write through the gateway does), so a request delivered again,
@@ -147,11 +151,14 @@ def test_nodes_killed_mid_stream_lose_nothing_and_apply_nothing_twice(cluster, t
 
     work = tmp_path / "databases"
     work.mkdir()
+    # Bounded below the test's own timeout: pytest-timeout ends a hung test with os._exit, which
+    # takes the rest of the suite with it; StreamStalled fails this test alone, with the logs.
     result = run_stream(cluster.failover_uri(0, 2), "quorum", work, commands, client_uri=cluster.uri(2),
-                        on_progress=faults)
+                        on_progress=faults, stream_timeout=480, settle_timeout=120)
     print(f"\n{len(commands)} commands: accepted in {result.seconds_to_accept:.1f} s, visits caught up "
           f"{result.seconds_to_converge:.1f} s later; outcomes {dict(result.outcomes)}; "
-          f"retried after a broker error: {result.retried}; service restarts {dict(result.restarts)}; {seen}")
+          f"retried after a broker error: {result.retried}; service restarts {dict(result.restarts)} "
+          f"(of which by the liveness probe: {dict(result.unresponsive)}); {seen}")
 
     # Node 2's loss moved the leadership to a survivor; it came back; node 1 is gone now, and
     # the queues live on, led by node 2 or 3.
