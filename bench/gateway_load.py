@@ -35,6 +35,7 @@ Three phases, each reported:
 """
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -945,6 +946,8 @@ class RunningSystem:
         config["REGISTRY"]["status_review_interval_seconds"] = 3600
         config["NOTIFICATIONS"].update(sweep_interval_seconds=3600, delivery_interval_seconds=3600)
         config["CHECKPOINTS"].update(interval_seconds=3600, key_dir=str(directory / "keys"))
+        # Every worker over SLOW_WORKER_MS is logged: the report names the calls behind a tail.
+        config["DIAGNOSTICS"] = {"slow_worker_seconds": SLOW_WORKER_MS / 1000}
         config["GATEWAY"].update(token_keyring=str(directory / "tokens.yml"))
         self.config_path = directory / "config.yml"
         self.config_path.write_text(yaml.safe_dump(config, allow_unicode=True))
@@ -963,6 +966,21 @@ class RunningSystem:
                 cwd=REPOSITORY_ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "LOG_FORMAT": "json"})
         self._await_ready()
         return self
+
+    def slow_workers(self) -> Counter:
+        """``(service, entrypoint)`` → how many of its workers have logged "slow worker" so far."""
+        slow: Counter = Counter()
+        for name in self.processes:
+            with open(self.directory / f"{name}.log", errors="replace") as log:
+                for line in log:
+                    if '"slow worker"' not in line:
+                        continue
+                    try:
+                        entry = json.loads(line)
+                    except ValueError:
+                        continue
+                    slow[(name, entry.get("entrypoint", "?"))] += 1
+        return slow
 
     def _await_ready(self, timeout: float = 180.0) -> None:
         import requests
@@ -994,6 +1012,7 @@ class RunningSystem:
 
 
 TIMELINE_BUDGET_SECONDS = 600.0
+SLOW_WORKER_MS = 40
 MIN_TIMELINE_REQUESTS = 30
 
 
@@ -1044,7 +1063,12 @@ def measure(system: RunningSystem, urls: dict[str, str], requests_per_page: int,
         url = f"{system.base}/dashboard/{code}"
         for _ in range(5):
             timed(url, dashboard_ok)
+        before = system.slow_workers()
         results[f"dashboard {level}"] = _percentiles([timed(url, dashboard_ok) for _ in range(requests_per_page)])
+        slow = system.slow_workers() - before
+        if slow:
+            results[f"workers over {SLOW_WORKER_MS} ms during the {level} dashboards"] = ", ".join(
+                f"{service}.{entrypoint} ×{count}" for (service, entrypoint), count in slow.most_common(6))
     with ClusterRpcProxy({"AMQP_URI": system.amqp_uri, "serializer": "json"}, timeout=30) as rpc:
         for _ in range(20):
             rpc.registry.ping()
@@ -1196,7 +1220,8 @@ def bench_gateway(backend, elders: int = DEFAULT_GATEWAY_ELDERS, requests: int =
         with RunningSystem(Path(scratch), urls, amqp_uri) as system:
             latencies = measure(system, urls, requests)
     unavailable = latencies.pop("sections unavailable", 0)
-    partial = {key: latencies.pop(key) for key in [k for k in latencies if k.startswith("timelines without")]}
+    partial = {key: latencies.pop(key) for key in [k for k in latencies
+                                                   if k.startswith(("timelines without", "workers over"))]}
     county, ping = latencies["dashboard county"], latencies["rpc ping"]
     details = {"elders": f"{figures['elders']:,}",
                "events by service": ", ".join(f"{s} {figures[s]:,}" for s in TEMPLATE_SERVICES),

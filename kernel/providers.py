@@ -25,6 +25,7 @@ from kernel.store import SqlAlchemyEventStore
 from kernel.uow import unit_of_work
 
 log = structlog.get_logger(__name__)
+DEFAULT_SLOW_WORKER_SECONDS = 1.0
 
 
 class Database:
@@ -77,6 +78,8 @@ class ServiceDatabase(DependencyProvider):
         self._listeners: list = []
         self.engine = self.store = self.clock = None
         self.projections = ()
+        self.slow_worker_seconds = DEFAULT_SLOW_WORKER_SECONDS
+        self._worker_started: dict = {}
 
     def setup(self):
         configure_logging(self.container.service_name)
@@ -85,6 +88,23 @@ class ServiceDatabase(DependencyProvider):
         self.store = SqlAlchemyEventStore(self.engine, self.container.service_name, self.catalogue)
         self.projections = self.projections_for(config)
         self.clock = clock_from_config(config)
+        self.slow_worker_seconds = float(setting(config, "DIAGNOSTICS", "slow_worker_seconds",
+                                                 DEFAULT_SLOW_WORKER_SECONDS))
+
+    # Every worker of the service (RPC, event batch, timer) is timed: one slower than
+    # DIAGNOSTICS.slow_worker_seconds says so in the log, with its entrypoint, so that a slow page
+    # can be traced to the call that made it slow.
+    def worker_setup(self, worker_ctx):
+        self._worker_started[worker_ctx] = time.perf_counter()
+
+    def worker_teardown(self, worker_ctx):
+        started = self._worker_started.pop(worker_ctx, None)
+        if started is None:
+            return
+        elapsed = time.perf_counter() - started
+        if elapsed >= self.slow_worker_seconds:
+            log.warning("slow worker", entrypoint=worker_ctx.entrypoint.method_name,
+                        milliseconds=round(elapsed * 1000, 1), call_id=worker_ctx.call_id)
 
     def projections_for(self, config) -> tuple:
         """The service's projections under ``config`` (also used by ``eldercare rebuild``)."""
