@@ -18,7 +18,8 @@ from gateway.service_schemas import ELDER_DETAIL_CHANGES, FIELD_SHAPES, FIELD_TY
 ERROR_RESPONSES = {"400": "invalid input: `errors` names each bad field", "401": "no or invalid token",
                    "403": "not allowed for your role, department or jurisdiction", "404": "unknown elder, "
                    "facility, alert or route", "409": "conflict: concurrent change, duplicate, or refused by the "
-                   "current state", "422": "refused by the jurisdiction's policy (e.g. no subsidy rules in force)",
+                   "current state", "422": "refused by the jurisdiction's policy (e.g. no subsidy rules in force), or an "
+                   "Idempotency-Key already used for another request",
                    "502": "a service failed to answer (the fault is in its log)",
                    "503": "a service is not answering; retry after `Retry-After` seconds"}
 FILE_TYPES = ("text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -34,7 +35,7 @@ IDEMPOTENCY_PARAMETER = {
     "name": s.IDEMPOTENCY_HEADER, "in": "header", "required": False,
     "schema": {"type": "string", "pattern": s.IDEMPOTENCY_KEY_PATTERN},
     "description": "your key for this write (1-128 visible ASCII characters): sent again with the same key, the "
-                   "request gets its first answer and changes nothing; with another request, 409"}
+                   "request gets its first answer and changes nothing; with another request, 422"}
 
 
 def _openapi_path(rule: str) -> tuple[str, list[str]]:

@@ -42,7 +42,7 @@ STATUS_BY_CODE = {
     "not_found": 404,
     "method_not_allowed": 405,
     "conflict": 409, "concurrency_conflict": 409, "command_rejected": 409,
-    "policy_error": 422,
+    "policy_error": 422, "command_id_reused": 422,
     "service_unavailable": 503,
 }
 RETRY_AFTER_SECONDS = 5

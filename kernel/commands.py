@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kernel.db import transaction
 from kernel.envelope import canonical_json, format_time, sha256_hex
-from kernel.errors import ConflictError, ValidationError
+from kernel.errors import CommandIdReused, ConflictError, ValidationError
 from kernel.schema import COMMAND_ID_LENGTH, applied_commands
 
 log = structlog.get_logger(__name__)
@@ -68,7 +68,7 @@ def earlier_answer(engine: Engine, key: CommandKey) -> Any:
     if row is None:
         return NOT_APPLIED
     if row.fingerprint != key.fingerprint:
-        raise ConflictError(f"this command id was already used for another request ({row.method} at "
+        raise CommandIdReused(f"this command id was already used for another request ({row.method} at "
                             f"{row.applied_at}); use a new id for a new request", field=CONTEXT_KEY)
     if row.answer is None:
         # Applied, but the process ended between the commit and keeping the answer.

@@ -68,6 +68,13 @@ class ConflictError(EldercareError):
     code = "conflict"
 
 
+class CommandIdReused(ConflictError):
+    """A command id already used for another request (another method or other arguments).
+    The gateway answers 422, as the IETF Idempotency-Key draft asks for a reused key."""
+
+    code = "command_id_reused"
+
+
 class ConcurrencyError(ConflictError):
     """An append expected a stream version that is no longer current. Nothing was written."""
 

@@ -283,7 +283,8 @@ def test_a_write_sent_again_with_its_idempotency_key_is_applied_once(api, system
     assert again.json() == first.json()
     assert api("GET", "/api/elders/elder-1", params={"purpose": "check"}).json()["version"] == first.json()["version"]
     changed = api("POST", path, json={**assessment, "level": "fully_disabled"}, headers=dict(key))
-    assert changed.status_code == 409 and changed.json()["field"] == "Idempotency-Key", changed.text
+    assert changed.status_code == 422 and changed.json()["field"] == "Idempotency-Key", changed.text
+    assert changed.json()["error"] == "command_id_reused"
     # The key is the caller's own: another officer's same key is another command.
     colleague = system.token(user="clerk-2")
     theirs = api("POST", path, json=assessment, token=colleague, headers=dict(key))

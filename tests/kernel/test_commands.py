@@ -7,7 +7,7 @@ from sqlalchemy import func, select, update
 
 from kernel import migrate
 from kernel.db import create_service_engine
-from kernel.errors import CommandRejected, ConflictError
+from kernel.errors import CommandIdReused, CommandRejected, ConflictError
 from kernel.schema import applied_commands, events
 from tests.kernel.services import CommandTaker
 
@@ -53,9 +53,10 @@ def test_a_command_delivered_again_answers_as_the_first_time_and_appends_nothing
 def test_the_same_id_for_another_request_is_a_conflict_naming_the_command_id(taker):
     taker("take_notes_once", "s-1", [1], command_id="cmd-1")
     before = taker.count()
-    with pytest.raises(ConflictError) as refused:
+    with pytest.raises(CommandIdReused) as refused:
         taker("take_notes_once", "s-1", [9], command_id="cmd-1")
     assert refused.value.field == "command_id" and "another request" in refused.value.message
+    assert refused.value.code == "command_id_reused"
     assert taker.count() == before
 
 
