@@ -67,13 +67,15 @@ from bench.cluster_load import (LoopbackRabbitCluster, declare_event_sinks, decl
                                 demo_commands, rabbitmq_available, run_stream, visits_subscribed_types)
 from contracts import CATALOGUE
 from kernel.db import create_service_engine
+from kernel.diagnostics import greenthread_stacks
 from kernel.replay import replay_and_compare
 from kernel.schema import events, inbox
 from services.registry.service import RegistryService
 from services.visits.service import VisitsService
 
 COMMANDS = int(os.environ.get("CLUSTER_TEST_COMMANDS", "10000"))
-pytestmark = [pytest.mark.cluster, pytest.mark.timeout(900)]   # 522 s seen at load 7-8 on 2 cores
+TIMEOUT_SECONDS = 900       # 522 s seen at load 7-8 on 2 cores
+pytestmark = [pytest.mark.cluster, pytest.mark.timeout(TIMEOUT_SECONDS)]
 VISITS_QUEUE = "visits.on_registry_event"
 # The event each command of the demo stream records, and what tells two of them apart.
 FACT_OF = {"register_elder": ("registry.elder_registered.v1", ()),
@@ -82,6 +84,21 @@ FACT_OF = {"register_elder": ("registry.elder_registered.v1", ()),
            "record_supporter_returned": ("registry.supporter_returned.v1", ("effective_date", "supporter_id")),
            "record_hospitalisation": ("registry.elder_hospitalised.v1", ("effective_date", "hospital")),
            "record_death": ("registry.elder_died.v1", ("effective_date",))}
+
+
+@pytest.fixture(autouse=True)
+def stacks_before_the_timeout(request):
+    """pytest-timeout ends a hung test with os._exit, after printing the OS threads' stacks; this
+    test's own work runs in greenthreads, which that does not show. A minute before, write
+    theirs where the run's output shows them (capture suspended, as pytest-timeout does)."""
+    def write_stacks():
+        request.config.pluginmanager.getplugin("capturemanager").suspend_global_capture(in_=True)
+        request.config.get_terminal_writer().write(
+            f"\n=== {request.node.name} has run {TIMEOUT_SECONDS - 60} s, 60 s before its timeout: "
+            f"its greenthreads ===\n{greenthread_stacks()}\n")
+    timer = eventlet.spawn_after(TIMEOUT_SECONDS - 60, write_stacks)
+    yield
+    timer.cancel()
 
 
 @pytest.fixture
