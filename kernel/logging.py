@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import warnings
 
@@ -24,6 +25,24 @@ def _add_service(_logger, _method, event_dict):
     # Worker greenthreads start with empty contextvars; the process's service name is global.
     if _process_service and "service" not in event_dict:
         event_dict["service"] = _process_service
+    return event_dict
+
+
+# user:password@ in a URL. kombu masks only the first URL of a failover list
+# ("amqp://guest:****@n1;amqp://guest:guest@n3"), and nameko logs that list when it reconnects.
+_URL_PASSWORD = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s;]*:)(?!\*{8}@)[^@\s;/]+(@)")
+MASKED = "********"
+
+
+def mask_passwords(text: str) -> str:
+    """Every URL's password replaced by ``********``."""
+    return _URL_PASSWORD.sub(lambda found: f"{found.group(1)}{MASKED}{found.group(2)}", text)
+
+
+def _mask_passwords(_logger, _method, event_dict):
+    for key, value in event_dict.items():
+        if isinstance(value, str) and "://" in value:
+            event_dict[key] = mask_passwords(value)
     return event_dict
 
 
@@ -60,6 +79,7 @@ def configure_logging(service: str | None = None, *, json_output: bool | None = 
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),
+        _mask_passwords,
     ]
     renderer = (structlog.processors.JSONRenderer(ensure_ascii=False) if json_output
                 else structlog.dev.ConsoleRenderer())
