@@ -1,7 +1,8 @@
 """Prometheus metrics of the gateway, exposed at /metrics: request latency by route and
 status, requests failed by an absent or failing service, and — read at each scrape — consumer
-lag (messages waiting in every consumer queue, and parked in its dead-letter queue) and the
-gateway's own outbox backlog."""
+lag (messages waiting in every consumer queue, and parked in its dead-letter queue), and each
+service's outbox backlog: the gateway's from its own database, every other service's from its
+``ping`` over RPC (its database is its own)."""
 from __future__ import annotations
 
 from functools import lru_cache
@@ -32,6 +33,26 @@ def consumer_subscriptions() -> tuple:
     return tuple(s for name in SERVICE_CLASSES for s in subscriptions_of(service_class(name)))
 
 
+def ping_services(uri: str, names, timeout: float = BROKER_TIMEOUT_SECONDS) -> dict[str, dict | None]:
+    """Each named service's ``ping`` answer (``kernel.providers.ping_answer``), asked of all
+    at once; None for a service that did not answer within ``timeout`` seconds."""
+    from nameko.standalone.rpc import ClusterRpcProxy
+    answers: dict[str, dict | None] = {name: None for name in names}
+    with ClusterRpcProxy({"AMQP_URI": uri, "serializer": "json"}, timeout=timeout) as rpc:
+        asked = {}
+        for name in names:
+            try:
+                asked[name] = getattr(rpc, name).ping.call_async()
+            except Exception:  # noqa: BLE001 - not running (UnknownService): it did not answer
+                pass
+        for name, reply in asked.items():
+            try:
+                answers[name] = reply.result()
+            except Exception:  # noqa: BLE001 - too slow or failing: it did not answer
+                pass
+    return answers
+
+
 def queue_depths(uri: str, names) -> dict[str, tuple[int, int]]:
     """(messages ready, consumers) of each named queue that exists, by a passive declare:
     nothing is created or changed. A queue not declared yet is left out."""
@@ -54,6 +75,7 @@ class QueueCollector(Collector):
     def __init__(self):
         self.amqp_uri: str | None = None
         self.subscriptions: tuple = ()
+        self.services: tuple = ()    # asked for their ping at each scrape
         self.outbox = None           # the gateway's OutboxRelayRunner: its relay exists once started
 
     def describe(self):
@@ -82,13 +104,25 @@ class QueueCollector(Collector):
             up.add_metric([], 0)
         yield from families.values()
         yield up
+        backlog = GaugeMetricFamily("eldercare_outbox_backlog_events",
+                                    "Events appended to a service's log but not yet published",
+                                    labels=["service"])
         relay = getattr(self.outbox, "relay", None)
         if relay is not None:
-            backlog = GaugeMetricFamily("eldercare_outbox_backlog_events",
-                                        "Events appended to a service's log but not yet published",
-                                        labels=["service"])
             backlog.add_metric([relay.store.source], relay.backlog())
-            yield backlog
+        answering = GaugeMetricFamily("eldercare_service_up",
+                                      "1 if the service answered this scrape's ping over RPC", labels=["service"])
+        try:
+            answers = ping_services(self.amqp_uri, self.services)
+        except Exception as exc:  # noqa: BLE001 - a broker that does not answer must not break /metrics
+            log.warning("could not ping the services", error=str(exc), error_type=type(exc).__name__)
+            answers = {name: None for name in self.services}
+        for name, answer in answers.items():
+            answering.add_metric([name], 0 if answer is None else 1)
+            if answer is not None and "outbox_backlog" in answer:
+                backlog.add_metric([name], answer["outbox_backlog"])
+        yield backlog
+        yield answering
 
     def _add_queue_samples(self, families: dict) -> None:
         names = [s.consumer for s in self.subscriptions]
@@ -131,6 +165,8 @@ class Metrics(DependencyProvider):
     def setup(self):
         METRICS.queues.amqp_uri = amqp_uri(self.container.config)
         METRICS.queues.subscriptions = consumer_subscriptions()
+        from cli.services import SERVICE_CLASSES
+        METRICS.queues.services = tuple(SERVICE_CLASSES)
         METRICS.queues.outbox = next((d for d in self.container.dependencies if isinstance(d, OutboxRelayRunner)), None)
 
     def get_dependency(self, worker_ctx):

@@ -20,7 +20,7 @@ from kernel.clock import ShiftedClock, SystemClock
 from kernel.config import amqp_uri, database_url, setting
 from kernel.db import advisory_lock, create_service_engine
 from kernel.logging import configure_logging
-from kernel.relay import OutboxRelay
+from kernel.relay import OutboxRelay, outbox_backlog
 from kernel.store import SqlAlchemyEventStore
 from kernel.uow import unit_of_work
 
@@ -123,6 +123,14 @@ class ServiceDatabase(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return Database(self, commands.command_key_of(worker_ctx))
+
+
+def ping_answer(service_name: str, db: Database) -> dict:
+    """What every service's ``ping`` RPC answers. Answering at all shows the process consumes
+    its RPC queue; the log's last position and the outbox backlog (appended, not yet
+    published) are what the gateway's /metrics reports for each service."""
+    return {"service": service_name, "events": db.store.last_position(),
+            "outbox_backlog": outbox_backlog(db.engine, db.store)}
 
 
 def clock_from_config(config) -> SystemClock:

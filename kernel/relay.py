@@ -183,15 +183,13 @@ class OutboxRelay:
 
     # -- publishing -------------------------------------------------------------------
     def cursor_position(self, conn=None) -> int:
-        def read(c):
-            return c.execute(select(relay_cursor.c.position).where(relay_cursor.c.relay == RELAY_NAME)).scalar() or 0
         if conn is not None:
-            return read(conn)
+            return published_position(conn)
         with self.engine.connect() as own:
-            return read(own)
+            return published_position(own)
 
     def backlog(self) -> int:
-        return self.store.last_position() - self.cursor_position()
+        return outbox_backlog(self.engine, self.store)
 
     def publish_pending(self) -> int:
         """Publish one batch after the cursor; returns how many events were confirmed."""
@@ -273,3 +271,15 @@ class OutboxRelay:
                     conn.execute(update(unroutable_events).where(unroutable_events.c.event_id == event_id)
                                  .values(republished_at=format_time(utc_now())))
         return len(envelopes) - len(still_unroutable)
+
+
+def published_position(conn) -> int:
+    """The log position up to which the relay has published (its cursor; 0 before the first)."""
+    return conn.execute(select(relay_cursor.c.position).where(relay_cursor.c.relay == RELAY_NAME)).scalar() or 0
+
+
+def outbox_backlog(engine, store) -> int:
+    """Events appended to the service's log and not yet published: what the relay has to do."""
+    with engine.connect() as conn:
+        published = published_position(conn)
+    return store.last_position() - published

@@ -16,7 +16,8 @@ from contracts.audit import SEALING_SERVICES
 from kernel.consumer import durable_event_handler
 from kernel.envelope import Actor, CommandMeta
 from kernel.errors import CommandRejected, ConflictError, NotFoundError
-from kernel.providers import CallContext, CheckpointSealer, LoggingContext, OutboxRelayRunner, ServiceDatabase
+from kernel.providers import (CallContext, CheckpointSealer, LoggingContext, OutboxRelayRunner, ServiceDatabase,
+                              ping_answer)
 from kernel.rpc import command_rpc
 from kernel.trace import events_about
 from kernel.witness import checkpoint_witness
@@ -152,7 +153,7 @@ class FacilitiesService(checkpoint_witness(SEALING_SERVICES, own="facilities")):
     @command_rpc
     def ping(self):
         """Liveness over RPC: answers once the service consumes its queue."""
-        return {"service": self.name, "events": self.db.store.last_position()}
+        return ping_answer(self.name, self.db)
 
     @command_rpc
     def get_facility(self, facility_id):

@@ -19,7 +19,7 @@ from contracts.actors import ActorSchema
 from kernel.consumer import durable_event_handler
 from kernel.errors import NotFoundError
 from kernel.providers import (CallContext, CheckpointSealer, LoggingContext, OutboxRelayRunner, ServiceDatabase,
-                              configured_timer)
+                              configured_timer, ping_answer)
 from kernel.divisions import significant_prefix
 from kernel.rpc import command_rpc
 from kernel.trace import events_about
@@ -282,4 +282,4 @@ class NotificationsService(checkpoint_witness(SEALING_SERVICES, own="notificatio
 
     @command_rpc
     def ping(self):
-        return {"service": self.name, "events": self.db.store.last_position()}
+        return ping_answer(self.name, self.db)

@@ -25,6 +25,7 @@ from kernel.providers import (
     OutboxRelayRunner,
     ServiceDatabase,
     configured_timer,
+    ping_answer,
 )
 from kernel.divisions import significant_prefix
 from kernel.rpc import command_rpc
@@ -139,7 +140,7 @@ class RegistryService(checkpoint_witness(SEALING_SERVICES, own="registry")):
     @command_rpc
     def ping(self):
         """Liveness over RPC: answers once the service consumes its queue."""
-        return {"service": self.name, "events": self.db.store.last_position()}
+        return ping_answer(self.name, self.db)
 
     @command_rpc
     def get_elder(self, elder_id):

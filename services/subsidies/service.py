@@ -18,7 +18,7 @@ from contracts.audit import SEALING_SERVICES
 from kernel.consumer import durable_event_handler
 from kernel.envelope import CommandMeta
 from kernel.errors import NotFoundError
-from kernel.providers import CallContext, CheckpointSealer, LoggingContext, OutboxRelayRunner, ServiceDatabase
+from kernel.providers import CallContext, CheckpointSealer, LoggingContext, OutboxRelayRunner, ServiceDatabase, ping_answer
 from kernel.rpc import command_rpc
 from kernel.trace import events_about
 from kernel.witness import checkpoint_witness
@@ -179,4 +179,4 @@ class SubsidiesService(checkpoint_witness(SEALING_SERVICES, own="subsidies")):
 
     @command_rpc
     def ping(self):
-        return {"service": self.name, "events": self.db.store.last_position()}
+        return ping_answer(self.name, self.db)

@@ -21,7 +21,7 @@ from kernel.envelope import Actor, CommandMeta
 from kernel.errors import NotFoundError
 from kernel.ids import new_stream_id
 from kernel.providers import (CallContext, CheckpointSealer, LoggingContext, OutboxRelayRunner, ServiceDatabase,
-                              configured_timer)
+                              configured_timer, ping_answer)
 from kernel.rpc import command_rpc
 from kernel.trace import events_about
 from kernel.witness import checkpoint_witness
@@ -263,4 +263,4 @@ class VisitsService(checkpoint_witness(SEALING_SERVICES, own="visits")):
 
     @command_rpc
     def ping(self):
-        return {"service": self.name, "events": self.db.store.last_position()}
+        return ping_answer(self.name, self.db)

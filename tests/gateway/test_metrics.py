@@ -94,3 +94,32 @@ def test_a_broker_that_does_not_answer_is_reported_not_raised():
     assert time.monotonic() - started < 10
     assert [sample.value for sample in families["eldercare_consumer_lag_up"]] == [0]
     assert families["eldercare_consumer_lag_messages"] == []
+
+
+def test_every_service_reports_its_outbox_backlog_through_its_ping(gateway, web_session, tmp_path, container_factory):
+    """Another service's backlog comes from its ping over RPC (its database is its own); a
+    service that is not running is down, and has no backlog sample."""
+    from nameko.standalone.rpc import ServiceRpcProxy
+
+    from services.registry.service import RegistryService
+    from tests.registry.test_service import CLERK, TODAY, registration
+    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    migrate.upgrade("registry", url)
+    config = {**gateway.config, "DATABASES": {"registry": url}, "FIXED_TODAY": TODAY.isoformat(),
+              "REGISTRY": {"status_review_interval_seconds": 3600}}
+    registry = container_factory(RegistryService, config)
+    registry.start()
+    samples = scrape(web_session)
+    up = {dict(labels)["service"]: value for labels, value in samples["eldercare_service_up"].items()}
+    assert up == {"registry": 1.0, "visits": 0.0, "audit": 0.0, "notifications": 0.0, "facilities": 0.0,
+                  "subsidies": 0.0}
+    backlog = {dict(labels)["service"]: value for labels, value in samples["eldercare_outbox_backlog_events"].items()}
+    assert backlog == {"gateway": 0.0, "registry": 0.0}
+
+    next(d for d in registry.dependencies if isinstance(d, OutboxRelayRunner)).stop()   # nothing published now
+    with ServiceRpcProxy("registry", config) as proxy:
+        proxy.register_elder(registration("elder-1"), CLERK)
+        proxy.register_elder(registration("elder-2", sequence=1), CLERK)
+    backlog = {dict(labels)["service"]: value
+               for labels, value in scrape(web_session)["eldercare_outbox_backlog_events"].items()}
+    assert backlog["registry"] >= 2 and backlog["gateway"] == 0.0
