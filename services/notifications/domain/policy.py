@@ -14,15 +14,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterable, Mapping
 
-from kernel.divisions import is_ascii_digits
 from kernel.errors import PolicyError
-from kernel.jurisdiction import check_division_code
+from kernel.jurisdiction import JurisdictionVersions, parse_jurisdiction
 
 from .model import ALERT_KINDS, DEPARTMENTS, DEVICE_KINDS, LEVELS
-
-# Division code prefix lengths, most specific first: village, township, county, city, province, national.
-JURISDICTION_LEVELS = (12, 9, 6, 4, 2, 0)
-
 
 @dataclass(frozen=True)
 class KindRoute:
@@ -75,17 +70,10 @@ class RoutingPolicy:
 
 
 class RoutingBook:
-    """Every version of the routing policy of every jurisdiction."""
+    """Every version of the routing policy of every jurisdiction (``kernel.jurisdiction``)."""
 
     def __init__(self, policies: Iterable[RoutingPolicy]):
-        self._by_jurisdiction: dict[str, list[RoutingPolicy]] = {}
-        for policy in policies:
-            versions = self._by_jurisdiction.setdefault(policy.jurisdiction, [])
-            if any(v.effective_from == policy.effective_from for v in versions):
-                raise PolicyError(f"two routing policies for jurisdiction {policy.jurisdiction!r} take effect "
-                                  f"on {policy.effective_from}", field="effective_from")
-            versions.append(policy)
-            versions.sort(key=lambda v: v.effective_from)
+        self._versions = JurisdictionVersions(policies, kind="routing policy")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "RoutingBook":
@@ -98,16 +86,11 @@ class RoutingBook:
 
     @property
     def policies(self) -> tuple[RoutingPolicy, ...]:
-        return tuple(p for versions in self._by_jurisdiction.values() for p in versions)
+        return self._versions.versions
 
     def policy_for(self, division_code: str, on: date) -> RoutingPolicy:
         """The most specific jurisdiction's latest version in force on ``on``."""
-        check_division_code(division_code)
-        for level in JURISDICTION_LEVELS:
-            in_force = [v for v in self._by_jurisdiction.get(division_code[:level], ()) if v.effective_from <= on]
-            if in_force:
-                return in_force[-1]
-        raise PolicyError(f"no routing policy covers division {division_code} on {on}", field="division_code")
+        return self._versions.in_force(division_code, on)
 
 
 # --- parsing ----------------------------------------------------------------------------
@@ -149,11 +132,10 @@ def _minutes_by(value: Any, where: str, names: tuple[str, ...], complete: bool) 
 
 def _parse_policy(entry: Any, where: str) -> RoutingPolicy:
     entry = _mapping(entry, where, required=_FIELDS, allowed=_FIELDS)
-    jurisdiction = entry["jurisdiction"]
-    if not ((jurisdiction == "" or is_ascii_digits(jurisdiction))
-            and len(jurisdiction) in JURISDICTION_LEVELS):
-        raise _fail(f"{where}.jurisdiction", f"must be a division code prefix of 0, 2, 4, 6, 9 or 12 digits, "
-                                             f"got {jurisdiction!r}")
+    try:
+        jurisdiction = parse_jurisdiction(entry["jurisdiction"])
+    except ValueError as problem:
+        raise _fail(f"{where}.jurisdiction", str(problem)) from None
     try:
         effective_from = (entry["effective_from"] if isinstance(entry["effective_from"], date)
                           else date.fromisoformat(entry["effective_from"]))

@@ -12,14 +12,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterable, Mapping
 
-from kernel.divisions import is_ascii_digits
 from kernel.errors import PolicyError
-from kernel.jurisdiction import check_division_code
+from kernel.jurisdiction import JurisdictionVersions, parse_jurisdiction
 
 from .model import SUPPORT_STATUS_NAMES, SelfCareLevel, SupportStatus
-
-# Division code prefix lengths: national, province, city, county, township, village.
-JURISDICTION_LEVELS = (12, 9, 6, 4, 2, 0)
 
 
 @dataclass(frozen=True)
@@ -38,21 +34,11 @@ class StatusPolicy:
 
 
 class PolicyBook:
-    """All versions of the status policy of every jurisdiction."""
+    """All versions of the status policy of every jurisdiction (``kernel.jurisdiction``: the
+    most specific jurisdiction with a version in force wins; within it, the latest)."""
 
     def __init__(self, policies: Iterable[StatusPolicy]):
-        self._by_jurisdiction: dict[str, list[StatusPolicy]] = {}
-        for policy in policies:
-            self._add(policy)
-
-    def _add(self, policy: StatusPolicy) -> None:
-        versions = self._by_jurisdiction.setdefault(policy.jurisdiction, [])
-        if any(v.effective_from == policy.effective_from for v in versions):
-            raise PolicyError(
-                f"two status policies for jurisdiction {policy.jurisdiction!r} take effect on "
-                f"{policy.effective_from}", field="effective_from")
-        versions.append(policy)
-        versions.sort(key=lambda v: v.effective_from)
+        self._versions = JurisdictionVersions(policies, kind="status policy")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "PolicyBook":
@@ -67,29 +53,16 @@ class PolicyBook:
 
     @property
     def policies(self) -> tuple[StatusPolicy, ...]:
-        return tuple(p for versions in self._by_jurisdiction.values() for p in versions)
+        return self._versions.versions
 
     def policy_for(self, division_code: str, on: date) -> StatusPolicy:
-        """The policy in force for ``division_code`` on ``on``.
-
-        The most specific jurisdiction with a version in force that day wins; within it,
-        the latest version that has taken effect.
-        """
-        check_division_code(division_code)
-        for level in JURISDICTION_LEVELS:
-            in_force = [v for v in self._by_jurisdiction.get(division_code[:level], ()) if v.effective_from <= on]
-            if in_force:
-                return in_force[-1]
-        raise PolicyError(f"no status policy covers division {division_code} on {on}", field="division_code")
+        """The policy in force for ``division_code`` on ``on``."""
+        return self._versions.in_force(division_code, on)
 
     def versions_covering(self, division_code: str) -> tuple[StatusPolicy, ...]:
         """Every version of every jurisdiction enclosing ``division_code``: the dates on
         which the rule for that place may change."""
-        check_division_code(division_code)
-        return tuple(v for level in JURISDICTION_LEVELS
-                     for v in self._by_jurisdiction.get(division_code[:level], ()))
-
-
+        return self._versions.covering(division_code)
 
 
 _FIELDS = ("jurisdiction", "effective_from", "months_away", "advanced_age", "hard_up_statuses",
@@ -131,10 +104,10 @@ class _FieldProblem(Exception):
 
 
 def _parse_jurisdiction(value: Any) -> str:
-    valid = (value == "" or is_ascii_digits(value)) and len(value) in JURISDICTION_LEVELS
-    if not valid:
-        raise _FieldProblem("jurisdiction", f"must be a division code prefix of 0, 2, 4, 6, 9 or 12 digits, got {value!r}")
-    return value
+    try:
+        return parse_jurisdiction(value)
+    except ValueError as problem:
+        raise _FieldProblem("jurisdiction", str(problem)) from None
 
 
 def _parse_date(value: Any) -> date:
