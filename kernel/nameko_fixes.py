@@ -6,6 +6,15 @@ the broker node the service is connected to dies, ``message.ack()`` raises
 only ignores amqp's ``ConnectionError``: the container dies and the process exits (seen in
 tests/cluster, about one run in two). The broker redelivers an unacked message once the
 connection is gone, so ignoring the failed ack keeps the documented at-least-once delivery.
+
+**Reconnect after that.** Ignoring the failed ack is not enough: the consumer's own
+greenthread then never notices the connection is gone. It goes on draining a connection that
+delivers nothing, logs nothing, and the service answers no RPC again until it is restarted
+(tests/cluster: 2 runs of 3, each right after such a failed ack; the liveness probe's stack
+dump showed the consumer waiting in ``drain_events``; CI stop 14 hung on it). So a settle that
+finds the connection dead marks it, and the consumer's next iteration (at most a second
+later, ``drain_events``' safety interval) raises a connection error: kombu's ConsumerMixin
+then reconnects, through the failover list, and nameko sets up its consumers again.
 """
 from __future__ import annotations
 
@@ -16,6 +25,9 @@ from nameko.messaging import QueueConsumer
 log = structlog.get_logger(__name__)
 
 
+_nameko_on_iteration = QueueConsumer.on_iteration
+
+
 def _settle_ignoring_a_dead_connection(settle_name: str):
     def settle(self, message):
         if not message.channel.connection:
@@ -23,15 +35,29 @@ def _settle_ignoring_a_dead_connection(settle_name: str):
         try:
             getattr(message, settle_name)()
         except (AmqpConnectionError, OSError) as exc:
-            log.warning(f"could not {settle_name} a message: its connection is gone; the broker redelivers it",
-                        error=str(exc), error_type=type(exc).__name__)
+            log.warning(f"could not {settle_name} a message: its connection is gone; the broker redelivers it, "
+                        f"and the consumer reconnects", error=str(exc), error_type=type(exc).__name__)
+            if self is not None:
+                self.settle_found_connection_dead = exc
     settle.__name__ = f"{settle_name}_message"
     return settle
+
+
+def _reconnect_if_a_settle_found_the_connection_dead(self):
+    """Before each ``drain_events``: a connection error here makes ConsumerMixin reconnect."""
+    dead = getattr(self, "settle_found_connection_dead", None)
+    if dead is not None:
+        self.settle_found_connection_dead = None
+        log.warning("reconnecting the RPC and event consumer: a message could not be settled on its connection",
+                    error=str(dead), error_type=type(dead).__name__)
+        raise ConnectionResetError(f"a message could not be settled on this connection: {dead}")
+    return _nameko_on_iteration(self)
 
 
 def apply() -> None:
     QueueConsumer.ack_message = _settle_ignoring_a_dead_connection("ack")
     QueueConsumer.requeue_message = _settle_ignoring_a_dead_connection("requeue")
+    QueueConsumer.on_iteration = _reconnect_if_a_settle_found_the_connection_dead
 
 
 apply()

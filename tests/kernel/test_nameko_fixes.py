@@ -1,6 +1,7 @@
 """nameko 2.14.1 settling a message whose connection died (kernel.nameko_fixes)."""
 from types import SimpleNamespace
 
+import kombu
 import pytest
 from nameko.messaging import QueueConsumer
 
@@ -28,3 +29,15 @@ def test_a_message_on_a_dead_connection_is_left_to_the_broker_to_redeliver(settl
 def test_other_errors_still_surface():
     with pytest.raises(ValueError):
         QueueConsumer.ack_message(None, DeadConnectionMessage(ValueError("a bug")))
+
+
+def test_after_a_failed_ack_the_consumer_reconnects_at_its_next_iteration():
+    """Without this the consumer went on draining a connection that delivered nothing (the
+    service deaf until restarted: tests/cluster, CI stop 14)."""
+    consumer = QueueConsumer()
+    consumer.on_iteration()                                # nothing failed: nameko's own iteration
+    consumer.ack_message(DeadConnectionMessage(ConnectionResetError(104, "Connection reset by peer")))
+    with pytest.raises(ConnectionResetError, match="could not be settled"):
+        consumer.on_iteration()                            # kombu's ConsumerMixin reconnects on this
+    assert issubclass(ConnectionResetError, kombu.Connection("amqp://").connection_errors)   # what run() catches
+    consumer.on_iteration()                                # once only: the new connection is not suspect
