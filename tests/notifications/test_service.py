@@ -154,9 +154,12 @@ def system(rabbit_config, database_url, tmp_path, container_factory, sms_gateway
             with ServiceRpcProxy(source, config) as producer:
                 producer.publish(*args)
 
-        def event_count(self):
+        def event_count(self, event_type=None):
+            statement = select(func.count()).select_from(events_table)
+            if event_type is not None:
+                statement = statement.where(events_table.c.type == event_type)
             with self.engine.connect() as conn:
-                return conn.execute(select(func.count()).select_from(events_table)).scalar()
+                return conn.execute(statement).scalar()
 
         def open_alerts(self, **filters):
             return self.rpc.list_alerts(filters)
@@ -283,10 +286,15 @@ def test_a_failing_sms_gateway_is_retried_then_the_inbox_takes_the_message(syste
     system.rpc.set_party_contacts({"party": VILLAGE_COMMITTEE, "channels": [
         {"channel": "sms", "address": "13900000001"}, {"channel": "inbox", "address": VILLAGE_COMMITTEE}]}, CLERK)
     report_risk(system, "risk-1", kind="home_safety_hazard")     # no department, no family: one delivery
+    # The gateway sees an SMS before the service records the failure and its retry time; the
+    # clock moves on only once the failure is recorded, or the retry is timed from the moved clock.
+    failed = "notifications.delivery_failed.v1"
     wait_for(lambda: len(system.sms_to("13900000001")) == 1, message="the first SMS attempt")
+    wait_for(lambda: system.event_count(failed) == 1, message="the first attempt's failure recorded")
     for attempt in (2, 3):       # national policy: 3 attempts on a channel, 30 s and 120 s apart
         system.clock.offset += timedelta(seconds=130)
         wait_for(lambda: len(system.sms_to("13900000001")) == attempt, message=f"SMS attempt {attempt}")
+        wait_for(lambda: system.event_count(failed) >= attempt, message=f"attempt {attempt}'s failure recorded")
     system.clock.offset += timedelta(seconds=700)
     [message] = wait_for(lambda: system.rpc.inbox(VILLAGE_COMMITTEE), message="the fallback to the inbox")
     assert "home safety hazard" in message["subject"]
