@@ -78,8 +78,6 @@ class ServiceDatabase(DependencyProvider):
         self._listeners: list = []
         self.engine = self.store = self.clock = None
         self.projections = ()
-        self.slow_worker_seconds = DEFAULT_SLOW_WORKER_SECONDS
-        self._worker_started: dict = {}
 
     def setup(self):
         configure_logging(self.container.service_name)
@@ -88,23 +86,6 @@ class ServiceDatabase(DependencyProvider):
         self.store = SqlAlchemyEventStore(self.engine, self.container.service_name, self.catalogue)
         self.projections = self.projections_for(config)
         self.clock = clock_from_config(config)
-        self.slow_worker_seconds = float(setting(config, "DIAGNOSTICS", "slow_worker_seconds",
-                                                 DEFAULT_SLOW_WORKER_SECONDS))
-
-    # Every worker of the service (RPC, event batch, timer) is timed: one slower than
-    # DIAGNOSTICS.slow_worker_seconds says so in the log, with its entrypoint, so that a slow page
-    # can be traced to the call that made it slow.
-    def worker_setup(self, worker_ctx):
-        self._worker_started[worker_ctx] = time.perf_counter()
-
-    def worker_teardown(self, worker_ctx):
-        started = self._worker_started.pop(worker_ctx, None)
-        if started is None:
-            return
-        elapsed = time.perf_counter() - started
-        if elapsed >= self.slow_worker_seconds:
-            log.warning("slow worker", entrypoint=worker_ctx.entrypoint.method_name,
-                        milliseconds=round(elapsed * 1000, 1), call_id=worker_ctx.call_id)
 
     def projections_for(self, config) -> tuple:
         """The service's projections under ``config`` (also used by ``eldercare rebuild``)."""
@@ -254,6 +235,8 @@ class LoggingContext(DependencyProvider):
 
     def setup(self):
         configure_logging(self.container.service_name)
+        self.slow_worker_seconds = float(setting(self.container.config, "DIAGNOSTICS", "slow_worker_seconds",
+                                                 DEFAULT_SLOW_WORKER_SECONDS))
 
     def worker_setup(self, worker_ctx):
         structlog.contextvars.clear_contextvars()
@@ -268,6 +251,11 @@ class LoggingContext(DependencyProvider):
 
     def worker_result(self, worker_ctx, result=None, exc_info=None):
         elapsed_ms = round((time.monotonic() - getattr(worker_ctx, "_started_at", time.monotonic())) * 1000, 1)
+        # A worker (RPC, event batch, timer, HTTP request) slower than DIAGNOSTICS.slow_worker_seconds
+        # says so, so that a slow page can be traced to the call that made it slow.
+        if elapsed_ms >= self.slow_worker_seconds * 1000:
+            log.warning("slow worker", entrypoint=worker_ctx.entrypoint.method_name, milliseconds=elapsed_ms,
+                        call_id=worker_ctx.call_id)
         if exc_info is None:
             log.debug("entrypoint finished", elapsed_ms=elapsed_ms)
             return
