@@ -39,16 +39,15 @@ def registry_has_elders(config) -> bool:
 
 def print_status(config, console) -> None:
     from kernel.db import create_service_engine
-    from kernel.relay import OutboxRelay
+    from kernel.relay import outbox_backlog
     from kernel.store import SqlAlchemyEventStore
     table = Table("service", "database", "events", "relay backlog", "answers RPC", title="eldercare")
     alive = set(SERVICE_CLASSES) - set(wait_for_services(config, list(SERVICE_CLASSES), 2))
     for name in SERVICE_CLASSES:
         engine = create_service_engine(database_url(config, name))
         store = SqlAlchemyEventStore(engine, name, catalogue_of(name))
-        relay = OutboxRelay(engine, store, amqp_uri(config))
         table.add_row(name, engine.url.render_as_string(hide_password=True), str(store.last_position()),
-                      str(relay.backlog()), "yes" if name in alive else "NO")
+                      str(outbox_backlog(engine, store)), "yes" if name in alive else "NO")
         engine.dispose()
     console.print(table)
     console.print(
@@ -69,7 +68,7 @@ def wait_until_caught_up(config, service: str, timeout: float) -> bool:
 
     from kernel.consumer import subscriptions_of
     from kernel.db import create_service_engine
-    from kernel.relay import OutboxRelay
+    from kernel.relay import outbox_backlog
     from kernel.store import SqlAlchemyEventStore
     from cli.services import service_class
 
@@ -82,8 +81,7 @@ def wait_until_caught_up(config, service: str, timeout: float) -> bool:
             backlog = 0
             for source in sources:
                 engine = create_service_engine(database_url(config, source))
-                backlog += OutboxRelay(engine, SqlAlchemyEventStore(engine, source, catalogue_of(source)),
-                                       amqp_uri(config)).backlog()
+                backlog += outbox_backlog(engine, SqlAlchemyEventStore(engine, source, catalogue_of(source)))
                 engine.dispose()
             waiting = sum(channel.queue_declare(queue=q, passive=True).message_count for q in queues)
             quiet = quiet + 1 if backlog == 0 and waiting == 0 else 0
