@@ -37,8 +37,7 @@ def _settle_ignoring_a_dead_connection(settle_name: str):
         except (AmqpConnectionError, OSError) as exc:
             log.warning(f"could not {settle_name} a message: its connection is gone; the broker redelivers it, "
                         f"and the consumer reconnects", error=str(exc), error_type=type(exc).__name__)
-            if self is not None:
-                self.settle_found_connection_dead = exc
+            self.settle_found_connection_dead = exc
     settle.__name__ = f"{settle_name}_message"
     return settle
 

@@ -23,12 +23,12 @@ class DeadConnectionMessage:
                                    BrokenPipeError(32, "Broken pipe")])
 @pytest.mark.parametrize("settle", [QueueConsumer.ack_message, QueueConsumer.requeue_message])
 def test_a_message_on_a_dead_connection_is_left_to_the_broker_to_redeliver(settle, error):
-    settle(None, DeadConnectionMessage(error))         # nameko's own raised, killing the container
+    settle(QueueConsumer(), DeadConnectionMessage(error))     # nameko's own raised, killing the container
 
 
 def test_other_errors_still_surface():
     with pytest.raises(ValueError):
-        QueueConsumer.ack_message(None, DeadConnectionMessage(ValueError("a bug")))
+        QueueConsumer().ack_message(DeadConnectionMessage(ValueError("a bug")))
 
 
 def test_after_a_failed_ack_the_consumer_reconnects_at_its_next_iteration():
