@@ -16,7 +16,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from kernel.config import SERVICES, amqp_uri, database_url, load_config
+from contracts.services import PROCESSES
+from kernel.config import amqp_uri, database_url, load_config
 from kernel.errors import EldercareError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -52,8 +53,8 @@ def _fail(message: str, code: int = 1):
 
 
 def _known_service(name: str) -> str:
-    if name not in SERVICES:
-        _fail(f"unknown service {name!r}; known: {', '.join(SERVICES)}", 2)
+    if name not in PROCESSES:
+        _fail(f"unknown service {name!r}; known: {', '.join(PROCESSES)}", 2)
     return name
 
 
@@ -67,7 +68,7 @@ def migrate(services: list[str] = typer.Argument(None, help="services to migrate
     """Create or upgrade each service's database schema (Alembic; safe to repeat)."""
     from kernel import migrate as migrations
     config = _config()
-    for service in services or SERVICES:
+    for service in services or PROCESSES:
         url = database_url(config, _known_service(service))
         migrations.upgrade(service, url)
         console.print(f"[green]✓[/] {service}: schema up to date ({_redacted(url)})")
@@ -166,18 +167,17 @@ def topology():
     """Declare every exchange and consumer queue (run at deploy, before services start)."""
     import kombu
 
-    from cli.services import SERVICE_CLASSES, service_class
-    from kernel.consumer import subscriptions_of
+    from contracts.services import SERVICES, subscriptions
     from kernel.topology import declare, events_exchange
     config = _config()
     with kombu.Connection(amqp_uri(config), connect_timeout=5) as connection:
         channel = connection.default_channel
-        for name in SERVICE_CLASSES:
+        for name in SERVICES:
             events_exchange(name)(channel).declare()
-            for subscription in subscriptions_of(service_class(name)):
+            for subscription in subscriptions(name):
                 declare(channel, subscription, config.get("QUEUE_TYPE", "classic"))
                 console.print(f"[green]✓[/] queue {subscription.consumer} ← {subscription.source}")
-        console.print("[green]✓[/] exchanges declared: " + ", ".join(f"{n}.events" for n in SERVICE_CLASSES))
+        console.print("[green]✓[/] exchanges declared: " + ", ".join(f"{n}.events" for n in SERVICES))
 
 
 @app.command("check-broker")
@@ -226,7 +226,7 @@ def _today():
 @app.command()
 def keys(action: str = typer.Argument("init", help="init: create missing signing keys, list public keys")):
     """Ed25519 keys that sign each service's log checkpoints (var/keys by default)."""
-    from contracts.audit import SEALING_SERVICES
+    from contracts.services import SEALING_SERVICES
     from kernel.checkpoints import init_keys
     from kernel.config import setting
     if action != "init":

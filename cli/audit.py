@@ -33,7 +33,7 @@ def _fail(message: str, code: int = 2):
 
 
 def _sealing_services(requested):
-    from contracts.audit import SEALING_SERVICES
+    from contracts.services import SEALING_SERVICES
     for service in requested or ():
         if service not in SEALING_SERVICES:
             _fail(f"unknown service {service!r}; choose from {', '.join(SEALING_SERVICES)}")
@@ -110,7 +110,7 @@ def _held_everywhere(config, sources) -> dict:
     """Per source, the checkpoints held by every witness (the audit service and each other
     service), once each; two witnesses holding different roots for one size both appear, and
     the one the live log cannot produce is reported. Each witness database is opened once."""
-    from contracts.audit import SEALING_SERVICES
+    from contracts.services import SEALING_SERVICES
     from kernel.witness import held_checkpoints_of
     from sqlalchemy.exc import OperationalError, ProgrammingError
     found: dict[str, dict] = {source: {} for source in sources}

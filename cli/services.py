@@ -1,21 +1,14 @@
-"""Which services exist, where their nameko class is, and which projections they can
-rebuild. The one place the command line learns about services."""
+"""The service classes the command line runs, rebuilds and replays: those the service catalogue
+(``contracts.services``) names, imported on first use."""
 from __future__ import annotations
 
 import importlib
 
-SERVICE_CLASSES = {
-    "registry": "services.registry.service:RegistryService",
-    "visits": "services.visits.service:VisitsService",
-    "audit": "services.audit.service:AuditWitnessService",
-    "notifications": "services.notifications.service:NotificationsService",
-    "facilities": "services.facilities.service:FacilitiesService",
-    "subsidies": "services.subsidies.service:SubsidiesService",
-}
+from contracts.services import PROCESSES, SERVICES
 
 
 def service_class(name: str):
-    module, _, attribute = SERVICE_CLASSES[name].partition(":")
+    module, _, attribute = PROCESSES[name].runs.partition(":")
     return getattr(importlib.import_module(module), attribute)
 
 
@@ -25,3 +18,6 @@ def projections_of(name: str, config) -> list:
 
 def catalogue_of(name: str):
     return service_class(name).db.catalogue
+
+
+__all__ = ["SERVICES", "service_class", "projections_of", "catalogue_of"]

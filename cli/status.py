@@ -7,7 +7,8 @@ from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.standalone.rpc import ClusterRpcProxy
 from rich.table import Table
 
-from cli.services import SERVICE_CLASSES, catalogue_of
+from cli.services import catalogue_of
+from contracts.services import SERVICES, subscriptions
 from kernel.config import amqp_uri, database_url
 
 
@@ -42,8 +43,8 @@ def print_status(config, console) -> None:
     from kernel.relay import outbox_backlog
     from kernel.store import SqlAlchemyEventStore
     table = Table("service", "database", "events", "relay backlog", "answers RPC", title="eldercare")
-    alive = set(SERVICE_CLASSES) - set(wait_for_services(config, list(SERVICE_CLASSES), 2))
-    for name in SERVICE_CLASSES:
+    alive = set(SERVICES) - set(wait_for_services(config, list(SERVICES), 2))
+    for name in SERVICES:
         engine = create_service_engine(database_url(config, name))
         store = SqlAlchemyEventStore(engine, name, catalogue_of(name))
         table.add_row(name, engine.url.render_as_string(hide_password=True), str(store.last_position()),
@@ -66,14 +67,12 @@ def wait_until_caught_up(config, service: str, timeout: float) -> bool:
     empty twice in a row (events are applied asynchronously after the commands return)."""
     import kombu
 
-    from kernel.consumer import subscriptions_of
     from kernel.db import create_service_engine
     from kernel.relay import outbox_backlog
     from kernel.store import SqlAlchemyEventStore
-    from cli.services import service_class
 
-    queues = [s.consumer for s in subscriptions_of(service_class(service))]
-    sources = {s.source for s in subscriptions_of(service_class(service))}
+    queues = [s.consumer for s in subscriptions(service)]
+    sources = {s.source for s in subscriptions(service)}
     deadline, quiet = time.monotonic() + timeout, 0
     with kombu.Connection(amqp_uri(config)) as connection:
         channel = connection.channel()

@@ -26,6 +26,3 @@ def catalogue() -> EventCatalogue:
         result.register(type_, schema, description)
     return result
 
-
-# The services that seal their logs; the audit witness holds the checkpoints of each.
-SEALING_SERVICES = ("registry", "visits", "facilities", "notifications", "subsidies")

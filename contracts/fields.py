@@ -29,6 +29,30 @@ class AcceptedDate(fields.Date):
         return day
 
 
+# A visit period: a month (2026-10) or a quarter (2026-Q4). ASCII digits only: ``int()``
+# alone would take " 2026", "+2026", "2_026" and other scripts' digits.
+PERIOD_LABEL = re.compile(r"^([0-9]{4})-(?:(0[1-9]|1[0-2])|[Qq]([1-4]))$")
+
+
+def period_label_problem(label) -> str | None:
+    found = PERIOD_LABEL.match(label) if isinstance(label, str) else None
+    if found is None or not EARLIEST_ACCEPTED_DATE.year <= int(found.group(1)) <= LATEST_ACCEPTED_DATE.year:
+        return (f"must be a month like 2026-10 or a quarter like 2026-Q4 from "
+                f"{EARLIEST_ACCEPTED_DATE.year} to {LATEST_ACCEPTED_DATE.year}, got {label!r}")
+    return None
+
+
+class PeriodField(fields.String):
+    """A visit period label, loaded as the text (the visits domain parses it)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        problem = period_label_problem(text)
+        if problem:
+            raise ValidationError(problem)
+        return text
+
+
 class PageOffset(fields.Integer):
     """How many rows a list query skips (default 0)."""
 

@@ -16,6 +16,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
+from contracts.services import SERVICES, all_subscriptions
 from kernel.config import amqp_uri
 from kernel.providers import OutboxRelayRunner
 from kernel.topology import dead_letter_queue_name
@@ -26,11 +27,9 @@ BROKER_TIMEOUT_SECONDS = 2.0
 
 @lru_cache(maxsize=1)
 def consumer_subscriptions() -> tuple:
-    """Every consumer queue the services declare — the topology ``eldercare topology``
+    """Every consumer queue of the service catalogue — the topology ``eldercare topology``
     creates at deploy."""
-    from cli.services import SERVICE_CLASSES, service_class
-    from kernel.consumer import subscriptions_of
-    return tuple(s for name in SERVICE_CLASSES for s in subscriptions_of(service_class(name)))
+    return tuple(all_subscriptions())
 
 
 def ping_services(uri: str, names, timeout: float = BROKER_TIMEOUT_SECONDS) -> dict[str, dict | None]:
@@ -165,8 +164,7 @@ class Metrics(DependencyProvider):
     def setup(self):
         METRICS.queues.amqp_uri = amqp_uri(self.container.config)
         METRICS.queues.subscriptions = consumer_subscriptions()
-        from cli.services import SERVICE_CLASSES
-        METRICS.queues.services = tuple(SERVICE_CLASSES)
+        METRICS.queues.services = tuple(SERVICES)
         METRICS.queues.outbox = next((d for d in self.container.dependencies if isinstance(d, OutboxRelayRunner)), None)
 
     def get_dependency(self, worker_ctx):

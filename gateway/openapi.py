@@ -92,9 +92,19 @@ def _operation(route: Route, path_names: list[str]) -> dict:
     return operation
 
 
+def component_name(schema) -> str:
+    """``RegisterElderRequest`` / ``RegisterElderSchema`` → ``RegisterElder``; a schema loaded
+    with options (``only``, ``partial``) is written inline."""
+    from apispec.ext.marshmallow.common import resolve_schema_cls
+    cls = resolve_schema_cls(schema)
+    if not isinstance(schema, type) and (schema.only or schema.partial):
+        return None
+    return cls.__name__.removesuffix("Request").removesuffix("Schema")
+
+
 @lru_cache(maxsize=1)
 def openapi_document() -> dict:
-    plugin = MarshmallowPlugin()
+    plugin = MarshmallowPlugin(schema_name_resolver=component_name)
     spec = APISpec(title="eldercare gateway", version="1.0.0", openapi_version="3.0.3", plugins=[plugin],
                    info={"description": "County coordination of care for rural left-behind elders. Every call "
                                         "needs `Authorization: Bearer <token>` (`eldercare token issue`)."})

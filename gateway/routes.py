@@ -29,7 +29,7 @@ class Route:
     name: str                      # operationId
     summary: str
     permission: Permission
-    call: Callable                 # (rpc, principal, params, args, body) -> result
+    call: "RpcCall | None"         # None: the gateway composes the answer itself
     scope: tuple | None = None
     personal: bool = False
     tag: str = "registry"
@@ -40,29 +40,49 @@ class Route:
         return self.method == "POST" and self.permission.writes
 
 
-def _command(service: str, method: str, id_field: str | None = None):
+@dataclass(frozen=True)
+class RpcCall:
+    """What a route calls: one RPC method of one service (in ``contracts.services``, where its
+    request and answer schemas are), and how the request becomes its arguments."""
+
+    service: str
+    method: str
+    invoke: Callable               # (rpc, principal, params, args, body) -> result
+
+    def __call__(self, rpc, principal, params, args, body):
+        return self.invoke(rpc, principal, params, args, body)
+
+
+def _command(service: str, method: str, id_field: str | None = None) -> RpcCall:
     """A command: the body (plus the id from the path) and the caller as actor."""
     def call(rpc, principal, params, args, body):
         payload = {**body, **({id_field: params[id_field]} if id_field else {})}
         with rpc.carrying_command_id():
             return getattr(rpc[service], method)(payload, principal.actor())
-    return call
+    return RpcCall(service, method, call)
 
 
-def _get(service: str, method: str, *names):
+def _get(service: str, method: str, *names) -> RpcCall:
     def call(rpc, principal, params, args, body):
         return getattr(rpc[service], method)(*[params.get(n, args.get(n)) for n in names])
-    return call
+    return RpcCall(service, method, call)
 
 
-def _filters(service: str, method: str):
+def _filters(service: str, method: str) -> RpcCall:
     """A query taking one filters dict from the query string; the division defaults to the
     caller's jurisdiction."""
     def call(rpc, principal, params, args, body):
         filters = dict(args)
         filters.setdefault("division_code", principal.jurisdiction)
         return getattr(rpc[service], method)(filters)
-    return call
+    return RpcCall(service, method, call)
+
+
+def _query(service: str, method: str, arguments: Callable) -> RpcCall:
+    """A query whose arguments ``arguments(principal, args)`` makes from the query string."""
+    def call(rpc, principal, params, args, body):
+        return getattr(rpc[service], method)(*arguments(principal, args))
+    return RpcCall(service, method, call)
 
 
 def mask_resident_id(resident_id: str) -> str:
@@ -72,11 +92,11 @@ def mask_resident_id(resident_id: str) -> str:
     return resident_id[:6] + "*" * (len(resident_id) - 10) + resident_id[-4:]
 
 
-def _masked_identities(call):
+def _masked_identities(call: RpcCall) -> RpcCall:
     def masked(rpc, principal, params, args, body):
         return [{**row, "resident_id": mask_resident_id(row["resident_id"])} for row in call(rpc, principal, params,
                                                                                             args, body)]
-    return masked
+    return RpcCall(call.service, call.method, masked)
 
 
 REGISTRY_COMMANDS = {
@@ -157,8 +177,7 @@ def _routes() -> list[Route]:
               _filters("facilities", "search_facilities"), ("query", "division_code"), tag="facilities"),
         Route("GET", "/api/facilities/statistics", "facility_statistics",
               "Facilities, beds, occupancy and stars by kind", query(),
-              lambda rpc, p, params, args, body: rpc["facilities"].facility_statistics(
-                  args.get("division_code", p.jurisdiction)),
+              _query("facilities", "facility_statistics", lambda p, args: [args.get("division_code", p.jurisdiction)]),
               ("query", "division_code"), tag="facilities"),
         Route("GET", "/api/facilities/<facility_id>", "get_facility", "A facility", query(),
               _get("facilities", "get_facility", "facility_id"), ("facility", "facility_id"), tag="facilities"),
@@ -205,15 +224,16 @@ def _routes() -> list[Route]:
               command({"civil_affairs", "finance"}, COORDINATORS | {"department_officer"}),
               _command("subsidies", "close_month"), ("body_prefix", "jurisdiction"), tag="subsidies"),
         Route("GET", "/api/subsidies/runs", "list_runs", "Runs by jurisdiction and month", query(),
-              lambda rpc, p, params, args, body: rpc["subsidies"].list_runs(
-                  {"jurisdiction": significant_prefix(p.jurisdiction) or None, **args}), ("query_prefix", "jurisdiction"),
+              _query("subsidies", "list_runs",
+                     lambda p, args: [{"jurisdiction": significant_prefix(p.jurisdiction) or None, **args}]),
+              ("query_prefix", "jurisdiction"),
               tag="subsidies"),
         Route("GET", "/api/subsidies/payment-file", "payment_file", "A run's payment file (CSV in `csv`)",
               query(COORDINATORS | {"department_officer", "auditor"}),
-              lambda rpc, p, params, args, body: rpc["subsidies"].payment_file(args), ("query_prefix", "jurisdiction"),
+              _query("subsidies", "payment_file", lambda p, args: [args]), ("query_prefix", "jurisdiction"),
               tag="subsidies"),
         Route("GET", "/api/subsidies/summary", "subsidy_summary", "A run's totals by division and programme",
-              query(), lambda rpc, p, params, args, body: rpc["subsidies"].division_summary(args),
+              query(), _query("subsidies", "division_summary", lambda p, args: [args]),
               ("query_prefix", "jurisdiction"), tag="subsidies"),
         Route("GET", "/api/elders/<elder_id>/entitlement", "entitlement_as_of",
               "What was due for a month and why, as known at a time", query(),

@@ -24,9 +24,9 @@ from gateway.clients import GatewayConfig, RpcClients, TokenKeyring
 from gateway.dashboard import render_dashboard
 from gateway.metrics import METRICS, Metrics
 from gateway.openapi import docs_page, openapi_document
-from gateway.routes import ROUTES
+from gateway.routes import ROUTES, RpcCall
 from gateway.schemas import IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY_PATTERN
-from gateway.timeline import access_log, record_read, timeline
+from gateway.timeline import TIMELINE_SOURCES, access_log, record_read, timeline
 from gateway.web import api_http
 from kernel.commands import CONTEXT_KEY as COMMAND_ID
 from kernel.errors import EldercareError, NotFoundError, ValidationError
@@ -46,6 +46,9 @@ STATUS_BY_CODE = {
     "service_unavailable": 503,
 }
 RETRY_AFTER_SECONDS = 5
+# /ready waits for every service a route, the timeline or the dashboard calls.
+CALLED_SERVICES = tuple(sorted({route.call.service for route in ROUTES if isinstance(route.call, RpcCall)}
+                               | set(TIMELINE_SOURCES)))
 IDEMPOTENCY_NAMESPACE = uuid.UUID("0b6f2d5e-3c4a-4f7e-9a51-6d1e8f2b7c90")
 URL_MAP = Map([Rule(route.path, methods=[route.method], endpoint=index) for index, route in enumerate(ROUTES)])
 MIN_BREAK_GLASS_REASON = 10
@@ -293,8 +296,8 @@ class GatewayService:
 
     @http("GET", "/ready")
     def ready(self, request):
-        """Ready when every service answers an RPC ping within the timeout."""
-        missing = self.rpc.unanswered(("registry", "visits", "facilities", "notifications"))
+        """Ready when every service the gateway calls answers an RPC ping within the timeout."""
+        missing = self.rpc.unanswered(CALLED_SERVICES)
         if missing:
             return json_response({"status": "not ready", "not_answering": missing}, 503,
                                  {"Retry-After": str(RETRY_AFTER_SECONDS)})

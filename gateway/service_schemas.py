@@ -1,11 +1,8 @@
-"""What each route takes and answers, as marshmallow schemas: the services' own (the command
-schemas they validate with, the view schemas they answer with) and, for what the gateway
-composes itself (timeline, access log, quarterly report), the gateway's.
-
-The one place the gateway imports the services' schema modules, for the OpenAPI document
-only: the services still validate every command themselves. Importing them loads each
-service's domain package and event mapping too (pure code: no I/O, no connection, about
-0.4 s at start-up); every service ships in the gateway's image.
+"""What each route takes and answers, as marshmallow schemas: for a route that calls a
+service, the request and answer of that RPC method in the service catalogue
+(``contracts.services``); for what the gateway composes itself (timeline, access log,
+quarterly report), the gateway's. The services validate every command themselves with the
+same contract schemas.
 
 A route's body is its command schema less the fields the gateway fills in from the path (the
 elder, facility, alert or referral id); its query is the service's filter schema, less the
@@ -18,16 +15,12 @@ from dataclasses import dataclass
 
 from marshmallow import Schema
 
-from contracts.fields import AcceptedDate, DivisionCode, ResidentId
+from contracts import registry_rpc, subsidies_rpc
+from contracts.fields import AcceptedDate, DivisionCode, PeriodField, ResidentId
 from contracts.notifications import UtcDateTime
+from contracts.services import SERVICES
 from gateway import schemas as gateway
-from gateway.routes import FACILITY_COMMANDS, REGISTRY_COMMANDS
-from services.facilities import schemas as facilities
-from services.notifications import schemas as notifications
-from services.registry import schemas as registry
-from services.registry.domain import CORRECTABLE_FIELDS
-from services.subsidies import schemas as subsidies
-from services.visits import schemas as visits
+from gateway.routes import ROUTES, Route, RpcCall
 
 
 # Field types whose rule is code apispec cannot read (a validator it can read becomes the
@@ -41,15 +34,15 @@ FIELD_SHAPES: dict[type, dict] = {
     ResidentId: {"pattern": r"^[0-9]{17}[0-9Xx]$", "description": "GB 11643: the check character must match, "
                  "characters 1-6 be a known address code and 7-14 the birth date"},
     AcceptedDate: {"pattern": rf"^{_YEAR}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$", "description": "a local date, 1900-01-01 to 2199-12-31"},
-    subsidies.MonthField: {"pattern": rf"^{_YEAR}-(0[1-9]|1[0-2])$"},
-    visits.PeriodField: {"pattern": rf"^{_YEAR}-(0[1-9]|1[0-2]|[Qq][1-4])$",
+    subsidies_rpc.MonthField: {"pattern": rf"^{_YEAR}-(0[1-9]|1[0-2])$"},
+    PeriodField: {"pattern": rf"^{_YEAR}-(0[1-9]|1[0-2]|[Qq][1-4])$",
                          "description": "a month (2026-10) or a quarter (2026-Q4)"},
 }
 
 
-# CorrectDetailsSchema.changes is a dict the registry checks key by key with the registration
+# CorrectDetailsRequest.changes is a dict the registry checks key by key with the registration
 # schema's own fields: the document shows those fields (the correctable ones), all optional.
-ELDER_DETAIL_CHANGES = registry.RegisterElderSchema(only=sorted(CORRECTABLE_FIELDS), partial=True)
+ELDER_DETAIL_CHANGES = registry_rpc.RegisterElderRequest(only=sorted(registry_rpc.CORRECTABLE_FIELDS), partial=True)
 
 
 @dataclass(frozen=True)
@@ -60,60 +53,17 @@ class RouteSchemas:
     many: bool = False                      # the answer is a list of response
 
 
-def _commands(service_schemas, names, view: type[Schema]) -> dict[str, RouteSchemas]:
-    """Routes of commands that answer with the service's view of what they changed."""
-    return {name: RouteSchemas(request=type(service_schemas.COMMAND_SCHEMAS[name]), response=view) for name in names}
+def _of_rpc(route: Route) -> RouteSchemas:
+    rpc = SERVICES[route.call.service].rpc[route.call.method]
+    if route.method == "GET":
+        return RouteSchemas(query=rpc.request, response=rpc.answer, many=rpc.many)
+    return RouteSchemas(request=rpc.request, response=rpc.answer, many=rpc.many)
 
 
 ROUTE_SCHEMAS: dict[str, RouteSchemas] = {
-    # registry
-    **_commands(registry, ["register_elder", *(method for method, _ in REGISTRY_COMMANDS.values())],
-                registry.ElderView),
-    "search_elders": RouteSchemas(registry.SearchSchema, response=registry.ElderListItemView, many=True),
-    "get_elder": RouteSchemas(response=registry.ElderView),
-    "get_elder_as_of": RouteSchemas(registry.AsOfSchema, response=registry.ElderView),
+    **{route.name: _of_rpc(route) for route in ROUTES if isinstance(route.call, RpcCall)},
     # composed by the gateway
     "elder_timeline": RouteSchemas(response=gateway.Timeline),
     "elder_access_log": RouteSchemas(response=gateway.AccessRecord, many=True),
     "quarterly_report": RouteSchemas(gateway.QuarterlyReportQuery),
-    # visits
-    "register_visitor": RouteSchemas(request=visits.RegisterVisitorSchema, response=visits.VisitorView),
-    "list_visitors": RouteSchemas(visits.DivisionQuerySchema, response=visits.VisitorListItemView, many=True),
-    "assign_visitor": RouteSchemas(request=visits.AssignVisitorSchema, response=visits.NoticeIssuedView),
-    "record_visit": RouteSchemas(request=visits.RecordVisitSchema, response=visits.VisitRecordedView),
-    "get_visit_plan": RouteSchemas(response=visits.PlanView),
-    "list_overdue": RouteSchemas(visits.OverdueQuerySchema, response=visits.OverduePeriodView, many=True),
-    "visit_coverage": RouteSchemas(visits.CoverageQuerySchema, response=visits.CoverageView),
-    # facilities
-    **_commands(facilities, ["open_facility", *(method for method, _ in FACILITY_COMMANDS.values())],
-                facilities.FacilityView),
-    "search_facilities": RouteSchemas(facilities.SearchSchema, response=facilities.FacilityListItemView,
-                                      many=True),
-    "facility_statistics": RouteSchemas(facilities.DivisionSchema, response=facilities.FacilityStatisticsView),
-    "get_facility": RouteSchemas(response=facilities.FacilityView),
-    # notifications
-    "list_alerts": RouteSchemas(notifications.AlertFilterSchema, response=notifications.AlertListItemView,
-                                many=True),
-    "report_alert": RouteSchemas(request=notifications.ReportAlertSchema, response=notifications.AlertView),
-    "get_alert": RouteSchemas(response=notifications.AlertView),
-    "acknowledge_alert": RouteSchemas(request=notifications.AnswerAlertSchema, response=notifications.AlertView),
-    "close_alert": RouteSchemas(request=notifications.CloseAlertSchema, response=notifications.AlertView),
-    "list_referrals": RouteSchemas(notifications.ReferralFilterSchema,
-                                   response=notifications.ReferralListItemView, many=True),
-    "create_referral": RouteSchemas(request=notifications.CreateReferralSchema,
-                                    response=notifications.ReferralView),
-    "accept_referral": RouteSchemas(request=notifications.AcceptReferralSchema,
-                                    response=notifications.ReferralView),
-    "record_referral_action": RouteSchemas(request=notifications.ReferralActionSchema,
-                                           response=notifications.ReferralView),
-    "close_referral": RouteSchemas(request=notifications.CloseReferralSchema, response=notifications.ReferralView),
-    # subsidies
-    "start_run": RouteSchemas(request=subsidies.RunKeySchema, response=subsidies.RunComputedView),
-    "approve_run": RouteSchemas(request=subsidies.ApproveRunSchema, response=subsidies.RunStatusView),
-    "mark_paid": RouteSchemas(request=subsidies.MarkPaidSchema, response=subsidies.RunStatusView),
-    "close_month": RouteSchemas(request=subsidies.RunKeySchema, response=subsidies.RunStatusView),
-    "list_runs": RouteSchemas(subsidies.ListRunsSchema, response=subsidies.RunListItemView, many=True),
-    "payment_file": RouteSchemas(subsidies.RunKeySchema, response=subsidies.PaymentFileView),
-    "subsidy_summary": RouteSchemas(subsidies.RunKeySchema, response=subsidies.RunSummaryView),
-    "entitlement_as_of": RouteSchemas(subsidies.EntitlementQuerySchema, response=subsidies.EntitlementView),
 }

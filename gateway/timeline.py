@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from nameko.exceptions import MethodNotFound, RpcTimeout, UnknownService
 
+from contracts.services import SERVICES
 from gateway.auth import Principal
 from kernel.envelope import Actor, PendingEvent
 
-TIMELINE_SOURCES = ("registry", "visits", "facilities", "notifications", "subsidies")
+# Every service whose log answers for an elder (the catalogue says which have elder_events).
+TIMELINE_SOURCES = tuple(name for name, service in SERVICES.items() if "elder_events" in service.rpc)
 ACCESS_EVENT = "gateway.record_read.v1"
 
 

@@ -12,9 +12,6 @@ from kernel.errors import EldercareError
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG_FILE = REPOSITORY_ROOT / "config.yml"
-SERVICES = ("registry", "visits", "facilities", "subsidies", "notifications", "audit", "gateway")
-
-
 class ConfigError(EldercareError):
     code = "config_error"
 

@@ -37,8 +37,8 @@ def command_rpc(method=None, *, idempotent: bool = False):
     @functools.wraps(method)
     def wrapper(service, *args, **kwargs):
         try:
-            database = _database_of(service)
-            command = database.command if database is not None else None
+            database = getattr(service, "db", None)     # every service's kernel database is its `db`
+            command = getattr(database, "command", None)
             if command is not None and idempotent:
                 database.command = command = None
             if command is not None:
@@ -56,12 +56,6 @@ def command_rpc(method=None, *, idempotent: bool = False):
     # Marked expected: nameko logs them as "(expected) error" and kernel.logging drops the
     # traceback — a refused command is an answer, not a fault.
     return rpc(expected_exceptions=errors.EldercareError)(wrapper)
-
-
-def _database_of(service):
-    """The service's kernel database dependency (``kernel.providers.Database``), if it has one."""
-    from kernel.providers import Database      # providers imports this module
-    return next((value for value in vars(service).values() if isinstance(value, Database)), None)
 
 
 register_remote_errors()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema
+from marshmallow import Schema, post_load
 from marshmallow import ValidationError as MarshmallowError
 
 from kernel.errors import ValidationError
@@ -30,3 +30,28 @@ def load_or_refuse(schema: Schema, payload: Any) -> Any:
         return schema.load(payload)
     except MarshmallowError as error:
         raise ValidationError(flatten_messages(error.normalized_messages())) from None
+
+
+class BuildsCommand(Schema):
+    """Mixed in before a contract's request schema: the loaded payload becomes the domain
+    command ``command_class(**to_values(data))``."""
+
+    command_class: type
+    to_values: Any = staticmethod(dict)
+
+    @post_load
+    def build(self, data, **_kwargs):
+        return self.command_class(**self.to_values(data))
+
+
+def command_schemas(requests: dict[str, type[Schema]], commands, to_values, own: dict[str, Schema] | None = None) -> dict:
+    """One schema instance per RPC command: its contract request building the domain command
+    of the same name (``RegisterElderRequest`` → ``commands.RegisterElder``), except those in
+    ``own``. One instance each: building a schema (and its nested ones) per call costs more
+    than loading the payload."""
+    def building(request: type[Schema]) -> Schema:
+        name = request.__name__.removesuffix("Request")
+        return type(f"{name}Schema", (BuildsCommand, request),
+                    {"command_class": getattr(commands, name), "to_values": staticmethod(to_values)})()
+    own = own or {}
+    return {method: own[method] if method in own else building(request) for method, request in requests.items()}

@@ -4,7 +4,7 @@ a database none of them writes to (each service also holds the others': kernel.w
 from __future__ import annotations
 
 from contracts import CATALOGUE
-from contracts.audit import SEALING_SERVICES
+from contracts.services import SEALING_SERVICES
 from kernel.providers import LoggingContext, ServiceDatabase
 from kernel.rpc import command_rpc
 from kernel.witness import checkpoint_witness, held_checkpoints_of

@@ -12,7 +12,7 @@ import structlog
 
 from contracts import CATALOGUE
 from contracts.actors import ActorSchema
-from contracts.audit import SEALING_SERVICES
+from contracts.services import SEALING_SERVICES, FACILITIES
 from kernel.consumer import durable_event_handler
 from kernel.envelope import Actor, CommandMeta
 from kernel.errors import CommandRejected, ConflictError, NotFoundError
@@ -24,12 +24,11 @@ from kernel.witness import checkpoint_witness
 from kernel.uow import retry_on_concurrency
 from kernel.validation import load_or_refuse
 from services.facilities.adapters import queries
-from services.facilities.adapters.elders import REGISTRY_ELDER_EVENTS
 from services.facilities.domain import AssessOperatingSubsidy
 from services.facilities.handlers import apply_registry_fact, execute, facility_as_of, load_facility
 from services.facilities.rules import FacilitiesRules, facilities_projections
-from services.facilities.schemas import (COMMAND_SCHEMAS, AsOfSchema, DivisionSchema, FacilityView, SearchSchema,
-                                         YearSchema)
+from contracts.facilities_rpc import AsOfSchema, DivisionSchema, FacilityView, SearchSchema, YearSchema
+from services.facilities.schemas import COMMAND_SCHEMAS
 
 log = structlog.get_logger(__name__)
 FACILITY_VIEW = FacilityView()
@@ -144,7 +143,7 @@ class FacilitiesService(checkpoint_witness(SEALING_SERVICES, own="facilities")):
             after = batch[-1]
 
     # -- registry facts ----------------------------------------------------------------
-    @durable_event_handler("registry", REGISTRY_ELDER_EVENTS)
+    @durable_event_handler(*FACILITIES.consumer("on_registry_event").arguments)
     def on_registry_event(self, event, uow):
         """Keep facilities' own view of elders (known, division, deceased, merged)."""
         apply_registry_fact(uow, self.rules, event, CommandMeta(SYSTEM_ACTOR, **self.call), self.db.clock.today())

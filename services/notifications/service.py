@@ -14,7 +14,7 @@ import structlog
 from sqlalchemy import and_, select
 
 from contracts import CATALOGUE
-from contracts.audit import SEALING_SERVICES
+from contracts.services import SEALING_SERVICES, NOTIFICATIONS
 from contracts.actors import ActorSchema
 from kernel.consumer import durable_event_handler
 from kernel.errors import NotFoundError
@@ -27,10 +27,11 @@ from kernel.witness import checkpoint_witness
 from kernel.validation import load_or_refuse
 from services.notifications import handlers as h
 from services.notifications import queries
-from services.notifications import schemas as s
+from contracts import notifications_rpc as s
 from services.notifications.adapters.projections import notifications_projections
 from services.notifications.adapters.tables import alert_routes, alerts, inbox_messages, referrals
-from services.notifications.domain import AcknowledgeAlert, CloseAlert, RaiseAlert
+from services.notifications.domain import (AcceptReferral, AcknowledgeAlert, ChannelAddress, CloseAlert, CloseReferral,
+                                           CreateReferral, RaiseAlert, RecordReferralAction)
 from services.notifications.intake import alert_for_registry_event, alert_for_visits_event
 from services.notifications.rules import NotificationsRules, settings
 
@@ -43,9 +44,19 @@ SCHEMAS = {name: schema() for name, schema in {
     "close_referral": s.CloseReferralSchema, "alerts": s.AlertFilterSchema, "referrals": s.ReferralFilterSchema,
 }.items()}
 ALERT_VIEW, REFERRAL_VIEW = s.AlertView(), s.ReferralView()
-REGISTRY_EVENTS = ["registry.elder_registered.v1", "registry.elder_details_corrected.v1",
-                   "registry.supporter_left.v1", "registry.carer_entrusted.v1", "registry.elder_moved.v1",
-                   "registry.elder_died.v1", "registry.key_target_changed.v1", "registry.elder_hospitalised.v1"]
+
+
+def referral_from_request(name: str, data: dict, *, at, department: str, user: str):
+    """A loaded referral payload as the domain command, acting for the caller's department."""
+    if name == "create":
+        return CreateReferral(data["referral_id"], at, department, to_department=data["to_department"],
+                              division_code=data["division_code"], request=data["request"], due_on=data["due_on"],
+                              created_by=user, alert_id=data["alert_id"], elder_id=data["elder_id"])
+    if name == "accept":
+        return AcceptReferral(data["referral_id"], at, department, note=data["note"])
+    if name == "act":
+        return RecordReferralAction(data["referral_id"], at, department, action=data["action"])
+    return CloseReferral(data["referral_id"], at, department, outcome=data["outcome"], note=data["note"])
 
 
 class NotificationsService(checkpoint_witness(SEALING_SERVICES, own="notifications")):
@@ -66,11 +77,11 @@ class NotificationsService(checkpoint_witness(SEALING_SERVICES, own="notificatio
         return h.retrying(self.db.unit_of_work, work, what)
 
     # -- consumed events -----------------------------------------------------------------
-    @durable_event_handler("visits", ["visits.risk_reported.v1", "visits.visit_overdue.v1"])
+    @durable_event_handler(*NOTIFICATIONS.consumer("on_visits_event").arguments)
     def on_visits_event(self, event, uow):
         h.raise_alert(uow, self.rules.context, alert_for_visits_event(event, uow.now()), self._meta())
 
-    @durable_event_handler("registry", REGISTRY_EVENTS)
+    @durable_event_handler(*NOTIFICATIONS.consumer("on_registry_event").arguments)
     def on_registry_event(self, event, uow):
         h.apply_registry_fact(uow.conn, event.type, event.data)
         command = alert_for_registry_event(event, uow.now())
@@ -176,9 +187,10 @@ class NotificationsService(checkpoint_witness(SEALING_SERVICES, own="notificatio
     def set_party_contacts(self, payload, actor):
         """A party's channels, preferred first, e.g. ``[{"channel": "sms", "address": "139…"}]``."""
         data, meta = load_or_refuse(SCHEMAS["contacts"], payload), self._meta(actor)
-        self._retrying(lambda uow: h.set_party_contacts(uow, self.rules.context, data["party"], data["channels"],
+        channels = tuple(ChannelAddress(**channel) for channel in data["channels"])
+        self._retrying(lambda uow: h.set_party_contacts(uow, self.rules.context, data["party"], channels,
                                                         self.db.clock.now(), meta), "set contacts")
-        return {"party": data["party"], "channels": [c.__dict__ for c in data["channels"]]}
+        return {"party": data["party"], "channels": data["channels"]}
 
     @command_rpc
     def inbox(self, party, limit=100):
@@ -193,8 +205,8 @@ class NotificationsService(checkpoint_witness(SEALING_SERVICES, own="notificatio
         data, meta = load_or_refuse(SCHEMAS[schema], payload), self._meta(actor)
         if name == "create":
             data["referral_id"] = data["referral_id"] or h.new_id("rf")
-        command = s.referral_command(name, data, at=self.db.clock.now(), department=meta.actor.department,
-                                     user=meta.actor.user)
+        command = referral_from_request(name, data, at=self.db.clock.now(), department=meta.actor.department,
+                                        user=meta.actor.user)
         state = self._retrying(lambda uow: h.referral_command(uow, self.rules.context, command, meta), name)
         log.info("referral command accepted", command=name, referral_id=state.referral_id, status=state.status)
         return REFERRAL_VIEW.dump(state)

@@ -12,9 +12,8 @@ import structlog
 from sqlalchemy import and_, select
 
 from contracts import CATALOGUE
-from contracts.audit import SEALING_SERVICES
+from contracts.services import SEALING_SERVICES, REGISTRY
 from contracts.actors import ActorSchema
-from contracts.facilities import RESIDENCE_EVENTS
 from kernel.consumer import durable_event_handler
 from kernel.envelope import Actor
 from kernel.errors import NotFoundError
@@ -38,12 +37,8 @@ from services.registry.domain import EvaluateStatus
 from services.registry.handlers import CommandMeta, elder_as_of, execute, load_elder, record_residence
 from services.registry.rules import RegistryRules, registry_projections
 from services.registry.queries import DIVISION_SCHEMA, QUARTER_SCHEMA, division_counts, quarterly_figures
-from services.registry.schemas import (
-    COMMAND_SCHEMAS,
-    AsOfSchema,
-    ElderView,
-    SearchSchema,
-)
+from contracts.registry_rpc import AsOfSchema, ElderView, SearchSchema
+from services.registry.schemas import COMMAND_SCHEMAS
 
 log = structlog.get_logger(__name__)
 ELDER_VIEW = ElderView()
@@ -130,7 +125,7 @@ class RegistryService(checkpoint_witness(SEALING_SERVICES, own="registry")):
         return self._run("unmerge_records", payload, actor)
 
     # -- facts reported by other services -----------------------------------------------
-    @durable_event_handler("facilities", RESIDENCE_EVENTS)
+    @durable_event_handler(*REGISTRY.consumer("on_facility_event").arguments)
     def on_facility_event(self, event, uow):
         """Admissions, transfers and discharges: which facility the elder is in, and so
         whether they are supported centrally or at home."""

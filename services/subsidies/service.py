@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from contracts import CATALOGUE
 from contracts.actors import ActorSchema
-from contracts.audit import SEALING_SERVICES
+from contracts.services import SEALING_SERVICES, SUBSIDIES
 from kernel.consumer import durable_event_handler
 from kernel.envelope import CommandMeta
 from kernel.errors import NotFoundError
@@ -24,14 +24,13 @@ from kernel.trace import events_about
 from kernel.witness import checkpoint_witness
 from kernel.uow import retry_on_concurrency
 from kernel.validation import load_or_refuse
-from services.subsidies.adapters.facts import FACILITY_EVENTS, REGISTRY_EVENTS
 from services.subsidies.adapters.payment_file import division_summary, payment_file_csv, yuan
 from services.subsidies.adapters.tables import facility_grants, ledger, runs
 from services.subsidies.domain import ApproveRun, CloseMonth, MarkPaid, run_id_for
 from services.subsidies.handlers import (closed_by, entitlement_as_of, normalise_jurisdiction, observe_event,
                                          run_lifecycle_command, start_run)
 from services.subsidies.rules import SubsidiesRules, subsidies_projections
-from services.subsidies.schemas import (ApproveRunSchema, EntitlementQuerySchema, ListRunsSchema, MarkPaidSchema,
+from contracts.subsidies_rpc import (ApproveRunSchema, EntitlementQuerySchema, ListRunsSchema, MarkPaidSchema,
                                         RunKeySchema)
 
 log = structlog.get_logger(__name__)
@@ -166,12 +165,12 @@ class SubsidiesService(checkpoint_witness(SEALING_SERVICES, own="subsidies")):
         return entitlement_as_of(self.db.connect, self.rules, query["elder_id"], query["month"], query["known_at"])
 
     # -- consumed facts -------------------------------------------------------------------
-    @durable_event_handler("registry", REGISTRY_EVENTS)
+    @durable_event_handler(*SUBSIDIES.consumer("on_registry_event").arguments)
     def on_registry_event(self, event, uow):
         elder_id = observe_event(uow, event)
         log.debug("fact recorded", elder_id=elder_id, cause=event.type, event_id=event.id)
 
-    @durable_event_handler("facilities", FACILITY_EVENTS)
+    @durable_event_handler(*SUBSIDIES.consumer("on_facility_event").arguments)
     def on_facility_event(self, event, uow):
         elder_id = observe_event(uow, event)
         log.debug("facility fact recorded", elder_id=elder_id, cause=event.type, event_id=event.id,

@@ -13,7 +13,7 @@ import structlog
 from sqlalchemy import and_, or_, select
 
 from contracts import CATALOGUE
-from contracts.audit import SEALING_SERVICES
+from contracts.services import SEALING_SERVICES, VISITS
 from contracts.actors import ActorSchema
 from kernel.consumer import durable_event_handler
 from kernel.divisions import CHILD_PREFIX_LENGTH, significant_prefix
@@ -28,14 +28,13 @@ from kernel.witness import checkpoint_witness
 from kernel.uow import retry_on_concurrency
 from kernel.validation import load_or_refuse
 from services.visits import coverage as coverage_report
-from services.visits.adapters.profiles import REGISTRY_EVENTS
 from services.visits.adapters.tables import (notices, period_outcomes, plans, visit_conflicts, visit_records,
                                              visitors)
 from services.visits.domain import ChangeVisitorVillages, DeactivateVisitor, RegisterVisitor, last_period_end_before
 from services.visits.handlers import (assign_visitor, load_plan, observe_registry_event, record_visit,
                                       run_visitor_command, sweep_periods)
 from services.visits.rules import VisitsRules, visits_projections
-from services.visits.schemas import (AssignVisitorSchema, ChangeVisitorVillagesSchema, CoverageQuerySchema,
+from contracts.visits_rpc import (AssignVisitorSchema, ChangeVisitorVillagesSchema, CoverageQuerySchema,
                                      DeactivateVisitorSchema, DivisionQuerySchema, OverdueQuerySchema,
                                      RecordVisitSchema, RegisterVisitorSchema)
 from services.visits.views import plan_view, visitor_view
@@ -197,7 +196,7 @@ class VisitsService(checkpoint_witness(SEALING_SERVICES, own="visits")):
             return _rows(conn, statement)
 
     # -- registry facts -------------------------------------------------------------------
-    @durable_event_handler("registry", REGISTRY_EVENTS)
+    @durable_event_handler(*VISITS.consumer("on_registry_event").arguments)
     def on_registry_event(self, event, uow):
         events = observe_registry_event(uow, self.rules, event, self.db.clock.today())
         if events:

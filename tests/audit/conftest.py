@@ -1,6 +1,6 @@
 import pytest
 
-from contracts.audit import SEALING_SERVICES
+from contracts.services import SEALING_SERVICES
 
 
 @pytest.fixture(autouse=True)

@@ -16,16 +16,16 @@ from sqlalchemy import BigInteger, Boolean, Integer, String, Text
 from gateway.openapi import _openapi_path, openapi_document
 from gateway.routes import ROUTES
 from gateway.service_schemas import ROUTE_SCHEMAS
-from services.facilities import schemas as facilities
+from contracts import facilities_rpc as facilities
 from services.facilities.adapters.tables import facilities as facility_rows
-from services.notifications import schemas as notifications
+from contracts import notifications_rpc as notifications
 from services.notifications.adapters.tables import alerts, referrals
-from services.registry import schemas as registry
+from contracts import registry_rpc as registry
 from services.registry.adapters.tables import elders
-from services.registry.domain import CORRECTABLE_FIELDS
-from services.subsidies import schemas as subsidies_schemas
+from contracts.registry_rpc import CORRECTABLE_FIELDS
+from contracts import subsidies_rpc as subsidies_schemas
 from services.subsidies.adapters.tables import runs
-from services.visits import schemas as visits
+from contracts import visits_rpc as visits
 from services.visits.adapters.tables import period_outcomes, visitors
 from tests.gateway.conftest import VILLAGE
 from tests.gateway.test_api import register
@@ -95,10 +95,16 @@ def shapes_of(name):
     return ROUTE_SCHEMAS[name].request, _openapi_path(ROUTE[name].path)[1][0]
 
 
-def test_the_commands_are_the_services_own_schema_classes():
-    for name, schema in {**registry.COMMAND_SCHEMAS, **facilities.COMMAND_SCHEMAS}.items():
+def test_a_command_route_documents_the_contract_request_the_service_validates_with():
+    from services.facilities.schemas import COMMAND_SCHEMAS as FACILITY_SCHEMAS
+    from services.registry.schemas import COMMAND_SCHEMAS as REGISTRY_SCHEMAS
+    requests = {**registry.COMMAND_REQUESTS, **facilities.COMMAND_REQUESTS}
+    validating = {**REGISTRY_SCHEMAS, **FACILITY_SCHEMAS}
+    assert requests.keys() == validating.keys()
+    for name, request in requests.items():
+        assert isinstance(validating[name], request), name
         if name in ROUTE_SCHEMAS:
-            assert ROUTE_SCHEMAS[name].request is type(schema), name
+            assert ROUTE_SCHEMAS[name].request is request, name
 
 
 def test_a_query_is_the_services_filter_with_the_division_the_gateway_defaults_optional():

@@ -5,6 +5,7 @@ import subprocess
 import pytest
 import yaml
 
+from contracts.services import PROCESSES
 from tests.k8s.conftest import K8S, OVERLAYS, rendered
 from tests.k8s.kustomize import KustomizeError, identity, render
 
@@ -40,7 +41,7 @@ def test_each_overlay_renders_every_workload_into_its_namespace():
     for overlay, namespace in (("dev", "eldercare-dev"), ("prod", "eldercare")):
         objects = rendered(overlay)
         deployments = {o["metadata"]["name"] for o in objects if o["kind"] == "Deployment"}
-        assert deployments == {"registry", "visits", "facilities", "notifications", "subsidies", "audit", "gateway"}
+        assert deployments == set(PROCESSES)
         for obj in objects:
             if obj["kind"] == "Namespace":
                 assert obj["metadata"]["name"] == namespace

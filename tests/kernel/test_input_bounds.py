@@ -11,18 +11,18 @@ from contracts.fields import LARGEST_STORED_INTEGER, AcceptedDate, PageOffset
 from kernel.clock import EARLIEST_ACCEPTED_DATE, LATEST_ACCEPTED_DATE, start_of_local_day
 from kernel.errors import ValidationError
 from kernel.validation import load_or_refuse
-from services.facilities.schemas import OpenFacilitySchema
-from services.subsidies.domain import Month
-from services.subsidies.schemas import RunKeySchema
+from services.facilities.schemas import COMMAND_SCHEMAS as FACILITY_COMMAND_SCHEMAS
+from contracts.month import Month
+from contracts.subsidies_rpc import RunKeySchema
 
 SERVICES = ("facilities", "notifications", "registry", "subsidies", "visits")
 
 
 def _input_fields():
-    """(service, schema, field name, field) of every schema a service loads requests with;
-    views (``…View``) only dump what the service computed."""
+    """(service, schema, field name, field) of every contract schema a service loads requests
+    with; views (``…View``) only dump what the service computed."""
     for service in SERVICES:
-        module = importlib.import_module(f"services.{service}.schemas")
+        module = importlib.import_module(f"contracts.{service}_rpc")
         for name, schema in vars(module).items():
             if inspect.isclass(schema) and issubclass(schema, Schema) and schema.__module__ == module.__name__ \
                     and not name.endswith("View"):
@@ -33,6 +33,7 @@ def _input_fields():
 def test_the_sweep_sees_the_request_schemas():
     seen = {(service, schema) for service, schema, _, _ in _input_fields()}
     assert ("visits", "RecordVisitSchema") in seen and ("registry", "SearchSchema") in seen
+    assert ("registry", "RegisterElderRequest") in seen and ("facilities", "AdmitElderRequest") in seen
     assert len(seen) > 40
 
 
@@ -82,7 +83,7 @@ def test_a_facility_of_two_to_the_64_beds_is_refused_by_name():
     payload = {"facility_id": "f-1", "effective_date": "2026-11-01", "name": "幸福院", "division_code": "410928101201",
                "kind": "happiness_home", "operating_model": "public_built_public_run", "operator": "东关村委会", "capacity": 2**64}
     with pytest.raises(ValidationError) as refused:
-        load_or_refuse(OpenFacilitySchema(), payload)
+        load_or_refuse(FACILITY_COMMAND_SCHEMAS["open_facility"], payload)
     assert list(refused.value.errors) == ["capacity"]
 
 

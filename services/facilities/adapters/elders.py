@@ -11,13 +11,6 @@ from kernel.envelope import Envelope
 from services.facilities.adapters.tables import known_elders, residences
 from services.facilities.domain import AdmissionKind, KnownElder, Residence
 
-# The registry facts that change whether and where an elder may be admitted.
-REGISTRY_ELDER_EVENTS = (
-    "registry.elder_registered.v1", "registry.elder_moved.v1", "registry.elder_died.v1",
-    "registry.record_merged_into.v1", "registry.record_unmerged.v1",
-)
-
-
 def _changes(envelope: Envelope) -> dict:
     data = envelope.data
     return {

@@ -17,6 +17,7 @@ from typing import Callable, Iterable
 
 from dateutil.relativedelta import relativedelta
 
+from contracts.registry_rpc import CORRECTABLE_FIELDS
 from kernel.errors import (CommandRejected, ConflictError, NotFoundError, PolicyError,
                            UnknownEventTypeError, ValidationError)
 
@@ -27,10 +28,6 @@ from .model import (SEXES, Carer, Contact, ElderState, RecordStatus, SelfCareLev
                     resident_id_identity_problems, resident_id_problems)
 from .policy import PolicyBook, StatusPolicy
 
-CORRECTABLE_FIELDS = frozenset({
-    "name", "household_id", "address", "phone", "contacts", "health", "lives_alone",
-    "income_sources", "resident_id", "sex", "birth_date",
-})
 
 # Fields that change only through their own command, so that each change keeps its meaning.
 FIELDS_WITH_OWN_COMMAND = {

@@ -5,7 +5,7 @@ from kernel.catalogue import EventCatalogue
 from kernel.clock import start_of_local_day
 from kernel.envelope import Actor, Envelope, PendingEvent
 from services.subsidies.domain import EVENT_TYPES, EntryEvent, payments_stream_for
-from services.subsidies.domain.month import Month
+from contracts.month import Month
 
 
 def run_event_from_envelope(envelope: Envelope, catalogue: EventCatalogue):

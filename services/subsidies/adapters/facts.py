@@ -17,18 +17,8 @@ from services.subsidies.domain import (Corrected, Died, EnteredFacility, Facilit
                                        Moved, Registered, SelfCareAssessed, SupportStatus, SupportStatusChanged,
                                        Unmerged)
 
-REGISTRY_EVENTS = (
-    "registry.elder_registered.v1", "registry.elder_details_corrected.v1", "registry.self_care_assessed.v1",
-    "registry.support_status_changed.v1", "registry.elder_moved.v1", "registry.elder_died.v1",
-    "registry.record_merged_into.v1", "registry.record_unmerged.v1",
-)
-# Residence (support mode) comes from facilities itself, the source of admissions; the
-# registry's entered/left-facility echoes of the same facts are not consumed.
-FACILITY_RESIDENCE_EVENTS = ("facilities.elder_admitted.v1", "facilities.elder_discharged.v1",
-                             "facilities.elder_transferred.v1")
 FACILITY_GRANT_EVENTS = {"facilities.star_award_granted.v1": "star_award",
                          "facilities.operating_subsidy_eligible.v1": "facility_operating_subsidy"}
-FACILITY_EVENTS = FACILITY_RESIDENCE_EVENTS + tuple(FACILITY_GRANT_EVENTS)
 CORRECTABLE = ("birth_date", "division_code", "self_care_level", "support_status")
 _STATUS_KEYS = ("dibao", "tekun", "poverty_registered")
 

@@ -4,7 +4,7 @@ from .entitlement import Entitlement, FacilityGrant, FactsUsed, elder_entitlemen
 from .facts import (CENTRALISED_ADMISSION, Corrected, Died, ElderFacts, EnteredFacility, Fact, LeftFacility,
                     MergedInto, Moved, Registered, SelfCareAssessed, SupportStatus, SupportStatusChanged, Unmerged,
                     divisions_of, facts_on)
-from .month import Month
+from contracts.month import Month
 from .policy import (ELDER_PROGRAMMES, FACILITY_PROGRAMMES, PROGRAMMES, RuleVersion, SubsidyRuleBook,
                      monthly_share)
 from .run import (ENTRY_EVENTS, RUN_EVENTS, AdjustmentComputed, ApproveRun, CloseMonth, CompleteRun,

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Sequence
 
 from .facts import ElderFacts, Fact, facts_on
-from .month import Month
+from contracts.month import Month
 from .policy import ELDER_PROGRAMMES, RuleVersion, SubsidyRuleBook
 
 

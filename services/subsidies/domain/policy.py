@@ -15,7 +15,7 @@ from kernel.envelope import canonical_json, sha256_hex
 from kernel.errors import PolicyError
 from kernel.jurisdiction import JurisdictionVersions, check_division_code, parse_date, parse_jurisdiction
 
-from .month import Month
+from contracts.month import Month
 
 SELF_CARE_LEVELS = ("full_self_care", "semi_disabled", "fully_disabled")
 SUPPORT_MODES = ("centralised", "dispersed")

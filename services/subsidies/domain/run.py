@@ -28,7 +28,7 @@ from kernel.errors import CommandRejected, ConflictError, ValidationError
 
 from .entitlement import Entitlement, FacilityGrant, FactsUsed, entitlements_for, grant_entitlement
 from .facts import Fact, facts_on
-from .month import Month
+from contracts.month import Month
 from .policy import SubsidyRuleBook
 
 APPROVING_DEPARTMENT = "finance"

@@ -11,13 +11,6 @@ from kernel.envelope import Envelope
 from services.visits.adapters.tables import elder_profiles
 
 HARD_UP_STATUSES = ("dibao", "tekun", "poverty_registered")
-# Registry events that change something visits cares about.
-REGISTRY_EVENTS = (
-    "registry.elder_registered.v1", "registry.elder_details_corrected.v1", "registry.supporter_left.v1",
-    "registry.support_status_changed.v1", "registry.elder_moved.v1", "registry.elder_died.v1",
-    "registry.record_merged_into.v1", "registry.record_unmerged.v1", "registry.became_left_behind.v1",
-    "registry.ceased_left_behind.v1", "registry.key_target_changed.v1",
-)
 
 
 def _hard_up(support_status: dict) -> bool:

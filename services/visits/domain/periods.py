@@ -1,11 +1,10 @@
 """Calendar periods that visit obligations are counted in: months and quarters (local dates)."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from kernel.clock import EARLIEST_ACCEPTED_DATE, LATEST_ACCEPTED_DATE
+from contracts.fields import PERIOD_LABEL, period_label_problem
 
 from .policy import PERIOD_MONTHS
 
@@ -38,18 +37,13 @@ def period_containing(kind: str, day: date) -> Period:
     return Period(start, date(next_year, next_month, 1) - timedelta(days=1), kind)
 
 
-_PERIOD_LABEL = re.compile(r"^([0-9]{4})-(?:(0[1-9]|1[0-2])|[Qq]([1-4]))$")
-
-
 def parse_period(label: str) -> Period:
     """``2026-10`` (a month) or ``2026-Q4`` (a quarter) within the accepted span of dates;
-    raises ValueError otherwise. ASCII digits only: ``int()`` alone would take " 2026",
-    "+2026", "2_026" and other scripts' digits."""
-    found = _PERIOD_LABEL.match(label) if isinstance(label, str) else None
-    if found is None or not EARLIEST_ACCEPTED_DATE.year <= int(found.group(1)) <= LATEST_ACCEPTED_DATE.year:
-        raise ValueError(f"must be a month like 2026-10 or a quarter like 2026-Q4 from "
-                         f"{EARLIEST_ACCEPTED_DATE.year} to {LATEST_ACCEPTED_DATE.year}, got {label!r}")
-    year, month, quarter = found.groups()
+    raises ValueError otherwise."""
+    problem = period_label_problem(label)
+    if problem:
+        raise ValueError(problem)
+    year, month, quarter = PERIOD_LABEL.match(label).groups()
     if quarter:
         return period_containing("quarter", date(int(year), int(quarter) * 3 - 2, 1))
     return period_containing("month", date(int(year), int(month), 1))

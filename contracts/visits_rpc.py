@@ -1,11 +1,11 @@
-"""The visits RPC edge: payload schemas (marshmallow stays here; handlers get plain values)."""
+"""The visits RPC surface: what each command and query takes and answers (marshmallow; the
+service validates with these, the gateway documents its routes with them)."""
 from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from contracts.fields import AcceptedDate, DivisionCode, PageOffset
+from contracts.fields import AcceptedDate, DivisionCode, PageOffset, PeriodField
 from contracts.visits import FindingsSchema, RiskSchema, SERVICE_KINDS, VISIT_MODES, VISITOR_ROLES
-from services.visits.domain import parse_period
 
 _id = dict(required=True, validate=validate.Length(min=1, max=64))
 
@@ -50,16 +50,6 @@ class RecordVisitSchema(Schema):
     risks = fields.List(fields.Nested(RiskSchema), load_default=list)
     supersedes = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
     correction_reason = fields.String(load_default=None, validate=validate.Length(min=1, max=500))
-
-
-class PeriodField(fields.String):
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            parse_period(text)
-        except ValueError as exc:
-            raise ValidationError(str(exc)) from None
-        return text
 
 
 class CoverageQuerySchema(Schema):

@@ -1,10 +1,11 @@
-"""The subsidies RPC edge: payload schemas. marshmallow stays here; the domain never sees a dict."""
+"""The subsidies RPC surface: what each command and query takes and answers, as marshmallow
+schemas (the service validates with these; the gateway documents its routes with them)."""
 from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from contracts.fields import DIVISION_PREFIX, AcceptedDate
-from services.subsidies.domain import Month
+from contracts.month import Month
 
 
 class MonthField(fields.String):

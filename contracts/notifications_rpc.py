@@ -1,14 +1,13 @@
-"""The notifications RPC edge: payload schemas that build domain commands, and the views it
-answers with. marshmallow stays here; the domain never sees a dict it did not ask for."""
+"""The notifications RPC surface: what each command and query takes and answers, as
+marshmallow schemas (the service validates with these and builds its domain commands from
+what they load; the gateway documents its routes with them)."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, post_load, validate
+from marshmallow import Schema, fields, validate
 
 from contracts.fields import AcceptedDate, DivisionCode, PageOffset
 from contracts.notifications import (ALERT_KINDS, ALERT_SEVERITIES, CHANNELS, DEPARTMENTS, DEVICE_ALARMS,
                                      DEVICE_KINDS, OUTCOMES, UtcDateTime)
-from services.notifications.domain import (AcceptReferral, ChannelAddress, CloseReferral, CreateReferral,
-                                           RecordReferralAction)
 
 _id = dict(required=True, validate=validate.Length(min=1, max=64))
 _optional_text = dict(load_default=None, allow_none=True, validate=validate.Length(max=2000))
@@ -57,10 +56,6 @@ class ChannelSchema(Schema):
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
     address = fields.String(required=True, validate=validate.Length(min=1, max=255))
 
-    @post_load
-    def build(self, data, **_kwargs):
-        return ChannelAddress(**data)
-
 
 class PartyContactsSchema(Schema):
     # "party:" + party is the stream id, at most 64 characters.
@@ -92,19 +87,6 @@ class CloseReferralSchema(Schema):
     referral_id = fields.String(**_id)
     outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
     note = fields.String(**_optional_text)
-
-
-def referral_command(name: str, data: dict, *, at, department: str, user: str):
-    """A loaded referral payload as the domain command, acting for the caller's department."""
-    if name == "create":
-        return CreateReferral(data["referral_id"], at, department, to_department=data["to_department"],
-                              division_code=data["division_code"], request=data["request"], due_on=data["due_on"],
-                              created_by=user, alert_id=data["alert_id"], elder_id=data["elder_id"])
-    if name == "accept":
-        return AcceptReferral(data["referral_id"], at, department, note=data["note"])
-    if name == "act":
-        return RecordReferralAction(data["referral_id"], at, department, action=data["action"])
-    return CloseReferral(data["referral_id"], at, department, outcome=data["outcome"], note=data["note"])
 
 
 class AlertFilterSchema(Schema):
