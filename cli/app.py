@@ -164,20 +164,45 @@ def unroutable_republish(service: str):
 
 @app.command()
 def topology():
-    """Declare every exchange and consumer queue (run at deploy, before services start)."""
+    """Declare every exchange, its archive of events nobody consumes yet, and every consumer
+    queue (run at deploy, before services start)."""
     import kombu
 
     from contracts.services import SERVICES, subscriptions
-    from kernel.topology import declare, events_exchange
+    from kernel.config import setting
+    from kernel.topology import DEFAULT_ARCHIVE_MAX_EVENTS, archive_queue_name, declare, declare_archive
     config = _config()
+    queue_type = config.get("QUEUE_TYPE", "classic")
+    max_events = setting(config, "ARCHIVE", "max_events", DEFAULT_ARCHIVE_MAX_EVENTS)
     with kombu.Connection(amqp_uri(config), connect_timeout=5) as connection:
+        for name in SERVICES:
+            _declare_events_exchange(connection, name)
+            declare_archive(connection.default_channel, name, queue_type, max_events)
         channel = connection.default_channel
         for name in SERVICES:
-            events_exchange(name)(channel).declare()
             for subscription in subscriptions(name):
-                declare(channel, subscription, config.get("QUEUE_TYPE", "classic"))
+                declare(channel, subscription, queue_type)
                 console.print(f"[green]✓[/] queue {subscription.consumer} ← {subscription.source}")
         console.print("[green]✓[/] exchanges declared: " + ", ".join(f"{n}.events" for n in SERVICES))
+        console.print("[green]✓[/] events no consumer reads yet are archived in "
+                      + ", ".join(archive_queue_name(n) for n in SERVICES))
+
+
+def _declare_events_exchange(connection, source: str) -> None:
+    """Declare ``<source>.events`` with its alternate exchange. One declared by an earlier
+    version (without it) is refused as inequivalent; it is replaced, and the bindings it
+    loses are declared again by the caller with every consumer queue."""
+    from amqp.exceptions import PreconditionFailed
+
+    from kernel.topology import events_exchange
+    try:
+        events_exchange(source)(connection.default_channel).declare()
+    except PreconditionFailed:
+        connection.close()
+        connection.connect()
+        connection.default_channel.exchange_delete(events_exchange(source).name)
+        events_exchange(source)(connection.default_channel).declare()
+        console.print(f"[yellow]![/] {source}.events re-declared with its archive (alternate exchange)")
 
 
 @app.command("check-broker")
@@ -192,10 +217,22 @@ def check_broker(timeout: float = 3.0):
 
 @demo_app.command("load")
 def demo_load(elders: int = typer.Option(3000, help="how many elders"),
-              seed: int = typer.Option(42), county: str = typer.Option("410928"),
+              seed: int = typer.Option(42),
+              county: str = typer.Option("410928", help="6-digit county code with villages in the division tables "
+                                         "(the demo county 410928; 140525, 411221, 150121, 610330 for the "
+                                         "shipped Jincheng, Sanmenxia, Inner Mongolia and Feng county rules)"),
               in_flight: int = typer.Option(16, help="RPC calls in flight at once")):
-    """Register a generated county through the registry's RPC (the registry must be running)."""
+    """Register a generated county through the registry's RPC (the registry must be running),
+    after giving its village committees, townships and county bureaus their in-app inbox."""
     from cli.demo_loader import load_demo_county
+    from demo.contacts import load_contacts
+    from kernel.divisions import configured_division_table
+    table = configured_division_table(_config())
+    if not (len(county) == 6 and county.isdigit()) or not table.villages_within(county):
+        counties = sorted({code[:6] for code in table.villages_within("")})
+        _fail(f"--county {county!r} has no villages in the division tables (DIVISION_FILES); "
+              f"counties with villages: {', '.join(counties)}", 2)
+    load_contacts(_config(), county=county, console=console)
     load_demo_county(_config(), elders=elders, seed=seed, county=county, in_flight=in_flight,
                      progress_factory=_progress, console=console)
 
@@ -250,11 +287,20 @@ def token_rotate():
     console.print(f"[green]✓[/] new signing key {keyring.rotate()} in {keyring.path}")
 
 
-@token_app.command("issue")
-def token_issue(user: str, department: str = typer.Option(...), role: str = typer.Option(...),
+def _token_help() -> str:
+    from contracts.actors import DEFAULT_DEPARTMENTS, ROLES
+    return ("Print a signed bearer token for a user (admin only: whoever can read the keyring).\n\n"
+            f"Departments: {', '.join(DEFAULT_DEPARTMENTS)}.\n\n"
+            f"Roles: {', '.join(r for r in ROLES if r != 'system')}.\n\n"
+            "For example an auditor: --department civil_affairs --role auditor --jurisdiction 410928000000.")
+
+
+@token_app.command("issue", help=_token_help())
+def token_issue(user: str,
+                department: str = typer.Option(..., help="one of the departments listed above"),
+                role: str = typer.Option(..., help="one of the roles listed above"),
                 jurisdiction: str = typer.Option(..., help="12-digit division code"),
                 hours: float = typer.Option(12.0)):
-    """Print a signed bearer token for a user (admin only: whoever can read the keyring)."""
     from contracts.actors import DEFAULT_DEPARTMENTS, ROLES
     from gateway.auth import Keyring, Principal
     from kernel.config import setting
@@ -266,6 +312,16 @@ def token_issue(user: str, department: str = typer.Option(...), role: str = type
     if not keyring.path.exists():
         keyring.rotate()
     print(keyring.issue(Principal(user, department, role, jurisdiction), hours))
+
+
+@token_app.command("keyring")
+def token_keyring():
+    """Print the path of the token keyring file (GATEWAY_TOKEN_KEYRING); exit 1 if it does not exist yet."""
+    from gateway.auth import Keyring
+    from kernel.config import setting
+    path = Keyring(setting(_config(), "GATEWAY", "token_keyring", "var/keys/gateway_tokens.yml")).path
+    print(path)
+    raise typer.Exit(0 if path.exists() else 1)
 
 
 @app.command()
@@ -306,6 +362,35 @@ def subsidies_run(jurisdiction: str = typer.Argument(..., help="division code or
     console.print(f"[green]✓[/] {result['run_id']}: {verb} — {result['disbursements']} disbursements "
                   f"({yuan(result['disbursed_fen'])} yuan), {result['adjustments']} adjustments "
                   f"({yuan(result['adjusted_fen'])} yuan), status {result['status']}")
+
+
+@app.command("config")
+def show_config(as_json: bool = typer.Option(False, "--json")):
+    """The effective configuration: every setting, its value as the services see it (secrets
+    masked), and the environment variable that sets it (* = set in this environment)."""
+    from kernel.config import effective_settings
+    rows = effective_settings(_config(), STATE["config_path"])
+    if as_json:
+        print(json.dumps([{"key": r.key, "value": r.value, "variables": list(r.variables),
+                           "from_environment": r.from_environment} for r in rows], ensure_ascii=False, default=str))
+        return
+    table = Table("setting", "value", "environment variable", title="effective configuration")
+    for row in rows:
+        table.add_row(row.key, "" if row.value is None else str(row.value),
+                      ", ".join(row.variables) + (" *" if row.from_environment else ""))
+    _out().print(table)
+
+
+@app.command()
+def where(token: str = typer.Option("", help="a token to put in the dashboard link"),
+          division: str = typer.Option("410928000000", help="the dashboard's division")):
+    """The addresses to open, from the configuration (WEB_SERVER_ADDRESS or GATEWAY.public_url)."""
+    from kernel.config import gateway_base_url
+    base = gateway_base_url(_config())
+    print(f"dashboard  {base}/dashboard/{division}" + (f"?token={token}" if token else ""))
+    print(f"API docs   {base}/docs")
+    print(f"API        curl -H \"Authorization: Bearer $TOKEN\" {base}/api/elders")
+    print(f"ready      {base}/ready")
 
 
 @app.command()

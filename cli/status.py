@@ -9,7 +9,7 @@ from rich.table import Table
 
 from cli.services import catalogue_of
 from contracts.services import SERVICES, subscriptions
-from kernel.config import amqp_uri, database_url
+from kernel.config import amqp_uri, broker_management_url, database_url, gateway_base_url
 
 
 def _proxy(config, timeout: float = 10):
@@ -42,15 +42,21 @@ def print_status(config, console) -> None:
     from kernel.db import create_service_engine
     from kernel.relay import outbox_backlog
     from kernel.store import SqlAlchemyEventStore
-    table = Table("service", "database", "events", "relay backlog", "answers RPC", title="eldercare")
+    table = Table("service", "database", "events", "relay backlog", "archived (no consumer yet)", "answers RPC",
+                  title="eldercare")
     alive = set(SERVICES) - set(wait_for_services(config, list(SERVICES), 2))
+    archived = archived_counts(config, SERVICES)
     for name in SERVICES:
         engine = create_service_engine(database_url(config, name))
         store = SqlAlchemyEventStore(engine, name, catalogue_of(name))
         table.add_row(name, engine.url.render_as_string(hide_password=True), str(store.last_position()),
-                      str(outbox_backlog(engine, store)), "yes" if name in alive else "NO")
+                      str(outbox_backlog(engine, store)), archived.get(name, "no archive (eldercare topology)"),
+                      "yes" if name in alive else "NO")
         engine.dispose()
     console.print(table)
+    if "notifications" in alive:
+        for line in delivery_lines(config):
+            console.print(line)
     console.print(
         "\n[bold]Where to look[/]\n"
         "  logs           this terminal (one prefixed stream per service; LOG_FORMAT=json for JSON lines)\n"
@@ -58,8 +64,40 @@ def print_status(config, console) -> None:
         "  one elder      n.rpc.registry.get_elder('<elder_id>'), n.rpc.registry.elder_history('<elder_id>')\n"
         "  event log      .venv/bin/eldercare verify registry   (hash chain; names the first bad position)\n"
         "  status         .venv/bin/eldercare status\n"
-        "  broker         http://127.0.0.1:15672 (guest/guest) once rabbitmq_management is enabled\n"
-        "  parked events  .venv/bin/eldercare parked list <queue>\n")
+        f"  gateway        {gateway_base_url(config)}/docs   (.venv/bin/eldercare where)\n"
+        f"  broker         {broker_management_url(config)} once rabbitmq_management is enabled\n"
+        "  parked events  .venv/bin/eldercare parked list <queue>\n"
+        "  configuration  .venv/bin/eldercare config   (effective settings, secrets masked)\n")
+
+
+def archived_counts(config, services) -> dict[str, str]:
+    """Events each service's archive queue holds (published, no consumer bound for them)."""
+    import kombu
+    from amqp.exceptions import NotFound
+
+    from kernel.topology import archive_queue_name
+    counts: dict[str, str] = {}
+    with kombu.Connection(amqp_uri(config), connect_timeout=5) as connection:
+        for name in services:
+            try:
+                counts[name] = str(connection.channel().queue_declare(
+                    queue=archive_queue_name(name), passive=True).message_count)
+            except NotFound:
+                pass        # that channel is closed by the broker; the next name opens another
+    return counts
+
+
+def delivery_lines(config) -> list[str]:
+    """What the notifications service cannot deliver (said once at its start, and here)."""
+    with _proxy(config, timeout=5) as cluster:
+        readiness = cluster.notifications.delivery_readiness()
+    lines = [f"[yellow]![/] {channel} channel not configured (set {setting}): those deliveries fail over "
+             "to each party's next channel" for channel, setting in sorted(readiness["unconfigured_channels"].items())]
+    if readiness["unreachable_parties"]:
+        lines.append(f"[yellow]![/] {readiness['unreachable_parties']} parties have no working contact "
+                     f"(open contact_unreachable alerts), e.g. {', '.join(readiness['examples'])}: "
+                     "record one with notifications.set_party_contacts")
+    return lines
 
 
 def wait_until_caught_up(config, service: str, timeout: float) -> bool:

@@ -2,7 +2,8 @@
 
 The division table itself (loading, validation) belongs to the registry:
 ``kernel.divisions``. Rewrite ``data/divisions/demo.csv`` with
-``python -m demo.divisions``.
+``python -m demo.divisions``, and the marked villages of the counties the shipped policies
+name (``data/divisions/synthetic.csv``) with ``python -m demo.divisions --synthetic``.
 """
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from typing import Sequence
 
 from kernel.divisions import (  # noqa: F401 - re-exported for demo users
     BASE_DIVISION_FILE, DEFAULT_DIVISION_FILES, DEMO_COUNTY_CODE, DEMO_DIVISION_FILE,
-    DEMO_DIVISION_SEED, DEMO_TOWNSHIPS, DEMO_VILLAGES_PER_TOWNSHIP, HEADER, Division,
-    level_of, load_division_rows, parent_of)
+    DEMO_DIVISION_SEED, DEMO_TOWNSHIPS, DEMO_VILLAGES_PER_TOWNSHIP, HEADER, POLICY_COUNTIES,
+    SYNTHETIC_DIVISION_FILE, SYNTHETIC_NAME_MARK, Division, level_of, load_division_rows, parent_of)
 
 
 # --- the synthetic demo county -------------------------------------------------------
@@ -63,6 +64,18 @@ def generate_demo_county(
     return rows
 
 
+def generate_policy_counties(counties=POLICY_COUNTIES, townships: int = 4,
+                             villages_per_township: tuple[int, int] = (6, 10)) -> list[Division]:
+    """Synthetic townships and villages for ``counties`` (real counties in the jurisdictions
+    the shipped policies name), every name marked ``（示例）`` so nobody takes one for a real
+    place; the codes follow the same numbering as the demo county's."""
+    rows = []
+    for county in counties:
+        rows += [Division(row.code, row.name + SYNTHETIC_NAME_MARK, row.level, row.parent_code)
+                 for row in generate_demo_county(county, townships, villages_per_township, int(county))]
+    return rows
+
+
 def _village_names(rng: random.Random, count: int) -> list[str]:
     names: list[str] = []
     while len(names) < count:
@@ -88,9 +101,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--county", default=DEMO_COUNTY_CODE)
     parser.add_argument("--townships", type=int, default=DEMO_TOWNSHIPS)
     parser.add_argument("--seed", type=int, default=DEMO_DIVISION_SEED)
+    parser.add_argument("--synthetic", action="store_true",
+                        help=f"write the policy counties' marked villages ({SYNTHETIC_DIVISION_FILE.name}) instead")
     args = parser.parse_args(argv)
-    rows = generate_demo_county(args.county, args.townships, DEMO_VILLAGES_PER_TOWNSHIP, args.seed)
-    write_division_rows(rows, args.out)
+    if args.synthetic:
+        rows, out = generate_policy_counties(), (args.out if args.out != str(DEMO_DIVISION_FILE)
+                                                 else str(SYNTHETIC_DIVISION_FILE))
+    else:
+        rows, out = generate_demo_county(args.county, args.townships, DEMO_VILLAGES_PER_TOWNSHIP, args.seed), args.out
+    write_division_rows(rows, out)
+    args.out = out
     print(f"wrote {len(rows)} rows to {args.out}", file=sys.stderr)
     return 0
 

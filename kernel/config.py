@@ -3,7 +3,9 @@ read by the services through nameko and by command-line tools through ``load_con
 from __future__ import annotations
 
 import os
+import re
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -65,3 +67,78 @@ def amqp_uri(config: dict) -> str:
 
 def setting(config: dict, section: str, key: str, default):
     return (config.get(section) or {}).get(key, default)
+
+
+def gateway_base_url(config: dict) -> str:
+    """Where a person on this machine reaches the gateway: ``GATEWAY.public_url`` when set
+    (behind a proxy or TLS), else ``WEB_SERVER_ADDRESS`` with a wildcard host (``0.0.0.0``,
+    ``::``) read as this machine."""
+    public = (config.get("GATEWAY") or {}).get("public_url")
+    if public:
+        return str(public).rstrip("/")
+    address = str(config.get("WEB_SERVER_ADDRESS") or "0.0.0.0:8000")
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]")
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    return f"http://{'[' + host + ']' if ':' in host else host}:{port or 8000}"
+
+
+def broker_management_url(config: dict) -> str:
+    """The RabbitMQ management UI of the broker ``AMQP_URI`` names (its conventional port)."""
+    from urllib.parse import urlsplit
+    return f"http://{urlsplit(amqp_uri(config)).hostname or '127.0.0.1'}:15672"
+
+
+_ENV_REFERENCE = re.compile(r"\$\{([^}:\s]+)")
+_SECRET_KEY = re.compile(r"password|secret|api_key|apikey|credential", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class EffectiveSetting:
+    key: str                    # dotted path, e.g. NOTIFICATIONS.sms_gateway_url
+    value: object               # as the services see it, secrets masked
+    variables: tuple[str, ...]  # the environment variables it reads
+    from_environment: bool      # one of them is set
+
+
+def setting_variables(path: str | os.PathLike | None = None) -> dict[str, tuple[str, ...]]:
+    """Each leaf setting of the config file (dotted path) and the environment variables its
+    ``${VAR:default}`` reads, from the file's text (nothing substituted)."""
+    path = Path(path or os.environ.get("ELDERCARE_CONFIG", DEFAULT_CONFIG_FILE))
+    raw = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader) or {}
+    found: dict[str, tuple[str, ...]] = {}
+
+    def walk(node, prefix):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, f"{prefix}{key}" if not prefix else f"{prefix}.{key}")
+        else:
+            found[prefix] = tuple(_ENV_REFERENCE.findall(str(node)))
+    walk(raw, "")
+    return found
+
+
+def mask_secrets(key: str, value):
+    """Passwords in URLs (``amqp://user:***@host``) and values of secret-named keys."""
+    if value is None:
+        return None
+    if _SECRET_KEY.search(key):
+        return "***"
+    if isinstance(value, str):
+        value = re.sub(r"(//[^/:@\s]+:)[^@/\s]+@", r"\1***@", value)
+        return re.sub(r"([?&](?:token|key|secret|password|api_key|access_token)=)[^&\s]+", r"\1***", value,
+                      flags=re.IGNORECASE)
+    return value
+
+
+def effective_settings(config: dict, path: str | os.PathLike | None = None) -> list[EffectiveSetting]:
+    variables = setting_variables(path)
+    rows = []
+    for key, names in variables.items():
+        value = config
+        for part in key.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        rows.append(EffectiveSetting(key, mask_secrets(key, value), names,
+                                     any(name in os.environ for name in names)))
+    return rows

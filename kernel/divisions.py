@@ -15,6 +15,11 @@ Two CSV files ship in ``data/divisions/`` with the header ``code,name,level,pare
   and a fixed seed. Their codes follow the statistical numbering convention (towns in
   the 100 series, villagers' committees in the 200 series) but neither the codes nor
   the names describe real places. Rewrite the file with ``python -m demo.divisions``.
+* ``synthetic.csv`` — **synthetic** townships and villages, every name marked ``（示例）``
+  ("example"), of one real county in each jurisdiction a shipped policy names, so that its
+  rules can be used as shipped (``eldercare demo load --county 140525``): 泽州县 (140525,
+  Jincheng 1405), 渑池县 (411221, Sanmenxia 4112), 土默特左旗 (150121, Inner Mongolia 15)
+  and 凤县 (610330). Rewrite it with ``python -m demo.divisions --synthetic``.
 
 Other jurisdictions: add a CSV of the same shape and list it in ``DIVISION_FILES``.
 
@@ -31,7 +36,11 @@ from typing import Iterable
 DIVISIONS_DIR = Path(__file__).resolve().parents[1] / "data" / "divisions"
 BASE_DIVISION_FILE = DIVISIONS_DIR / "base.csv"
 DEMO_DIVISION_FILE = DIVISIONS_DIR / "demo.csv"
-DEFAULT_DIVISION_FILES: tuple[Path, ...] = (BASE_DIVISION_FILE, DEMO_DIVISION_FILE)
+SYNTHETIC_DIVISION_FILE = DIVISIONS_DIR / "synthetic.csv"
+DEFAULT_DIVISION_FILES: tuple[Path, ...] = (BASE_DIVISION_FILE, DEMO_DIVISION_FILE, SYNTHETIC_DIVISION_FILE)
+# One real county inside each jurisdiction a shipped policy names, given synthetic villages.
+POLICY_COUNTIES = ("140525", "411221", "150121", "610330")
+SYNTHETIC_NAME_MARK = "（示例）"
 
 DEMO_COUNTY_CODE = "410928"
 DEMO_TOWNSHIPS = 12

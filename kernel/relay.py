@@ -2,8 +2,9 @@
 stored, and remembers how far it got only after the broker confirmed.
 
 Publisher confirms are awaited per batch (publish N, then wait for their acks): waiting
-per message caps near 1.4k msg/s here. Messages are ``mandatory``: an event the broker
-cannot route to any queue comes back, is logged as an error and kept in
+per message caps near 1.4k msg/s here. Messages are ``mandatory``: an event no consumer is
+bound for goes to the exchange's archive (``kernel.topology``); one the broker cannot route
+even there (no archive declared) comes back, is logged as an error and kept in
 ``unroutable_events`` (``eldercare unroutable`` lists and republishes them). A crash
 between publishing and moving the cursor republishes the batch on restart; consumers
 skip what their inbox already holds, so nothing is lost or applied twice.
@@ -26,7 +27,7 @@ from kernel.db import transaction
 from kernel.envelope import Envelope, format_time
 from kernel.schema import relay_cursor, unroutable_events
 from kernel.store import SqlAlchemyEventStore
-from kernel.topology import exchange_name, routing_key
+from kernel.topology import alternate_exchange_name, events_exchange_arguments, exchange_name, routing_key
 
 log = structlog.get_logger(__name__)
 RELAY_NAME = "outbox"
@@ -82,8 +83,14 @@ class BatchConfirmPublisher:
                 pass
 
     def declare_exchange(self, name: str) -> None:
+        """The events exchange with its alternate exchange (``kernel.topology``): an event no
+        consumer is bound for goes to the archive, if ``eldercare topology`` declared one."""
         if name not in self._declared:
-            self._channel.exchange_declare(name, "topic", durable=True, auto_delete=False)
+            source = name.removesuffix(".events")
+            self._channel.exchange_declare(alternate_exchange_name(source), "fanout", durable=True,
+                                           auto_delete=False)
+            self._channel.exchange_declare(name, "topic", durable=True, auto_delete=False,
+                                           arguments=events_exchange_arguments(source))
             self._declared.add(name)
 
     def _on_ack(self, delivery_tag, multiple):

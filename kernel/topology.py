@@ -5,6 +5,15 @@ convention). Routing key = ``<event type>.<6-digit county code>`` so a province 
 bind one queue per county partition. Each consumer has one durable queue
 ``<consumer service>.<handler>`` (single active consumer: per-stream order survives
 several replicas) and a dead-letter queue ``<queue>.dead`` for parked events.
+
+Events no consumer subscribes to yet (``visits.visitor_registered`` before any service reads
+it) are not errors: each events exchange names an alternate exchange
+``<service>.events.unrouted`` (fanout) that the broker hands every unmatched event to, and
+``eldercare topology`` binds the archive queue ``<service>.events.archive`` to it. The
+service's own log keeps every event for good; the archive queue holds the latest
+``ARCHIVE.max_events`` copies (oldest dropped) so an operator can see what nobody reads.
+Only when even the archive is missing does the broker return an event to the relay, which
+keeps it in ``unroutable_events``.
 """
 from __future__ import annotations
 
@@ -29,8 +38,46 @@ def dead_letter_queue_name(queue_name: str) -> str:
     return f"{queue_name}.dead"
 
 
+def alternate_exchange_name(source: str) -> str:
+    return f"{exchange_name(source)}.unrouted"
+
+
+def archive_queue_name(source: str) -> str:
+    return f"{exchange_name(source)}.archive"
+
+
+def events_exchange_arguments(source: str) -> dict:
+    """Every declaration of an events exchange (topology, consumers, relay) must carry the
+    same arguments, or the broker refuses it (406 PRECONDITION_FAILED)."""
+    return {"alternate-exchange": alternate_exchange_name(source)}
+
+
 def events_exchange(source: str) -> Exchange:
-    return Exchange(exchange_name(source), type="topic", durable=True, auto_delete=False)
+    return Exchange(exchange_name(source), type="topic", durable=True, auto_delete=False,
+                    arguments=events_exchange_arguments(source))
+
+
+def alternate_exchange(source: str) -> Exchange:
+    return Exchange(alternate_exchange_name(source), type="fanout", durable=True, auto_delete=False)
+
+
+DEFAULT_ARCHIVE_MAX_EVENTS = 100_000
+
+
+def archive_queue(source: str, queue_type: str = "classic", max_events: int = DEFAULT_ARCHIVE_MAX_EVENTS) -> Queue:
+    # drop-head: the log is the record; the archive only shows the newest unread events.
+    arguments = {"x-max-length": int(max_events), "x-overflow": "drop-head"}
+    if queue_type == "quorum":
+        arguments["x-queue-type"] = "quorum"
+    return Queue(archive_queue_name(source), exchange=alternate_exchange(source), durable=True,
+                 auto_delete=False, queue_arguments=arguments)
+
+
+def declare_archive(channel, source: str, queue_type: str = "classic",
+                    max_events: int = DEFAULT_ARCHIVE_MAX_EVENTS) -> None:
+    """The alternate exchange of ``source``'s events and the archive queue bound to it."""
+    alternate_exchange(source)(channel).declare()
+    archive_queue(source, queue_type, max_events)(channel).declare()
 
 
 @dataclass(frozen=True)

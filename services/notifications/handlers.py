@@ -185,10 +185,17 @@ def commit_alert_decisions(uow: UnitOfWork, ctx: NotificationsContext, meta: Com
     return afters
 
 
+_UNREACHABLE_SAID: set[str] = set()
+
+
 def raise_unreachable(uow, ctx, meta, party: str, alert_id: str, kind: str, division_code: str,
                       elder_id: str | None, delivery_id: str, at: datetime) -> AlertState:
-    log.warning("no working channel for a party; alerting the village committee", party=party,
-                alert_id=alert_id, delivery_id=delivery_id)
+    # Said once per party and process: the open contact_unreachable alert (one per party)
+    # and ``eldercare status`` carry it from then on.
+    (log.info if party in _UNREACHABLE_SAID else log.warning)(
+        "no working channel for a party; alerting the village committee", party=party,
+        alert_id=alert_id, delivery_id=delivery_id)
+    _UNREACHABLE_SAID.add(party)
     return raise_alert(uow, ctx, RaiseAlert(
         new_id("al"), at, kind="contact_unreachable", incident_key=f"unreachable:{party}",
         division_code=division_code, severity="medium", elder_id=elder_id,
@@ -451,8 +458,11 @@ def send_all(channels: ChannelSet, attempts, concurrency: int = 20) -> list[tupl
     return list(eventlet.GreenPool(max(1, concurrency)).imap(send, attempts))
 
 
-def record_results(uow: UnitOfWork, ctx: NotificationsContext, results, now: datetime, meta: CommandMeta) -> dict:
-    """Record each channel's answer; a delivery out of channels alerts the village committee."""
+def record_results(uow: UnitOfWork, ctx: NotificationsContext, results, now: datetime, meta: CommandMeta,
+                   unconfigured: frozenset[str] = frozenset()) -> dict:
+    """Record each channel's answer; a delivery out of channels alerts the village committee.
+    A failure on an ``unconfigured`` channel (no SMS gateway) was said once at start, so it is
+    not a warning each time."""
     appender, counts, exhausted = _Appender(uow, ctx, meta), {"succeeded": 0, "failed": 0, "final": 0}, []
     streams = read_streams(uow.conn, [delivery_id for delivery_id, _ok, _detail in results])
     answers = {delivery_id: (ok, detail) for delivery_id, ok, detail in results}
@@ -463,13 +473,20 @@ def record_results(uow: UnitOfWork, ctx: NotificationsContext, results, now: dat
         events = decide_delivery(state, RecordResult(delivery_id, now, ok, detail, retry))
         appender.add(events, found[0].jurisdiction, delivery_id, state.version)
         counts["succeeded" if ok else "failed"] += 1
-        if not ok:
+        if not ok and state.channel.channel in unconfigured:
+            log.debug("delivery attempt failed: channel not configured (said at start)", delivery_id=delivery_id,
+                      party=state.party, channel=state.channel.channel, final=events[-1].final)
+        elif not ok:
             log.warning("delivery attempt failed", delivery_id=delivery_id, party=state.party,
                         channel=state.channel.channel, error=detail, final=events[-1].final,
                         retry_at=format_time(events[-1].retry_at) if events[-1].retry_at else None)
         if events and isinstance(events[-1], DeliveryFailed) and events[-1].final:
             counts["final"] += 1
-            exhausted.append((state, found[0].jurisdiction))
+            # A party whose every channel lacks a gateway here (family by SMS, no SMS gateway)
+            # needs no record from the village committee: the deployment is what is missing,
+            # said at start and by ``eldercare status``, not once per party as an alert.
+            if not all(address.channel in unconfigured for address in state.channels):
+                exhausted.append((state, found[0].jurisdiction))
     appender.flush()
     for state, jurisdiction in exhausted:
         alert = uow.conn.execute(select(alerts.c.kind, alerts.c.elder_id).where(
@@ -488,7 +505,7 @@ def deliver_due(unit_of_work, ctx: NotificationsContext, channels: ChannelSet, n
     if not attempts:
         return {"attempted": 0, "succeeded": 0, "failed": 0, "final": 0}
     results = send_all(channels, attempts, concurrency)
-    counts = retrying(unit_of_work, lambda uow: record_results(uow, ctx, results, now_fn(), meta),
+    counts = retrying(unit_of_work, lambda uow: record_results(uow, ctx, results, now_fn(), meta, channels.unconfigured),
                       "record delivery results")
     return {"attempted": len(attempts), **counts}
 

@@ -3,17 +3,19 @@ file and the delivery channels. The policy is loaded and checked at start-up, so
 stops the service with a message naming the file and the entry."""
 from __future__ import annotations
 
+import structlog
 from nameko.extensions import DependencyProvider
 
 from contracts import CATALOGUE
 from kernel.config import REPOSITORY_ROOT
 from kernel.policy_files import load_policy_file
 from kernel.providers import find_database
-from services.notifications.adapters.channels import ChannelSet, channels_from_config
+from services.notifications.adapters.channels import ChannelSet, channels_from_config, unconfigured_channels
 from services.notifications.domain import RoutingBook
 from services.notifications.handlers import NotificationsContext
 
 DEFAULT_POLICY_FILE = REPOSITORY_ROOT / "policies" / "notifications.yml"
+log = structlog.get_logger(__name__)
 
 
 def load_routing_book(path: str) -> RoutingBook:
@@ -39,6 +41,10 @@ class NotificationsRules(DependencyProvider):
     def start(self):
         # The in-app inbox writes to the service's database: its engine exists once set up.
         self.channels = channels_from_config(settings(self.container.config), find_database(self.container).engine)
+        # Said once here (and shown by ``eldercare status``), not at every failed delivery.
+        for channel, setting in sorted(unconfigured_channels(settings(self.container.config)).items()):
+            log.warning(f"{channel} channel not configured: {channel} deliveries fail over to each party's "
+                        f"next channel (in-app inbox, webhook)", channel=channel, setting=setting)
 
     def get_dependency(self, worker_ctx):
         return self

@@ -28,6 +28,11 @@ class ChannelError(Exception):
     """The channel did not take the message; the text says why (it goes into the event)."""
 
 
+class ChannelNotConfigured(ChannelError):
+    """The channel has no gateway in this deployment: said once at start (and by
+    ``eldercare status``), so a delivery that fails for it is not worth a warning each time."""
+
+
 @dataclass(frozen=True)
 class OutgoingMessage:
     delivery_id: str
@@ -73,7 +78,7 @@ class SmsGateway:
 
     def send(self, address: str, message: OutgoingMessage) -> str:
         if not self.url:
-            raise ChannelError("no SMS gateway configured (NOTIFICATIONS.sms_gateway_url)")
+            raise ChannelNotConfigured("no SMS gateway configured (NOTIFICATIONS.sms_gateway_url)")
         return _post_json(self._session, self.url, {"to": address, "text": f"{message.subject}\n{message.body}",
                                                     "reference": message.delivery_id}, self.timeout)
 
@@ -100,7 +105,7 @@ class EmailChannel:
 
     def send(self, address: str, message: OutgoingMessage) -> str:
         if not self.host:
-            raise ChannelError("no SMTP host configured (NOTIFICATIONS.smtp_host)")
+            raise ChannelNotConfigured("no SMTP host configured (NOTIFICATIONS.smtp_host)")
         mail = EmailMessage()
         mail["From"], mail["To"], mail["Subject"] = self.sender, address, message.subject
         mail["X-Eldercare-Delivery"] = message.delivery_id
@@ -137,14 +142,25 @@ class InboxChannel:
 class ChannelSet:
     """The configured channels by name; a channel not configured fails like any other."""
 
-    def __init__(self, channels: list[Channel]):
+    def __init__(self, channels: list[Channel], unconfigured=()):
         self._by_name = {channel.name: channel for channel in channels}
+        self.unconfigured = frozenset(unconfigured)     # names whose gateway is not configured
 
     def send(self, channel: str, address: str, message: OutgoingMessage) -> str:
         found = self._by_name.get(channel)
         if found is None:
             raise ChannelError(f"channel {channel!r} is not configured in this service")
         return found.send(address, message)
+
+
+def unconfigured_channels(settings: dict) -> dict[str, str]:
+    """Channels this deployment cannot use, with the setting that would enable each."""
+    missing = {}
+    if not settings.get("sms_gateway_url"):
+        missing["sms"] = "SMS_GATEWAY_URL (NOTIFICATIONS.sms_gateway_url)"
+    if not settings.get("smtp_host"):
+        missing["email"] = "SMTP_HOST (NOTIFICATIONS.smtp_host)"
+    return missing
 
 
 def channels_from_config(settings: dict, engine: Engine) -> ChannelSet:
@@ -156,4 +172,4 @@ def channels_from_config(settings: dict, engine: Engine) -> ChannelSet:
                      settings.get("mail_from", "alerts@eldercare.local"),
                      float(settings.get("smtp_timeout_seconds", 10))),
         InboxChannel(engine),
-    ])
+    ], unconfigured_channels(settings))
