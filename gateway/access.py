@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from contracts.actors import DEFAULT_DEPARTMENTS, ROLES
 from gateway.auth import Principal
 from kernel.divisions import significant_prefix
 from kernel.errors import EldercareError
@@ -27,7 +28,20 @@ EVERYONE = frozenset({"village_worker", "township_officer", "county_coordinator"
 
 
 class ForbiddenError(EldercareError):
+    """A refusal that says what is allowed: the departments and roles that may do this, and
+    every department and role a token can name (an operator issuing a token needs both)."""
+
     code = "forbidden"
+
+    def __init__(self, message: str, *, field: str | None = None, permission: "Permission | None" = None):
+        super().__init__(message, field=field)
+        self.allowed = {
+            "departments": sorted(permission.departments) if permission and permission.departments is not None
+            else list(DEFAULT_DEPARTMENTS),
+            "roles": sorted(permission.roles - ({"auditor"} if permission.writes else set())) if permission
+            else [role for role in ROLES if role != "system"],
+        }
+        self.known = {"departments": list(DEFAULT_DEPARTMENTS), "roles": [r for r in ROLES if r != "system"]}
 
 
 @dataclass(frozen=True)
@@ -58,7 +72,7 @@ def query(roles=EVERYONE) -> Permission:
 def check_permission(principal: Principal, permission: Permission, action: str) -> None:
     refusal = permission.refusal(principal)
     if refusal:
-        raise ForbiddenError(f"{action}: {refusal}", field="authorization")
+        raise ForbiddenError(f"{action}: {refusal}", field="authorization", permission=permission)
 
 
 def within(principal: Principal, division_code: str | None) -> bool:

@@ -85,5 +85,8 @@ class Keyring:
         principal = Principal(claims["sub"], claims.get("dep", ""), claims.get("role", ""), claims.get("jur", ""))
         if principal.department not in DEFAULT_DEPARTMENTS or principal.role not in ROLES \
                 or not (len(principal.jurisdiction) == 12 and principal.jurisdiction.isdigit()):
-            raise AuthenticationError("token names an unknown department, role or jurisdiction")
+            raise AuthenticationError(
+                "token names an unknown department, role or jurisdiction (departments: "
+                f"{', '.join(DEFAULT_DEPARTMENTS)}; roles: {', '.join(r for r in ROLES if r != 'system')}; "
+                "jurisdiction: a 12-digit division code)")
         return principal

@@ -69,7 +69,9 @@ def _responses(route: Route) -> dict:
     else:
         answer = {"type": "array", "items": schemas.response} if schemas.many else schemas.response
         content = {"application/json": {"schema": answer}}
-    return {("201" if route.permission.writes else "200"): {"description": "OK", "content": content},
+    done = {"200": {"description": "Nothing changed: already done (the answer says `changed: false`)",
+                    "content": content}} if route.creates else {}
+    return {("201" if route.permission.writes else "200"): {"description": "OK", "content": content}, **done,
             **{code: {"description": text, "content": {"application/json": {
                    "schema": {"$ref": "#/components/schemas/Error"}}}}
                for code, text in ERROR_RESPONSES.items()}}

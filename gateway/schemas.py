@@ -48,6 +48,8 @@ class Error(Schema):
     field = fields.String(allow_none=True)
     errors = fields.Dict(metadata={"description": "field → messages, for validation errors"})
     retry_after_seconds = fields.Integer(metadata={"description": "when a service is unavailable"})
+    allowed = fields.Dict(metadata={"description": "403: the departments and roles that may do this"})
+    known = fields.Dict(metadata={"description": "403: every department and role a token can name"})
 
 
 class QuarterlyReportQuery(Schema):

@@ -77,6 +77,8 @@ def error_response(error: EldercareError) -> Response:
     body = {"error": error.code, "message": error.message, "field": error.field}
     if isinstance(error, ValidationError):
         body["errors"] = error.errors
+    if isinstance(error, ForbiddenError):
+        body["allowed"], body["known"] = error.allowed, error.known
     headers = {}
     if status == 503:
         body["retry_after_seconds"] = RETRY_AFTER_SECONDS
@@ -167,7 +169,10 @@ class GatewayService:
         if route.personal:
             purpose = request.args.get("purpose") or (request.args.get("break_glass") if break_glass else None)
             record_read(self.db, params["elder_id"], principal, route.name, purpose, break_glass, self.rpc)
-        status = 201 if route.creates else 200
+        # A command that finds its work already done (a subsidy run computed before) created
+        # nothing: 200, not 201.
+        unchanged = isinstance(result, dict) and result.get("changed") is False
+        status = 201 if route.creates and not unchanged else 200
         return json_response(result, status)
 
     def _quarterly_report(self, principal, args) -> Response:
@@ -181,12 +186,16 @@ class GatewayService:
             raise ValidationError({"quarter": [f"{quarter} has not ended yet"]})
         known_text = args.get("known_at")
         try:
-            known_at = (datetime.fromisoformat(known_text.replace("Z", "+00:00")) if known_text
-                        else self.db.clock.now().replace(microsecond=0)).astimezone(timezone.utc)
+            known_at = (datetime.fromisoformat(known_text.replace("Z", "+00:00")).astimezone(timezone.utc)
+                        if known_text else None)
         except ValueError:
             raise ValidationError({"known_at": ["must be an ISO 8601 time with a zone"]}) from None
         division = args.get("division_code", principal.jurisdiction)
-        figures = self.rpc["registry"].quarterly_figures(division, end.isoformat(), known_at.isoformat())
+        # The registry refuses a known_at later than its own now, and, given none, replays as
+        # recorded by its now: its clock stamps the recorded times the replay compares.
+        figures = self.rpc["registry"].quarterly_figures(division, end.isoformat(),
+                                                         known_at.isoformat() if known_at else None)
+        known_at = datetime.fromisoformat(figures["known_at"]).astimezone(timezone.utc)
         divisions = configured_division_table(self.settings)
         kind = args.get("format", "csv")
         if kind not in ("csv", "xlsx"):

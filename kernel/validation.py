@@ -55,3 +55,12 @@ def command_schemas(requests: dict[str, type[Schema]], commands, to_values, own:
                     {"command_class": getattr(commands, name), "to_values": staticmethod(to_values)})()
     own = own or {}
     return {method: own[method] if method in own else building(request) for method, request in requests.items()}
+
+
+def refuse_future_known_at(known_at, now, field: str = "known_at") -> None:
+    """``known_at`` ("as recorded by") may not lie after ``now`` (the clock of the service whose
+    log is replayed): an answer as recorded by a time still to come would change as records
+    arrive, and the promise is that the same ``known_at`` always gives the same answer."""
+    if known_at is not None and known_at > now:
+        raise ValidationError({field: [f"{known_at.isoformat()} is later than now ({now.isoformat()}); "
+                                       "give a time that has passed, or leave it out for now"]})

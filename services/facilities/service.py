@@ -22,7 +22,7 @@ from kernel.rpc import command_rpc
 from kernel.trace import events_about
 from kernel.witness import checkpoint_witness
 from kernel.uow import retry_on_concurrency
-from kernel.validation import load_or_refuse
+from kernel.validation import load_or_refuse, refuse_future_known_at
 from services.facilities.adapters import queries
 from services.facilities.domain import AssessOperatingSubsidy
 from services.facilities.handlers import apply_registry_fact, execute, facility_as_of, load_facility
@@ -166,6 +166,7 @@ class FacilitiesService(checkpoint_witness(SEALING_SERVICES, own="facilities")):
         """The facility in effect on local date ``on`` (e.g. its star rating then); with
         ``known_at`` (UTC ISO time) as it was recorded by then."""
         query = load_or_refuse(AS_OF_SCHEMA, {"on": on, "known_at": known_at})
+        refuse_future_known_at(query["known_at"], self.db.clock.now())
         return FACILITY_VIEW.dump(facility_as_of(self.db.store, self.rules, facility_id, query["on"], query["known_at"]))
 
     @command_rpc

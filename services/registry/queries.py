@@ -19,7 +19,7 @@ DIVISION_SCHEMA = DivisionSchema()
 
 class QuarterSchema(DivisionSchema):
     quarter_end = fields.Date(required=True)
-    known_at = fields.AwareDateTime(required=True)
+    known_at = fields.AwareDateTime(load_default=None, allow_none=True)
 
 
 QUARTER_SCHEMA = QuarterSchema()

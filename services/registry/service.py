@@ -31,7 +31,7 @@ from kernel.rpc import command_rpc
 from kernel.uow import retry_on_concurrency
 from kernel.trace import events_about
 from kernel.witness import checkpoint_witness
-from kernel.validation import load_or_refuse
+from kernel.validation import load_or_refuse, refuse_future_known_at
 from services.registry.adapters.tables import elders
 from services.registry.domain import EvaluateStatus
 from services.registry.handlers import CommandMeta, elder_as_of, execute, load_elder, record_residence
@@ -149,6 +149,7 @@ class RegistryService(checkpoint_witness(SEALING_SERVICES, own="registry")):
         """The record in effect on local date ``on``; with ``known_at`` (UTC ISO time) as it
         was recorded by then — "what did we believe on date K about date D?"."""
         query = load_or_refuse(AS_OF_SCHEMA, {"on": on, "known_at": known_at})
+        refuse_future_known_at(query["known_at"], self.db.clock.now())
         return ELDER_VIEW.dump(elder_as_of(self.db.store, self.rules, elder_id, query["on"], query["known_at"]))
 
     @command_rpc
@@ -176,14 +177,19 @@ class RegistryService(checkpoint_witness(SEALING_SERVICES, own="registry")):
             return division_counts(conn, query["division_code"])
 
     @command_rpc
-    def quarterly_figures(self, division_code, quarter_end, known_at):
+    def quarterly_figures(self, division_code, quarter_end, known_at=None):
         """Figures for the quarterly report to the region, replayed as recorded by
-        ``known_at`` (UTC ISO) for the state in effect on ``quarter_end`` (a local date)."""
+        ``known_at`` (UTC ISO; not later than now; default now, to the second, answered as
+        ``known_at``) for the state in effect on ``quarter_end`` (a local date)."""
         query = load_or_refuse(QUARTER_SCHEMA, {"division_code": division_code, "quarter_end": quarter_end,
                                                 "known_at": known_at})
+        now = self.db.clock.now()
+        refuse_future_known_at(query["known_at"], now)
+        recorded_by = query["known_at"] or now.replace(microsecond=0)
         with self.db.connect() as conn:
-            return quarterly_figures(conn, self.db.store, CATALOGUE, query["division_code"], query["quarter_end"],
-                                     query["known_at"])
+            figures = quarterly_figures(conn, self.db.store, CATALOGUE, query["division_code"], query["quarter_end"],
+                                        recorded_by)
+        return {**figures, "known_at": recorded_by.isoformat()}
 
     @command_rpc
     def elder_events(self, elder_id):

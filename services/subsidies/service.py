@@ -23,7 +23,7 @@ from kernel.rpc import command_rpc
 from kernel.trace import events_about
 from kernel.witness import checkpoint_witness
 from kernel.uow import retry_on_concurrency
-from kernel.validation import load_or_refuse
+from kernel.validation import load_or_refuse, refuse_future_known_at
 from services.subsidies.adapters.payment_file import division_summary, payment_file_csv, yuan
 from services.subsidies.adapters.tables import facility_grants, ledger, runs
 from services.subsidies.domain import ApproveRun, CloseMonth, MarkPaid, run_id_for
@@ -162,6 +162,7 @@ class SubsidiesService(checkpoint_witness(SEALING_SERVICES, own="subsidies")):
         the facts were known at ``known_at`` (UTC ISO; default now), and what was recorded."""
         query = load_or_refuse(EntitlementQuerySchema(),
                                {"elder_id": elder_id, "month": month, "known_at": known_at})
+        refuse_future_known_at(query["known_at"], self.db.clock.now())
         return entitlement_as_of(self.db.connect, self.rules, query["elder_id"], query["month"], query["known_at"])
 
     # -- consumed facts -------------------------------------------------------------------

@@ -26,7 +26,7 @@ from kernel.rpc import command_rpc
 from kernel.trace import events_about
 from kernel.witness import checkpoint_witness
 from kernel.uow import retry_on_concurrency
-from kernel.validation import load_or_refuse
+from kernel.validation import load_or_refuse, refuse_future_known_at
 from services.visits import coverage as coverage_report
 from services.visits.adapters.tables import (notices, period_outcomes, plans, visit_conflicts, visit_records,
                                              visitors)
@@ -236,6 +236,7 @@ class VisitsService(checkpoint_witness(SEALING_SERVICES, own="visits")):
         period, by target class and by the next level down. With ``known_at``, replayed
         from the log as it was recorded by then."""
         query = load_or_refuse(CoverageQuerySchema(), query)
+        refuse_future_known_at(query["known_at"], self.db.clock.now())
         prefix = significant_prefix(query["division_code"])
         child_length = CHILD_PREFIX_LENGTH[len(prefix)]
         if query["known_at"] is None:

@@ -357,6 +357,20 @@ def test_award_paid_once_per_level_never_again_after_downgrade_and_re_award():
     history.when(RateFacility(HOME, on, 4, "民政局")).then(rated(4, on, previous=2), award(4, on))
 
 
+def test_a_downgrade_and_a_re_award_pay_nothing_only_a_level_above_any_held_before_does():
+    """Seed 003 awards reaching a star level: 3★ → 2★ reaches nothing (main paid the 2★ award)."""
+    first = date(2024, 1, 1)
+    rated_three = given(opened(), rated(3, first), award(3, first))
+    rated_three.when(RateFacility(HOME, date(2024, 6, 1), 2, "民政局")).then(rated(2, date(2024, 6, 1), previous=3))
+    downgraded = given(opened(), rated(3, first), award(3, first), rated(2, date(2024, 6, 1), previous=3))
+    on = date(2025, 1, 1)
+    downgraded.when(RateFacility(HOME, on, 3, "民政局")).then(rated(3, on, previous=2))
+    downgraded.when(RateFacility(HOME, on, 4, "民政局")).then(rated(4, on, previous=2), award(4, on))
+    # A level first held before the award programme began was reached then, not now.
+    unfunded = given(opened(), rated(3, date(2022, 6, 1)), rated(2, date(2022, 9, 1), previous=3))
+    unfunded.when(RateFacility(HOME, on, 3, "民政局")).then(rated(3, on, previous=2))
+
+
 def test_no_award_where_no_policy_covers_the_facility():
     given(opened(division_code=PUYANG_VILLAGE)).when(RateFacility(HOME, TODAY, 5, "民政局")).then(rated(5, TODAY))
 

@@ -153,9 +153,11 @@ def _rate(state: FacilityState, command: c.RateFacility, circumstances: Circumst
 
 
 def _star_award(state: FacilityState, command: c.RateFacility, policies: GrantPolicyBook) -> list[e.FacilityEvent]:
-    """The one-time award for a level reached for the first time (never for a level once
-    paid, however often the facility falls below it and climbs back)."""
-    if command.stars in state.stars_awarded:
+    """The one-time award for reaching a star level (seed 003: "对养老服务机构获得等级评定的，
+    按照五级5万元…一级1万元的标准给予一次性奖补"), paid in that level's amount when the facility
+    reaches a level above every level it held before. A downgrade reaches nothing, and
+    climbing back to a level held before (a re-award) reaches nothing new: neither pays."""
+    if command.stars <= state.highest_stars or command.stars in state.stars_awarded:
         return []
     policy = policies.star_award(state.division_code, command.effective_date)
     amount = policy.fen_by_stars.get(command.stars) if policy else None
@@ -436,7 +438,8 @@ def _capacity_changed(state: FacilityState, event: e.CapacityChanged) -> Facilit
 
 
 def _rated(state: FacilityState, event: e.StarRatingAwarded | e.StarRatingChanged) -> FacilityState:
-    return replace(state, stars=event.stars, rated_on=event.effective_date, assessor=event.assessor)
+    return replace(state, stars=event.stars, rated_on=event.effective_date, assessor=event.assessor,
+                   highest_stars=max(state.highest_stars, event.stars))
 
 
 def _award_granted(state: FacilityState, event: e.StarAwardGranted) -> FacilityState:

@@ -95,7 +95,9 @@ class FacilityState:
     ``last_changed_on`` is the effective date of the latest event: a new fact may not be
     dated before it, so the effective-date order of the stream is its recorded order and
     "as of a date" answers equal what was decided then. ``stars_awarded`` holds every
-    level whose one-time award was granted — it survives downgrades, so a level is paid once.
+    level whose one-time award was granted, and ``highest_stars`` the highest level ever
+    held; both survive downgrades, so an award is paid only for a level above any reached
+    before (``facility._star_award``).
     """
 
     facility_id: str
@@ -113,6 +115,7 @@ class FacilityState:
     rated_on: date | None = None
     assessor: str | None = None
     stars_awarded: frozenset[int] = frozenset()
+    highest_stars: int = 0
     subsidy_years: frozenset[int] = frozenset()
     residents: tuple[Resident, ...] = ()
     suspended_since: date | None = None
