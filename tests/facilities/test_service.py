@@ -200,7 +200,7 @@ def test_merge_moves_residents_and_the_registry_follows(system):
     assert refused.value.field == "facility_id"
 
 
-def test_star_ratings_as_of_a_date_and_awards_paid_once_per_level(system):
+def test_star_ratings_as_of_a_date_and_awards_only_for_a_level_above_any_held_before(system):
     system.open("home-1")
     for stars, on in ((3, "2026-02-01"), (2, "2026-05-01"), (3, "2026-08-01")):
         system.facilities.rate_facility({"facility_id": "home-1", "stars": stars, "assessor": "三门峡民政局",
@@ -209,7 +209,7 @@ def test_star_ratings_as_of_a_date_and_awards_paid_once_per_level(system):
     assert system.facilities.get_facility_as_of("home-1", "2026-01-31")["stars"] is None
     awards = [e["data"] for e in system.facilities.facility_history("home-1")
               if e["type"] == "facilities.star_award_granted.v1"]
-    assert [(a["stars"], a["amount_fen"]) for a in awards] == [(3, 3_000_000), (2, 2_000_000)]
+    assert [(a["stars"], a["amount_fen"]) for a in awards] == [(3, 3_000_000)]   # 3★ → 2★ → 3★ reaches nothing new
     with pytest.raises(NotFoundError):
         system.facilities.get_facility_as_of("home-1", "2025-12-31")
 

@@ -171,6 +171,32 @@ def test_unroutable_event_is_recorded_and_reported_not_dropped(system):
     engine.dispose()
 
 
+def test_an_event_nobody_consumes_is_archived_quietly_not_returned_as_unroutable(system, rabbit_config):
+    """With the archive ``eldercare topology`` declares, an event no consumer is bound for
+    yet goes to ``<service>.events.archive``: no error line, nothing in unroutable_events."""
+    import kombu
+    from structlog.testing import capture_logs
+
+    from kernel.topology import archive_queue_name, declare_archive
+    system.start()
+    with kombu.Connection(rabbit_config["AMQP_URI"]) as connection:
+        declare_archive(connection.default_channel, "kerneltest")
+
+        def archived():
+            return connection.channel().queue_declare(queue=archive_queue_name("kerneltest"),
+                                                      passive=True).message_count
+
+        with capture_logs() as logs:
+            system.take("x", [1], event_type="kerneltest.note_dropped.v1", text="nobody listens yet")
+            system.take("x", [2])       # a routed event after it: the relay has published both
+            wait_for(lambda: len(system.seen()) == 1 and archived() == 1, message="one consumed, one archived")
+    engine = create_service_engine(system.producer_url)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(unroutable_events)).scalar() == 0
+    engine.dispose()
+    assert not [line for line in logs if line["log_level"] == "error"]
+
+
 def test_delivery_resumes_after_broker_connections_drop(system, rabbit_manager, rabbit_config):
     system.start()
     system.take("a", [1])
