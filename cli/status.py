@@ -89,8 +89,12 @@ def archived_counts(config, services) -> dict[str, str]:
 
 def delivery_lines(config) -> list[str]:
     """What the notifications service cannot deliver (said once at its start, and here)."""
-    with _proxy(config, timeout=5) as cluster:
-        readiness = cluster.notifications.delivery_readiness()
+    from nameko.exceptions import RemoteError
+    try:
+        with _proxy(config, timeout=5) as cluster:
+            readiness = cluster.notifications.delivery_readiness()
+    except (RemoteError, RpcTimeout, UnknownService) as error:    # status must still print the rest
+        return [f"[yellow]![/] notifications did not say what it cannot deliver: {type(error).__name__}"]
     lines = [f"[yellow]![/] {channel} channel not configured (set {setting}): those deliveries fail over "
              "to each party's next channel" for channel, setting in sorted(readiness["unconfigured_channels"].items())]
     if readiness["unreachable_parties"]:

@@ -26,6 +26,18 @@ def settings(config) -> dict:
     return dict(config.get("NOTIFICATIONS") or {})
 
 
+def unreachable_parties(engine) -> list[str]:
+    """The parties an open ``contact_unreachable`` alert names: no working channel on record."""
+    from sqlalchemy import and_, select
+
+    from services.notifications.adapters.tables import alerts
+    with engine.connect() as conn:
+        keys = conn.execute(select(alerts.c.incident_key).where(and_(
+            alerts.c.kind == "contact_unreachable", alerts.c.status != "closed"))
+            .order_by(alerts.c.incident_key)).scalars().all()
+    return [key.removeprefix("unreachable:") for key in keys]
+
+
 def notifications_context(config) -> NotificationsContext:
     path = str(settings(config).get("policy_file") or DEFAULT_POLICY_FILE)
     return NotificationsContext(CATALOGUE, load_routing_book(path))
@@ -45,6 +57,10 @@ class NotificationsRules(DependencyProvider):
         for channel, setting in sorted(unconfigured_channels(settings(self.container.config)).items()):
             log.warning(f"{channel} channel not configured: {channel} deliveries fail over to each party's "
                         f"next channel (in-app inbox, webhook)", channel=channel, setting=setting)
+        unreachable = unreachable_parties(find_database(self.container).engine)
+        if unreachable:
+            log.warning("parties with no working contact (open contact_unreachable alerts; eldercare status)",
+                        parties=len(unreachable), examples=unreachable[:5])
 
     def get_dependency(self, worker_ctx):
         return self

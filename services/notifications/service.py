@@ -297,13 +297,10 @@ class NotificationsService(checkpoint_witness(SEALING_SERVICES, own="notificatio
         """What this deployment cannot deliver: channels without a gateway, and the parties
         an open ``contact_unreachable`` alert names (no working channel on record)."""
         from services.notifications.adapters.channels import unconfigured_channels
-        with self.db.connect() as conn:
-            parties = conn.execute(select(alerts.c.incident_key).where(and_(
-                alerts.c.kind == "contact_unreachable", alerts.c.status != "closed"))
-                .order_by(alerts.c.incident_key)).scalars().all()
+        from services.notifications.rules import unreachable_parties
+        parties = unreachable_parties(self.db.engine)
         return {"unconfigured_channels": unconfigured_channels(settings(self.container_config)),
-                "unreachable_parties": len(parties),
-                "examples": [key.removeprefix("unreachable:") for key in parties[:5]]}
+                "unreachable_parties": len(parties), "examples": parties[:5]}
 
     @command_rpc
     def ping(self):
