@@ -168,14 +168,14 @@ def topology():
     queue (run at deploy, before services start)."""
     import kombu
 
-    from contracts.services import SERVICES, subscriptions
+    from contracts.services import PROCESSES, SERVICES, subscriptions
     from kernel.config import setting
     from kernel.topology import DEFAULT_ARCHIVE_MAX_EVENTS, archive_queue_name, declare, declare_archive
     config = _config()
     queue_type = config.get("QUEUE_TYPE", "classic")
     max_events = setting(config, "ARCHIVE", "max_events", DEFAULT_ARCHIVE_MAX_EVENTS)
     with kombu.Connection(amqp_uri(config), connect_timeout=5) as connection:
-        for name in SERVICES:
+        for name in PROCESSES:         # the gateway publishes its access log too
             _declare_events_exchange(connection, name)
             declare_archive(connection.default_channel, name, queue_type, max_events)
         channel = connection.default_channel
@@ -183,9 +183,9 @@ def topology():
             for subscription in subscriptions(name):
                 declare(channel, subscription, queue_type)
                 console.print(f"[green]✓[/] queue {subscription.consumer} ← {subscription.source}")
-        console.print("[green]✓[/] exchanges declared: " + ", ".join(f"{n}.events" for n in SERVICES))
+        console.print("[green]✓[/] exchanges declared: " + ", ".join(f"{n}.events" for n in PROCESSES))
         console.print("[green]✓[/] events no consumer reads yet are archived in "
-                      + ", ".join(archive_queue_name(n) for n in SERVICES))
+                      + ", ".join(archive_queue_name(n) for n in PROCESSES))
 
 
 def _declare_events_exchange(connection, source: str) -> None:

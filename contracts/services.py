@@ -158,6 +158,8 @@ NOTIFICATIONS = ServiceContract(
         "list_referrals": Rpc(notifications_rpc.ReferralFilterSchema, notifications_rpc.ReferralListItemView,
                               many=True),
         "sweep": Rpc(), "deliver_due": Rpc(),
+        # channels without a gateway and parties without a working contact (eldercare status)
+        "delivery_readiness": Rpc(),
     }),
     consumes=(
         Consumes("on_visits_event", "visits", ("visits.risk_reported.v1", "visits.visit_overdue.v1")),

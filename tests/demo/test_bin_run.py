@@ -14,7 +14,8 @@ import pytest
 import requests
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from kernel.config import REPOSITORY_ROOT, SERVICES
+from contracts.services import PROCESSES
+from kernel.config import REPOSITORY_ROOT
 
 # Long enough for every timer of a fresh demo to have fired a few times (delivery rounds every
 # 2 s, status review and escalation sweeps every minute once the demo set them faster).
@@ -43,7 +44,7 @@ def test_a_healthy_demo_prints_no_error_line_and_its_alerts_are_real(rabbit_conf
            "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}", "CHECKPOINT_KEY_DIR": str(tmp_path / "keys"),
            "GATEWAY_TOKEN_KEYRING": str(tmp_path / "keys" / "tokens.yml"), "PYTHONUNBUFFERED": "1",
            "STATUS_REVIEW_INTERVAL": "10", "NOTIFICATIONS_SWEEP_INTERVAL": "10", "CHECKPOINT_INTERVAL": "20",
-           **{f"{name.upper()}_DATABASE_URL": f"sqlite:///{tmp_path / (name + '.db')}" for name in SERVICES}}
+           **{f"{name.upper()}_DATABASE_URL": f"sqlite:///{tmp_path / (name + '.db')}" for name in PROCESSES}}
     env.pop("ELDERCARE_CONFIG", None)
     lines: list[str] = []
     process = subprocess.Popen([str(REPOSITORY_ROOT / "bin" / "run")], cwd=REPOSITORY_ROOT, env=env,
