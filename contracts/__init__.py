@@ -2,7 +2,7 @@
 description. Consumers import the catalogue from here, never another service's package."""
 from kernel.catalogue import EventCatalogue
 
-from contracts import audit, gateway, registry, visits
+from contracts import accounts, audit, gateway, registry, visits
 from contracts import facilities
 from contracts import notifications
 from contracts import subsidies
@@ -11,7 +11,7 @@ from contracts import subsidies
 def full_catalogue() -> EventCatalogue:
     """Every public event type of every service."""
     catalogue = EventCatalogue()
-    for module in (audit, gateway, registry, visits, facilities, notifications, subsidies):
+    for module in (accounts, audit, gateway, registry, visits, facilities, notifications, subsidies):
         catalogue.merge(module.catalogue())
     return catalogue
 

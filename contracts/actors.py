@@ -1,5 +1,7 @@
-"""Who acts: the nine departments of the joint meeting (membership is configuration) and
-the roles a user can hold. Every command carries its actor."""
+"""Who acts: the departments (data: the accounts service's department policy, by default the
+nine of the joint meeting) and the roles a person can hold. Every command carries its actor."""
+import re
+
 from marshmallow import Schema, fields, post_load, validate
 
 from kernel.envelope import Actor
@@ -9,15 +11,26 @@ DEFAULT_DEPARTMENTS = (
     "civil_affairs", "public_security", "justice", "finance", "human_resources_social_security",
     "culture", "health", "poverty_alleviation", "aging_office",
 )
+# Any department a jurisdiction declares (policies/departments.yml, accounts commands) is
+# valid in an actor: the code's form is checked here, its existence by the accounts service.
+DEPARTMENT_CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,47}$")
 ROLES = ("village_worker", "township_officer", "county_coordinator", "city_coordinator",
          "department_officer", "auditor", "admin", "system")
 
 
 class ActorSchema(Schema):
-    department = fields.String(required=True, validate=validate.OneOf(DEFAULT_DEPARTMENTS + ("system",)))
+    department = fields.String(required=True, validate=validate.Regexp(
+        DEPARTMENT_CODE_PATTERN, error="must be a department code (lower-case letters, digits, _)"))
     user = fields.String(required=True, validate=validate.Length(min=1, max=64))
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    # Sent by the gateway for a signed-in person; the envelope's actor names the login (user).
+    person_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
 
     @post_load
     def to_actor(self, data, **_kwargs) -> Actor:
+        data.pop("person_id", None)
         return Actor(**data)
+
+
+def is_department_code(value) -> bool:
+    return isinstance(value, str) and DEPARTMENT_CODE_PATTERN.match(value) is not None

@@ -9,7 +9,8 @@ from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.extensions import DependencyProvider
 from nameko.standalone.rpc import ClusterRpcProxy
 
-from gateway.auth import DEFAULT_KEYRING, Keyring
+from gateway.auth import (DEFAULT_IDENTITY_CACHE_SECONDS, DEFAULT_KEYRING, IdentityResolver, Keyring,
+                          configure_identity)
 from kernel.commands import CONTEXT_KEY as COMMAND_ID
 from kernel.config import amqp_uri, setting
 
@@ -102,3 +103,66 @@ class TokenKeyring(DependencyProvider):
 class GatewayConfig(DependencyProvider):
     def get_dependency(self, worker_ctx):
         return self.container.config
+
+
+class AccountsCaller:
+    """RPC to the accounts service from any greenthread: one started proxy per concurrent
+    caller, kept in a pool (a proxy must not be shared by two greenthreads at once), and a
+    proxy that failed is dropped, not pooled (after a broker restart it stays broken)."""
+
+    def __init__(self, config: dict, timeout: float):
+        self.proxy_config = {"AMQP_URI": amqp_uri(config), "serializer": "json"}
+        self.timeout = timeout
+        self.pool: LifoQueue = LifoQueue()
+
+    def __call__(self, method: str, payload: dict):
+        try:
+            proxy, started = self.pool.get_nowait()
+        except Empty:
+            proxy = ClusterRpcProxy(self.proxy_config, timeout=self.timeout)
+            started = proxy.start()
+        try:
+            answer = getattr(started.accounts, method)(payload)
+        except (UnknownService, RpcTimeout):
+            proxy.stop()
+            from kernel.errors import AuthenticationError
+            raise AuthenticationError("sign-in is not available right now (the accounts service is not "
+                                      "answering); try again shortly", field="authorization") from None
+        except Exception as error:
+            if getattr(error, "code", None) is None:    # not a refusal: the proxy may be broken
+                proxy.stop()
+                raise
+            self.pool.put((proxy, started))
+            raise
+        self.pool.put((proxy, started))
+        return answer
+
+    def stop(self):
+        while True:
+            try:
+                proxy, _ = self.pool.get_nowait()
+            except Empty:
+                break
+            proxy.stop()
+
+
+class Identity(DependencyProvider):
+    """Who a session cookie or personal API token belongs to (``gateway.auth``), asked of the
+    accounts service and cached for ``GATEWAY.identity_cache_seconds``."""
+
+    def setup(self):
+        config = self.container.config
+        timeout = float(setting(config, "GATEWAY", "rpc_timeout_seconds", DEFAULT_RPC_TIMEOUT))
+        self.caller = AccountsCaller(config, timeout)
+        ttl = float(setting(config, "GATEWAY", "identity_cache_seconds", DEFAULT_IDENTITY_CACHE_SECONDS))
+        self.resolver = IdentityResolver(self.caller, ttl)
+        configure_identity(self.resolver)
+
+    def stop(self):
+        configure_identity(None)
+        self.caller.stop()
+
+    kill = stop
+
+    def get_dependency(self, worker_ctx):
+        return self.resolver

@@ -19,8 +19,8 @@ from werkzeug.wrappers import Response
 
 from contracts import CATALOGUE
 from gateway.access import ForbiddenError, check_jurisdiction, check_permission, within
-from gateway.auth import AuthenticationError, Principal
-from gateway.clients import GatewayConfig, RpcClients, TokenKeyring
+from gateway.auth import API_TOKEN_PREFIX, SESSION_COOKIE, AuthenticationError, Principal
+from gateway.clients import GatewayConfig, Identity, RpcClients, TokenKeyring
 from gateway.dashboard import render_dashboard
 from gateway.metrics import METRICS, Metrics
 from gateway.openapi import docs_page, openapi_document
@@ -109,6 +109,7 @@ class GatewayService:
     relay = OutboxRelayRunner()
     rpc = RpcClients()
     tokens = TokenKeyring()
+    identity = Identity()
     settings = GatewayConfig()
     metrics = Metrics()
     log = LoggingContext()
@@ -208,11 +209,21 @@ class GatewayService:
             "Content-Disposition": f'attachment; filename="{filename}"', "X-Known-At": known_at.isoformat()})
 
     def _authenticate(self, request) -> Principal:
+        """A personal API token or an emergency operator token (``Authorization: Bearer``),
+        else the session cookie of a signed-in person (``gateway.auth``)."""
         header = request.headers.get("Authorization", "")
-        if not header.startswith("Bearer "):
-            raise AuthenticationError("send 'Authorization: Bearer <token>' (tokens: `eldercare token issue`)",
-                                      field="authorization")
-        return self.tokens.verify(header[len("Bearer "):].strip())
+        if header.startswith("Bearer "):
+            return self._bearer(header[len("Bearer "):].strip())
+        session = request.cookies.get(SESSION_COOKIE)
+        if session:
+            return self.identity.session(session)
+        raise AuthenticationError("sign in (POST /api/session) or send 'Authorization: Bearer <token>'",
+                                  field="authorization")
+
+    def _bearer(self, token: str) -> Principal:
+        if token.startswith(API_TOKEN_PREFIX):
+            return self.identity.api_token(token)
+        return self.tokens.verify(token)
 
     @staticmethod
     def _body(request) -> dict:
@@ -295,7 +306,7 @@ class GatewayService:
     def _authenticate_page(self, request) -> Principal:
         token = request.args.get("token") or request.cookies.get("token")
         if token:
-            return self.tokens.verify(token)
+            return self._bearer(token)
         return self._authenticate(request)
 
     # -- operations ---------------------------------------------------------------------------

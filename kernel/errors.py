@@ -107,3 +107,37 @@ class PolicyError(EldercareError):
     """Jurisdiction policy data is missing or malformed."""
 
     code = "policy_error"
+
+
+class AuthenticationError(EldercareError):
+    """Who is calling is not established: no, a wrong, an expired or a revoked credential.
+    Defined here, not in the gateway, because the accounts service raises it over RPC."""
+
+    code = "unauthenticated"
+
+
+class AccountLockedError(AuthenticationError):
+    """Too many failed sign-ins (or an administrator): the account is locked until
+    ``locked_until`` (UTC ISO; None: until an administrator unlocks it)."""
+
+    code = "account_locked"
+
+    def __init__(self, message: str, *, locked_until: str | None = None, field: str | None = "login"):
+        super().__init__(message, field=field)
+        self.locked_until = locked_until
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "locked_until": self.locked_until}
+
+
+class TooManyAttemptsError(AuthenticationError):
+    """Too many failed sign-ins from one client address: try again after ``retry_after_seconds``."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, *, retry_after_seconds: int = 60, field: str | None = "client_address"):
+        super().__init__(message, field=field)
+        self.retry_after_seconds = retry_after_seconds
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "retry_after_seconds": self.retry_after_seconds}
