@@ -9,7 +9,8 @@ Its log holds three kinds of stream:
 - a **departments** stream per jurisdiction (subject ``departments:<division code>``):
   departments added or retired and the joint meeting's members, each from an effective
   date, on top of the policy file (``policies/departments.yml``);
-- **operator** streams: a client address throttled (``address:<address>``) and the CLI's
+- **operator** streams: unknown logins tried and a client address throttled
+  (``address:<address>``) and the CLI's
   emergency tokens (``emergency-tokens``).
 
 Secrets never enter the log: a password hash, a TOTP secret, a session or token secret is
@@ -64,7 +65,7 @@ SECOND_FACTOR_DEPARTMENTS = frozenset({"finance"})
 PERSON_STATUSES = ("active", "suspended", "left")
 DEPARTMENT_CODE = validate.Regexp(r"^[a-z][a-z0-9_]{1,47}$", error="must be a department code: lower-case "
                                   "letters, digits and _ (e.g. political_legal_committee)")
-SIGN_OUT_REASONS = ("signed_out", "ended_by_admin", "suspended", "left", "password_reset")
+SIGN_OUT_REASONS = ("signed_out", "ended_by_admin", "suspended", "left", "password_reset", "grant_revoked")
 FAILURE_REASONS = ("bad_password", "bad_one_time_password", "one_time_password_required", "unknown_login",
                    "locked", "suspended", "left", "no_grant")
 
@@ -167,6 +168,12 @@ class SignInFailedSchema(PersonEventSchema):
     consecutive_failures = fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
 
 
+class UnknownLoginAttemptedSchema(Schema):
+    """A sign-in named a login nobody has (stream ``address:<client address>``)."""
+    client_address = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    login = fields.String(required=True, validate=validate.Length(max=64))
+
+
 class AccountLockedSchema(PersonEventSchema):
     locked_until = fields.String(required=True, allow_none=True)   # None: until an administrator unlocks
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
@@ -234,6 +241,8 @@ EVENTS = [
     ("accounts.grant_selected.v1", GrantSelectedSchema, "a session switched to another of the person's grants"),
     ("accounts.signed_out.v1", SignedOutSchema, "a session ended (by the person, an administrator, or a suspension)"),
     ("accounts.sign_in_failed.v1", SignInFailedSchema, "a sign-in was refused after its credentials were checked"),
+    ("accounts.unknown_login_attempted.v1", UnknownLoginAttemptedSchema,
+     "a sign-in named a login nobody has (its password was checked against a decoy, as for a real one)"),
     ("accounts.account_locked.v1", AccountLockedSchema, "an account was locked after repeated failures"),
     ("accounts.account_unlocked.v1", AccountUnlockedSchema, "an administrator unlocked an account"),
     ("accounts.client_address_throttled.v1", ClientAddressThrottledSchema,

@@ -109,6 +109,13 @@ class PolicyError(EldercareError):
     code = "policy_error"
 
 
+class NotPermittedError(EldercareError):
+    """The caller may not do this (outside their jurisdiction, above their role); the
+    gateway answers 403."""
+
+    code = "forbidden"
+
+
 class AuthenticationError(EldercareError):
     """Who is calling is not established: no, a wrong, an expired or a revoked credential.
     Defined here, not in the gateway, because the accounts service raises it over RPC."""
@@ -129,6 +136,13 @@ class AccountLockedError(AuthenticationError):
     def to_dict(self) -> dict:
         return {**super().to_dict(), "locked_until": self.locked_until}
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "AccountLockedError":
+        error = super().from_dict(data)
+        if error.locked_until in ("None", ""):      # nameko's RPC sends None as text
+            error.locked_until = None
+        return error
+
 
 class TooManyAttemptsError(AuthenticationError):
     """Too many failed sign-ins from one client address: try again after ``retry_after_seconds``."""
@@ -141,3 +155,9 @@ class TooManyAttemptsError(AuthenticationError):
 
     def to_dict(self) -> dict:
         return {**super().to_dict(), "retry_after_seconds": self.retry_after_seconds}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TooManyAttemptsError":
+        error = super().from_dict(data)
+        error.retry_after_seconds = int(error.retry_after_seconds)   # nameko's RPC sends it as text
+        return error
