@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 
 from contracts import CATALOGUE
 from gateway.access import ForbiddenError, check_jurisdiction, check_permission, within
+from gateway.accounts_api import match_account_route, serve_account_route
 from gateway.auth import API_TOKEN_PREFIX, SESSION_COOKIE, AuthenticationError, Principal
 from gateway.clients import GatewayConfig, Identity, RpcClients, TokenKeyring
 from gateway.dashboard import render_dashboard
@@ -38,6 +39,8 @@ log = structlog.get_logger(__name__)
 STATUS_BY_CODE = {
     "validation_failed": 400, "event_schema_mismatch": 400,
     "unauthenticated": 401,
+    "account_locked": 423,
+    "too_many_attempts": 429,
     "forbidden": 403,
     "not_found": 404,
     "method_not_allowed": 405,
@@ -85,6 +88,11 @@ def error_response(error: EldercareError) -> Response:
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="eldercare"'
+    if status == 423:
+        body["locked_until"] = getattr(error, "locked_until", None)
+    if status == 429:
+        body["retry_after_seconds"] = int(getattr(error, "retry_after_seconds", RETRY_AFTER_SECONDS))
+        headers["Retry-After"] = str(body["retry_after_seconds"])
     if isinstance(error, MethodNotAllowedError):
         headers["Allow"] = ", ".join(error.allowed)
     return json_response(body, status, headers)
@@ -120,6 +128,10 @@ class GatewayService:
         started = time.perf_counter()
         route_name = "unmatched"
         try:
+            account_route = match_account_route(request)
+            if account_route is not None:       # sign-in and accounts (gateway.accounts_api)
+                route_name = account_route[0].name
+                return self._observed(route_name, started, serve_account_route(self, request, *account_route))
             adapter = URL_MAP.bind("gateway", "/")
             try:
                 index, params = adapter.match(request.path, method=request.method)
@@ -148,6 +160,9 @@ class GatewayService:
                       error=str(exc.value)[:500])
             response = json_response({"error": "service_fault", "message": "the service failed to answer; "
                                       "the fault is logged with this request's call id"}, 502)
+        return self._observed(route_name, started, response)
+
+    def _observed(self, route_name: str, started: float, response: Response) -> Response:
         self.metrics.observe(route_name, response.status_code, time.perf_counter() - started)
         return response
 
