@@ -301,16 +301,19 @@ def token_issue(user: str,
                 role: str = typer.Option(..., help="one of the roles listed above"),
                 jurisdiction: str = typer.Option(..., help="12-digit division code"),
                 hours: float = typer.Option(12.0)):
-    from contracts.actors import DEFAULT_DEPARTMENTS, ROLES
+    from contracts.actors import ROLES, is_department_code
     from gateway.auth import Keyring, Principal
     from kernel.config import setting
-    if department not in DEFAULT_DEPARTMENTS or role not in ROLES:
-        _fail(f"department must be one of {', '.join(DEFAULT_DEPARTMENTS)}; role one of {', '.join(ROLES)}", 2)
+    from services.accounts.cli import record_emergency_token
+    if not is_department_code(department) or role not in ROLES:
+        _fail(f"department must be a department code (e.g. civil_affairs); role one of {', '.join(ROLES)}", 2)
     if not (len(jurisdiction) == 12 and jurisdiction.isdigit()):
         _fail("jurisdiction must be a 12-digit division code", 2)
     keyring = Keyring(setting(_config(), "GATEWAY", "token_keyring", "var/keys/gateway_tokens.yml"))
     if not keyring.path.exists():
         keyring.rotate()
+    # Recorded in the accounts log first: an emergency token nobody can see issued is not issued.
+    record_emergency_token(_config(), user, department, role, jurisdiction, hours)
     print(keyring.issue(Principal(user, department, role, jurisdiction), hours))
 
 
@@ -322,6 +325,44 @@ def token_keyring():
     path = Keyring(setting(_config(), "GATEWAY", "token_keyring", "var/keys/gateway_tokens.yml")).path
     print(path)
     raise typer.Exit(0 if path.exists() else 1)
+
+
+accounts_app = typer.Typer(no_args_is_help=True, help="People and sign-in (the accounts service's database).")
+app.add_typer(accounts_app, name="accounts")
+
+
+@accounts_app.command("create-admin")
+def accounts_create_admin(login: str, name: str = typer.Option(..., help="the person's name"),
+                          jurisdiction: str = typer.Option(..., help="12-digit division code they administer"),
+                          department: str = typer.Option("civil_affairs"),
+                          password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True,
+                                                       help="at least 10 characters, not a common one")):
+    """The first administrator of an installation (who then creates everyone else). Prints the
+    second factor's secret for their authenticator app."""
+    from services.accounts.cli import create_admin
+    person = create_admin(_config(), login, name, jurisdiction, department, password)
+    console.print(f"[green]✓[/] administrator {login} ({person['person_id']}) for {jurisdiction}")
+    console.print(f"  add to an authenticator app: {person['otpauth_uri']}  (secret {person['totp_secret']})")
+
+
+@accounts_app.command("demo")
+def accounts_demo():
+    """Create (once) one demo account per role for the demo county, and print how to sign in."""
+    from services.accounts.cli import demo_accounts
+    rows = demo_accounts(_config())
+    table = Table("login", "role", "department", "jurisdiction", "password", "second factor",
+                  title="demo accounts: POST /api/session {login, password, one_time_password}")
+    for row in rows:
+        code = "eldercare accounts code " + row["login"] if row["totp_secret"] else "-"
+        table.add_row(row["login"], row["role"], row["department"], row["jurisdiction"], row["password"], code)
+    _out().print(table)
+
+
+@accounts_app.command("code")
+def accounts_code(login: str):
+    """The current one-time code of a demo account (as its authenticator app would show it)."""
+    from services.accounts.cli import demo_code
+    print(demo_code(login))
 
 
 @app.command()
