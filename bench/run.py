@@ -21,10 +21,11 @@ from bench.notifications_load import DEFAULT_ALERTS, bench_notifications
 from bench.subsidies_load import DEFAULT_SUBSIDY_ELDERS, bench_subsidies
 from bench.cluster_load import DEFAULT_CLUSTER_COMMANDS, bench_cluster
 from bench.gateway_load import DEFAULT_GATEWAY_ELDERS, bench_gateway
+from bench.accounts_load import bench_accounts
 from bench.infra import EventLog, open_backend, progress, rabbit_version, seed_log, throwaway_vhost
 
 BENCHMARKS = ("append", "relay", "rebuild", "verify", "audit", "registry", "visits", "facilities", "notifications", "subsidies", "cluster",
-              "gateway")
+              "gateway", "accounts")
 BACKENDS = ("sqlite", "postgresql")
 DEFAULT_EVENTS = 20_000
 # The durable consumer applies one event per transaction (~200/s on PostgreSQL here), so the
@@ -153,6 +154,8 @@ def run(events: int, only, backends, amqp_uri: str | None = None,
             if "gateway" in only:
                 progress(f"{backend_name}: gateway, dashboard and timeline latency over {gateway_elders:,} elders …")
                 results.append(bench_gateway(backend, gateway_elders))
+            if "accounts" in only:
+                results.append(bench_accounts(backend))
         finally:
             if log is not None:
                 log.dispose()
