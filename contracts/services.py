@@ -14,8 +14,8 @@ from typing import Mapping
 
 from marshmallow import Schema
 
-from contracts import audit, facilities, gateway, notifications, registry, subsidies, visits
-from contracts import facilities_rpc, notifications_rpc, registry_rpc, subsidies_rpc, visits_rpc
+from contracts import accounts, audit, facilities, gateway, notifications, registry, subsidies, visits
+from contracts import accounts_rpc, facilities_rpc, notifications_rpc, registry_rpc, subsidies_rpc, visits_rpc
 from contracts.facilities import RESIDENCE_EVENTS
 from kernel.catalogue import EventCatalogue
 from kernel.checkpoints import CHECKPOINT_EVENT
@@ -203,8 +203,36 @@ AUDIT = ServiceContract(
     rpc=MappingProxyType({**PING, "held": Rpc()}), seals_checkpoints=False,
 )
 
+# People, grants and sign-in (issue 18). Answers are plain dicts (contracts.accounts describes
+# them); the log is hash-chained but not yet sealed or witnessed.
+ACCOUNTS = ServiceContract(
+    name="accounts", runs="services.accounts.service:AccountsService", events=accounts,
+    rpc=MappingProxyType({
+        **PING,
+        "sign_in": Rpc(accounts_rpc.SignInSchema), "resolve_session": Rpc(accounts_rpc.SessionTokenSchema),
+        "resolve_token": Rpc(accounts_rpc.ApiTokenSchema), "sign_out": Rpc(accounts_rpc.SessionTokenSchema),
+        "select_grant": Rpc(accounts_rpc.SelectGrantSchema), "set_password": Rpc(accounts_rpc.ChangePasswordSchema),
+        "complete_password_reset": Rpc(accounts_rpc.CompleteResetSchema),
+        "begin_second_factor": Rpc(accounts_rpc.SecondFactorStartSchema),
+        "confirm_second_factor": Rpc(accounts_rpc.SecondFactorConfirmSchema),
+        "create_person": Rpc(accounts_rpc.CreatePersonSchema), "change_details": Rpc(accounts_rpc.ChangeDetailsSchema),
+        "grant_role": Rpc(accounts_rpc.GrantRoleSchema), "revoke_role": Rpc(accounts_rpc.RevokeRoleSchema),
+        "suspend_person": Rpc(accounts_rpc.PersonReasonSchema), "reinstate_person": Rpc(accounts_rpc.PersonReasonSchema),
+        "record_leaving": Rpc(accounts_rpc.LeavingSchema), "unlock_account": Rpc(accounts_rpc.PersonReasonSchema),
+        "remove_second_factor": Rpc(accounts_rpc.PersonReasonSchema), "end_session": Rpc(accounts_rpc.EndSessionSchema),
+        "reset_password": Rpc(accounts_rpc.PersonIdSchema), "issue_api_token": Rpc(accounts_rpc.IssueTokenSchema),
+        "revoke_api_token": Rpc(accounts_rpc.RevokeTokenSchema),
+        "add_department": Rpc(accounts_rpc.AddDepartmentSchema),
+        "retire_department": Rpc(accounts_rpc.RetireDepartmentSchema),
+        "set_joint_meeting": Rpc(accounts_rpc.JointMeetingSchema),
+        "get_person": Rpc(), "find_person": Rpc(), "list_people": Rpc(accounts_rpc.PeopleQuerySchema),
+        "departments": Rpc(), "person_history": Rpc(),
+    }),
+    seals_checkpoints=False, witnesses_checkpoints=False,
+)
+
 SERVICES: Mapping[str, ServiceContract] = MappingProxyType(
-    {service.name: service for service in (REGISTRY, VISITS, FACILITIES, NOTIFICATIONS, SUBSIDIES, AUDIT)})
+    {service.name: service for service in (REGISTRY, VISITS, FACILITIES, NOTIFICATIONS, SUBSIDIES, AUDIT, ACCOUNTS)})
 SEALING_SERVICES = tuple(name for name, service in SERVICES.items() if service.seals_checkpoints)
 # The gateway: not a nameko RPC service others call, but a process of its own with a log.
 GATEWAY = ServiceContract(name="gateway", runs="gateway.service:GatewayService", rpc=MappingProxyType({}),

@@ -26,7 +26,7 @@ from services.accounts import handlers
 from services.accounts.adapters.secrets import totp_now
 from services.accounts.adapters.tables import people
 from services.accounts.rules import accounts_context, accounts_projections
-from services.accounts.schemas import CreatePersonSchema
+from contracts.accounts_rpc import CreatePersonSchema
 from kernel.validation import load_or_refuse
 
 SYSTEM = {"department": "system", "user": "eldercare-cli", "role": "system"}

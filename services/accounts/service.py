@@ -17,7 +17,7 @@ from kernel.providers import CallContext, LoggingContext, OutboxRelayRunner, Ser
 from kernel.rpc import command_rpc
 from kernel.validation import load_or_refuse
 from services.accounts import handlers as h
-from services.accounts import schemas as s
+from contracts import accounts_rpc as s
 from services.accounts.rules import AccountsRules, accounts_projections
 
 log = structlog.get_logger(__name__)

@@ -1,4 +1,5 @@
-"""marshmallow at the accounts service's edge: RPC payloads in, views out."""
+"""The accounts RPC surface: what each command and query takes (marshmallow; the service
+validates with these). Answers are plain dicts, described in ``contracts.accounts``."""
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
