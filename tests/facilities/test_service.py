@@ -120,7 +120,7 @@ def test_admission_refusals_name_the_field_and_write_nothing(system):
     assert set(refused.value.errors) == {"admission_kind", "effective_date"}
     with pytest.raises(ValidationError) as refused:
         system.facilities.admit_elder({"facility_id": "home-1", "elder_id": "elder-1", "admission_kind": "day_care",
-                                       "effective_date": "2026-03-01"}, {"department": "bakery", "user": "x",
+                                       "effective_date": "2026-03-01"}, {"department": "Bakery!", "user": "x",
                                                                          "role": "admin"})
     assert "department" in refused.value.errors
     assert system.events() == before
