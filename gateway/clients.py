@@ -124,10 +124,9 @@ class AccountsCaller:
         try:
             answer = getattr(started.accounts, method)(payload)
         except (UnknownService, RpcTimeout):
+            # Not a refusal, so not cached: the caller answers 503 and the next request asks again.
             proxy.stop()
-            from kernel.errors import AuthenticationError
-            raise AuthenticationError("sign-in is not available right now (the accounts service is not "
-                                      "answering); try again shortly", field="authorization") from None
+            raise
         except Exception as error:
             if getattr(error, "code", None) is None:    # not a refusal: the proxy may be broken
                 proxy.stop()

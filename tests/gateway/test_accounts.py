@@ -152,3 +152,49 @@ def test_an_administrator_cannot_grant_outside_their_county(front):
     # A village worker administers nobody.
     sign_in(front, "cadre-1")
     assert front.http.get("/api/people").status_code == 403
+
+
+def test_the_access_table_names_departments_the_department_data_declares():
+    """Routes refer to departments by code; every code is one the default department policy
+    (policies/departments.yml, national) declares."""
+    import yaml
+
+    from gateway.routes import ROUTES
+    from kernel.config import REPOSITORY_ROOT
+    policy = yaml.safe_load((REPOSITORY_ROOT / "policies" / "departments.yml").read_text(encoding="utf-8"))
+    national = next(p for p in policy["department_policies"] if p["jurisdiction"] == "")
+    named = {d for route in ROUTES for d in (route.permission.departments or ())}
+    assert named and named <= set(national["add"])
+
+
+def test_the_identity_cache_remembers_answers_and_refusals_for_its_time_only():
+    from gateway.auth import AuthenticationError, IdentityResolver
+    from kernel.errors import AuthenticationError as KernelAuthenticationError
+    asked = []
+    person = {"person_id": "p-1", "login": "cadre", "name": "李", "grants": []}
+    grant = {"grant_id": "g-1", "department": "civil_affairs", "role": "village_worker", "jurisdiction": VILLAGE}
+
+    def call(method, payload):
+        asked.append((method, payload))
+        if payload.get("session_token") == "bad":
+            raise KernelAuthenticationError("unknown session", field="session_token")
+        return {"person": person, "active_grant": grant, "session_id": "s-1"}
+
+    clock = FakeClock()
+    resolver = IdentityResolver(call, ttl=600, clock=clock)
+    assert resolver.ttl == 60                         # capped: a revocation works within 60 s
+    first = resolver.session("good")
+    assert first.person_id == "p-1" and first.actor()["person_id"] == "p-1" and first.grant_id == "g-1"
+    assert resolver.session("good") == first and len(asked) == 1
+    for _ in range(2):
+        with pytest.raises(AuthenticationError):
+            resolver.session("bad")
+    assert len(asked) == 2
+    clock.advance(60)
+    resolver.session("good")
+    assert len(asked) == 3
+    resolver.forget("good")
+    resolver.session("good")
+    assert len(asked) == 4
+    with pytest.raises(AuthenticationError):
+        resolver.session("")
