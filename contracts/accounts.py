@@ -58,10 +58,12 @@ GRANTABLE_ROLES = tuple(ROLE_RANKS)
 ROLE_LEVELS = {"village_worker": ("village",), "township_officer": ("township",),
                "county_coordinator": ("county",), "city_coordinator": ("city", "province"),
                "department_officer": None, "auditor": None, "admin": None}
-# Roles that must sign in with a one-time password as well (issue 18): county level and up,
-# finance, auditors and administrators.
+# Who must sign in with a one-time password as well (issue 18): a grant at county level or
+# above (a jurisdiction whose significant prefix is at most 6 digits), in finance, as an
+# auditor or as an administrator.
 SECOND_FACTOR_ROLES = frozenset({"county_coordinator", "city_coordinator", "auditor", "admin"})
 SECOND_FACTOR_DEPARTMENTS = frozenset({"finance"})
+SECOND_FACTOR_FROM_LEVEL = 6
 PERSON_STATUSES = ("active", "suspended", "left")
 DEPARTMENT_CODE = validate.Regexp(r"^[a-z][a-z0-9_]{1,47}$", error="must be a department code: lower-case "
                                   "letters, digits and _ (e.g. political_legal_committee)")

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 import structlog
 from sqlalchemy import and_, func, insert, select, update
 
-from contracts.accounts import SECOND_FACTOR_DEPARTMENTS, SECOND_FACTOR_ROLES
+from contracts.accounts import SECOND_FACTOR_DEPARTMENTS, SECOND_FACTOR_FROM_LEVEL, SECOND_FACTOR_ROLES
 from kernel.catalogue import EventCatalogue
 from kernel.clock import start_of_local_day
 from kernel.divisions import DivisionTable, significant_prefix
@@ -384,8 +384,11 @@ def _stored_secret(conn, credential_id: str | None, kind: str) -> str | None:
 
 
 def second_factor_required(state: PersonState) -> bool:
+    """Enrolled, or holding a grant at county level or above, in finance, as an auditor or
+    as an administrator (issue 18)."""
     return state.second_factor_credential_id is not None or any(
-        g.role in SECOND_FACTOR_ROLES or g.department in SECOND_FACTOR_DEPARTMENTS for g in state.grants.values())
+        g.role in SECOND_FACTOR_ROLES or g.department in SECOND_FACTOR_DEPARTMENTS
+        or len(significant_prefix(g.jurisdiction)) <= SECOND_FACTOR_FROM_LEVEL for g in state.grants.values())
 
 
 @dataclass(frozen=True)

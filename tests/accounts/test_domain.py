@@ -225,3 +225,16 @@ def test_a_bad_department_policy_names_the_entry():
 ])
 def test_weak_passwords_are_refused(password, weak):
     assert bool(password_rules().problems(password, "cadre", "李明")) is weak
+
+
+def test_county_level_finance_auditor_and_admin_grants_need_a_second_factor():
+    from services.accounts.handlers import second_factor_required
+
+    def person(department, role, place):
+        return given(CREATED, RoleGranted(PERSON, "a", "g", department, role, place, None))
+    assert not second_factor_required(person("civil_affairs", "village_worker", VILLAGE))
+    assert not second_factor_required(person("civil_affairs", "township_officer", TOWNSHIP))
+    assert second_factor_required(person("health", "department_officer", COUNTY))
+    assert second_factor_required(person("finance", "village_worker", VILLAGE))
+    assert second_factor_required(person("civil_affairs", "auditor", TOWNSHIP))
+    assert second_factor_required(person("civil_affairs", "admin", TOWNSHIP))
