@@ -83,6 +83,24 @@ def person_view(conn, person_id: str) -> dict:
                         "jurisdiction": g.jurisdiction, "granted_by": g.granted_by} for g in held]}
 
 
+def person_detail(conn, person_id: str, now: datetime) -> dict:
+    """An administrator's view: the person, their open sessions and their live API tokens
+    (ids only: an administrator ends a session or revokes a token by its id)."""
+    view = person_view(conn, person_id)
+    open_sessions = conn.execute(select(sessions).where(sessions.c.person_id == person_id,
+                                                        sessions.c.ended_at.is_(None))
+                                 .order_by(sessions.c.started_at)).all()
+    live_tokens = conn.execute(select(api_tokens).where(api_tokens.c.person_id == person_id,
+                                                        api_tokens.c.revoked_at.is_(None),
+                                                        api_tokens.c.expires_at > format_time(now))
+                               .order_by(api_tokens.c.issued_at)).all()
+    view["sessions"] = [{"session_id": s.session_id, "grant_id": s.grant_id, "client_address": s.client_address,
+                         "started_at": s.started_at} for s in open_sessions]
+    view["api_tokens"] = [{"token_id": t.token_id, "grant_id": t.grant_id, "label": t.label,
+                           "expires_at": t.expires_at} for t in live_tokens]
+    return view
+
+
 def departments_book(conn, ctx: AccountsContext) -> DepartmentBook:
     """The policy file with the log's department changes on top."""
     rows = conn.execute(select(department_changes).order_by(department_changes.c.position)).all()

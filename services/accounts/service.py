@@ -164,8 +164,9 @@ class AccountsService:
 
     @command_rpc
     def get_person(self, person_id):
+        """The person, their grants, open sessions and live API tokens."""
         with self.db.connect() as conn:
-            return h.person_view(conn, person_id)
+            return h.person_detail(conn, person_id, self.db.clock.now())
 
     @command_rpc
     def find_person(self, login):

@@ -206,6 +206,14 @@ def test_api_tokens_are_personal_short_lived_and_revocable(accounts):
     with pytest.raises(AuthenticationError):
         accounts.resolve_token({"token": issued["token"][:-2] + "xx"})
     assert accounts.resolve_session({"session_token": session["session_token"]})
+    detail = accounts.get_person(cadre["person_id"])
+    assert [s["session_id"] for s in detail["sessions"]] == [session["session_token"].split(".")[0]]
+    assert detail["api_tokens"] == []                 # the revoked one is gone
+    accounts.end_session({"person_id": cadre["person_id"], "session_id": detail["sessions"][0]["session_id"]},
+                         SYSTEM)
+    with pytest.raises(AuthenticationError) as ended:
+        accounts.resolve_session({"session_token": session["session_token"]})
+    assert "ended by admin" in ended.value.message
 
 
 def test_suspension_ends_sessions_and_reset_gives_a_one_time_link(accounts):
