@@ -204,7 +204,8 @@ AUDIT = ServiceContract(
 )
 
 # People, grants and sign-in (issue 18). Answers are plain dicts (contracts.accounts describes
-# them); the log is hash-chained but not yet sealed or witnessed.
+# them). Its log is sealed like the others (every other service holds its checkpoints); it
+# holds none itself.
 ACCOUNTS = ServiceContract(
     name="accounts", runs="services.accounts.service:AccountsService", events=accounts,
     rpc=MappingProxyType({
@@ -228,7 +229,7 @@ ACCOUNTS = ServiceContract(
         "get_person": Rpc(), "find_person": Rpc(), "list_people": Rpc(accounts_rpc.PeopleQuerySchema),
         "departments": Rpc(), "person_history": Rpc(),
     }),
-    seals_checkpoints=False, witnesses_checkpoints=False,
+    witnesses_checkpoints=False,
 )
 
 SERVICES: Mapping[str, ServiceContract] = MappingProxyType(

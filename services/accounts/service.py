@@ -13,7 +13,8 @@ import structlog
 from contracts import CATALOGUE
 from contracts.actors import ActorSchema
 from kernel.errors import NotFoundError
-from kernel.providers import CallContext, LoggingContext, OutboxRelayRunner, ServiceDatabase, ping_answer
+from kernel.providers import (CallContext, CheckpointSealer, LoggingContext, OutboxRelayRunner, ServiceDatabase,
+                              ping_answer)
 from kernel.rpc import command_rpc
 from kernel.validation import load_or_refuse
 from services.accounts import handlers as h
@@ -33,6 +34,7 @@ class AccountsService:
 
     db = ServiceDatabase(CATALOGUE, projections=accounts_projections)
     relay = OutboxRelayRunner()
+    checkpoints = CheckpointSealer()       # signed checkpoints of its log, held by every other service
     rules = AccountsRules()
     call = CallContext()
     log = LoggingContext()

@@ -42,9 +42,9 @@ def wait_for(predicate, timeout=20.0):
     raise AssertionError("timed out")
 
 
-def config_for(rabbit_config, urls, **accounts):
+def config_for(rabbit_config, urls, key_dir, **accounts):
     return {**rabbit_config, "DATABASES": urls, "FIXED_TODAY": TODAY.isoformat(), "RELAY": {"poll_interval": 0.1},
-            "ACCOUNTS": {**FAST_ARGON2, **accounts}}
+            "ACCOUNTS": {**FAST_ARGON2, **accounts}, "CHECKPOINTS": {"interval_seconds": 3600, "key_dir": key_dir}}
 
 
 @pytest.fixture
@@ -52,13 +52,13 @@ def accounts(rabbit_config, database_url, tmp_path, container_factory):
     urls = {"accounts": database_url, "listener": f"sqlite:///{tmp_path / 'listener.db'}"}
     for service, url in urls.items():
         migrate.upgrade(service, url)
-    config = config_for(rabbit_config, urls)
+    config = config_for(rabbit_config, urls, str(tmp_path / "keys"))
     RECEIVED.clear()
     container_factory(AccountsListener, config).start()
     container = container_factory(AccountsService, config)
     container.start()
     with ServiceRpcProxy("accounts", config) as proxy:
-        proxy.database_url = database_url
+        proxy.database_url, proxy.container, proxy.key_dir = database_url, container, str(tmp_path / "keys")
         yield proxy
 
 
@@ -278,3 +278,14 @@ def test_several_grants_pick_the_active_one(accounts):
     accounts.revoke_role({"person_id": person["person_id"], "grant_id": other["grant_id"], "reason": "moved"}, SYSTEM)
     with pytest.raises(AuthenticationError):          # its session was under the revoked grant
         accounts.resolve_session({"session_token": session["session_token"]})
+
+
+def test_the_log_is_sealed_into_a_signed_checkpoint(accounts):
+    from kernel.checkpoints import init_keys
+    from kernel.providers import CheckpointSealer
+    from nameko.testing.utils import get_extension
+    make_person(accounts, "cadre-1", "village_worker", VILLAGE)
+    init_keys(("accounts",), accounts.key_dir)
+    checkpoint = get_extension(accounts.container, CheckpointSealer).seal_now()
+    assert checkpoint.tree_size == event_count(accounts.database_url) - 1     # the seal is itself an event
+    assert verify_log(create_service_engine(accounts.database_url)).ok
