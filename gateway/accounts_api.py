@@ -21,7 +21,6 @@ from werkzeug.wrappers import Response
 from gateway.access import ForbiddenError
 from gateway.auth import SESSION_COOKIE, AuthenticationError, Principal
 from kernel.config import setting
-from kernel.errors import ValidationError
 
 ADMIN = frozenset({"admin", "system"})
 
@@ -199,4 +198,4 @@ def serve_account_route(gateway, request, route: AccountRoute, params) -> Respon
     return response
 
 
-__all__ = ["ACCOUNT_ROUTES", "match_account_route", "serve_account_route", "client_address", "ValidationError"]
+__all__ = ["ACCOUNT_ROUTES", "match_account_route", "serve_account_route", "client_address"]

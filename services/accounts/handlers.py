@@ -20,9 +20,9 @@ from contracts.accounts import SECOND_FACTOR_DEPARTMENTS, SECOND_FACTOR_FROM_LEV
 from kernel.catalogue import EventCatalogue
 from kernel.clock import start_of_local_day
 from kernel.divisions import DivisionTable, significant_prefix
-from kernel.envelope import Actor, CommandMeta, PendingEvent, format_time, parse_time
-from kernel.errors import (AuthenticationError, CommandRejected, ConflictError, NotFoundError, NotPermittedError,
-                           TooManyAttemptsError, ValidationError)
+from kernel.envelope import Actor, PendingEvent, format_time, parse_time
+from kernel.errors import (AuthenticationError, ConflictError, NotFoundError, NotPermittedError, TooManyAttemptsError,
+                           ValidationError)
 from kernel.logging import bind
 from kernel.uow import retry_on_concurrency
 from services.accounts.adapters import secrets
@@ -416,9 +416,10 @@ class CheckedPassword:
 
 
 def check_password_attempt(db, ctx: AccountsContext, login: str, password: str, address: str,
-                           meta_ids: dict) -> PersonState | None:
-    """The throttle, then the password: the person if it matched; None for an unknown login
-    (recorded). Locked accounts are not checked at all (the caller's decide refuses them)."""
+                           meta_ids: dict) -> CheckedPassword:
+    """The throttle, then the password: the person and whether it matched. An unknown login is
+    recorded and refused here. A locked account's password is not checked at all (the
+    caller's decide refuses it)."""
     _refuse_if_throttled(db, address)
     with db.connect() as conn:
         person_id = person_id_of_login(conn, login)
@@ -743,4 +744,4 @@ def record_emergency_token(db, user: str, department: str, role: str, jurisdicti
         uow.append([event], {stream: uow.stream_version(stream)})
 
 
-__all__ = ["AccountsContext", "ThrottlePolicy", "CommandMeta"]
+__all__ = ["AccountsContext", "ThrottlePolicy", "CheckedPassword"]
