@@ -130,11 +130,17 @@ def demo_code(login: str) -> str:
     return totp_now(secret)
 
 
+def _operator() -> str:
+    """Who ran the command: the account logged in to the server (the user behind sudo)."""
+    import getpass
+    return os.getenv("SUDO_USER") or getpass.getuser() or "unknown"
+
+
 def record_emergency_token(config: dict, user: str, department: str, role: str, jurisdiction: str,
                            hours: float) -> str:
     """In the accounts log before the token is printed; returns when it expires."""
     expires_at = format_time(datetime.now(timezone.utc) + timedelta(hours=hours))
-    operator = os.environ.get("SUDO_USER") or os.environ.get("USER") or "unknown"
+    operator = _operator()
     with opened(config) as db:
         handlers.record_emergency_token(db, user, department, role, jurisdiction, expires_at, operator)
     return expires_at
