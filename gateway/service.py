@@ -50,8 +50,9 @@ STATUS_BY_CODE = {
 }
 RETRY_AFTER_SECONDS = 5
 # /ready waits for every service a route, the timeline or the dashboard calls.
+# Accounts resolves every signed-in person and API token.
 CALLED_SERVICES = tuple(sorted({route.call.service for route in ROUTES if isinstance(route.call, RpcCall)}
-                               | set(TIMELINE_SOURCES)))
+                               | set(TIMELINE_SOURCES) | {"accounts"}))
 IDEMPOTENCY_NAMESPACE = uuid.UUID("0b6f2d5e-3c4a-4f7e-9a51-6d1e8f2b7c90")
 URL_MAP = Map([Rule(route.path, methods=[route.method], endpoint=index) for index, route in enumerate(ROUTES)])
 MIN_BREAK_GLASS_REASON = 10

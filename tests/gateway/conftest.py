@@ -10,6 +10,7 @@ from gateway.auth import Keyring, Principal
 from gateway.service import GatewayService
 from kernel import migrate
 from kernel.providers import find_database
+from services.accounts.service import AccountsService
 from services.facilities.service import FacilitiesService
 from services.notifications.service import NotificationsService
 from services.registry.service import RegistryService
@@ -22,7 +23,7 @@ TOWNSHIP = "410928101000"
 VILLAGE = "410928101201"
 OTHER_VILLAGE = "410928101202"
 OTHER_TOWNSHIP_VILLAGE = "410928102201"
-SERVICES = (RegistryService, VisitsService, FacilitiesService, NotificationsService, SubsidiesService,
+SERVICES = (RegistryService, VisitsService, FacilitiesService, NotificationsService, SubsidiesService, AccountsService,
             GatewayService)
 
 
