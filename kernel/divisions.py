@@ -208,6 +208,12 @@ class DivisionTable:
             return [f"{code!r} is a {division.level} ({division.name}); an elder lives in a village"]
         return []
 
+    def full_name(self, code: str, top: str = "county") -> str:
+        """``濮阳县城关镇前夏园村``: the names from ``top`` down, as a postal address writes
+        them; the code itself only when the table does not know it."""
+        chain = [d for d in self.path(code) if LEVELS.index(d.level) >= LEVELS.index(top)]
+        return "".join(d.name for d in chain) or code
+
     def path(self, code: str) -> list[Division]:
         """The division and its ancestors, province first."""
         chain, current = [], self._by_code.get(code)
