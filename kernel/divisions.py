@@ -195,6 +195,11 @@ class DivisionTable:
     def get(self, code: str) -> Division | None:
         return self._by_code.get(code)
 
+    def within(self, prefix: str, levels: Iterable[str] = LEVELS) -> list[Division]:
+        """The divisions under ``prefix`` at these levels, by code."""
+        wanted = set(levels)
+        return [row for code, row in sorted(self._by_code.items()) if row.level in wanted and code.startswith(prefix)]
+
     def villages_within(self, prefix: str) -> list[str]:
         return sorted(code for code, row in self._by_code.items()
                       if row.level == "village" and code.startswith(prefix))
