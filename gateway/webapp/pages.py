@@ -316,7 +316,7 @@ def dashboard(page: Page, division_code: str | None = None) -> Response:
     if data["elders"]:
         children = data["elders"]["children"]
         charts["places"] = bar_chart(
-            [(page.place(c["division_code"], top=division.level if division else "county"),
+            [(_own_name(page, c["division_code"]),
               f"{PREFIX}/dashboard/{c['division_code']}", (c["left_behind"], c["key_target"])) for c in children],
             (page.gettext("Left-behind"), page.gettext("Key targets")), page.gettext("Elders by place"))
     if data["alerts"]:
@@ -331,6 +331,11 @@ def dashboard(page: Page, division_code: str | None = None) -> Response:
     parent = division.parent_code if division and division.level not in ("province", "county") else None
     return page.render("dashboard.html", data=data, charts=charts, division=division, division_code=division_code,
                        parent=parent, today=today, level_index=LEVELS.index(division.level) if division else 2)
+
+
+def _own_name(page: Page, code: str) -> str:
+    division = page.divisions.get(code)
+    return division.name if division else code
 
 
 def _closed_months(today: date, count: int) -> list[str]:
