@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
-from selenium.common.exceptions import NoAlertPresentException
+from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from gateway.webapp.sessions import SESSION_COOKIE
 from kernel.config import REPOSITORY_ROOT
@@ -26,6 +27,18 @@ OFFICER = dict(user="officer-zhao", department="civil_affairs", role="township_o
 COORDINATOR = dict(user="coordinator-wang", department="civil_affairs", role="county_coordinator",
                    jurisdiction=COUNTY)
 SCRIPT_NAME = "<script>alert(1)</script>"
+PASSWORD = "correct horse battery staple"
+PEOPLE = {who["user"]: {"password": PASSWORD, "name": who["user"],
+                        "grant": {k: who[k] for k in ("department", "role", "jurisdiction")}}
+          for who in (WORKER, OFFICER, COORDINATOR)}
+
+
+@pytest.fixture(autouse=True)
+def accounts(system, container_factory):
+    from tests.gateway.fake_accounts import FakeAccountsService
+    container = container_factory(FakeAccountsService, {**system.config, "FAKE_PEOPLE": PEOPLE})
+    container.start()
+    return container
 
 
 def output_dir() -> Path:
@@ -60,10 +73,34 @@ def phone(web_config_port, request):
     driver.quit()
 
 
-def sign_in(driver, system, who) -> None:
-    """The session cookie a sign-in sets (HttpOnly, so set here through the driver)."""
-    driver.get(driver.base + "/app/sign-in")
-    driver.add_cookie({"name": SESSION_COOKIE, "value": system.token(**who), "path": "/app", "httpOnly": True})
+def sign_in(driver, system, who, then="/app/") -> None:
+    """Through the sign-in page, as a person does: the accounts service's session lands in
+    an HttpOnly cookie and the page comes back to where it was asked for."""
+    driver.get(driver.base + then)
+    assert "/app/sign-in" in driver.current_url
+    driver.find_element(By.NAME, "login").send_keys(who["user"])
+    driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+    navigate(driver, driver.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
+    WebDriverWait(driver, 20).until(lambda d: d.current_url == d.base + then)
+    assert driver.execute_script("return document.cookie") == ""        # HttpOnly: no script reads it
+
+
+def navigate(driver, element) -> None:
+    """Click something that loads a new page, and wait until the new page is there (a click
+    does not wait for the navigation it starts)."""
+    page = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+
+    def replaced(d):
+        try:
+            page.is_enabled()
+            return False
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException:      # asked mid-navigation ("node ... does not belong to the document")
+            return False
+    WebDriverWait(driver, 20).until(replaced)
+    WebDriverWait(driver, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
 
 
 def text_of(driver, element_id) -> str:
@@ -104,13 +141,13 @@ def test_village_worker_records_a_routine_visit_in_a_few_taps_and_prints_the_not
     assert "王秀英" in card.text and "本月待访" in card.text and "留守" in card.text
     assert no_horizontal_scroll(phone)
     phone.shot("home")
-    card.find_element(By.CSS_SELECTOR, "a.card-link").click()
+    navigate(phone, card.find_element(By.CSS_SELECTOR, "a.card-link"))
     assert text_of(phone, "elder-name") == "王秀英"
     assert "东关村" in text_of(phone, "elder-village") or text_of(phone, "elder-village")
     phone.shot("elder-card")
-    phone.find_element(By.ID, "record-visit").click()
+    navigate(phone, phone.find_element(By.ID, "record-visit"))
     phone.shot("visit-form")
-    phone.find_element(By.ID, "record-routine").click()                     # the one tap
+    navigate(phone, phone.find_element(By.ID, "record-routine"))                     # the one tap
     assert text_of(phone, "flash") == "巡访已记录。"
     assert "上门巡访" in text_of(phone, "visit-history")
     phone.shot("visit-recorded")
@@ -121,9 +158,9 @@ def test_village_worker_records_a_routine_visit_in_a_few_taps_and_prints_the_not
     phone.get(phone.base + "/app/")
     assert text_of(phone, "visits-due") == "0"
     pdf_link = phone.find_element(By.CSS_SELECTOR, "a.card-link")
-    pdf_link.click()
+    navigate(phone, pdf_link)
     href = phone.find_element(By.ID, "notice-pdf").get_attribute("href")
-    web_session.cookies.set(SESSION_COOKIE, system.token(**WORKER), path="/app")
+    web_session.cookies.set(SESSION_COOKIE, phone.get_cookie(SESSION_COOKIE)["value"], path="/")
     pdf = web_session.get(href)
     assert pdf.headers["Content-Type"] == "application/pdf"
     assert hashlib.sha256(pdf.content).hexdigest() == pdf.headers["X-Notice-SHA256"]
@@ -135,8 +172,7 @@ def test_village_worker_records_a_routine_visit_in_a_few_taps_and_prints_the_not
 
 
 def test_village_worker_registers_an_elder_and_a_refusal_shows_at_the_field(api, system, phone):
-    sign_in(phone, system, WORKER)
-    phone.get(phone.base + "/app/elders/new")
+    sign_in(phone, system, WORKER, then="/app/elders/new")
     values = {"name": "张桂英", "resident_id": "410928194103090020", "birth_date": "1941-03-09",
               "household_id": "h-7", "address": "东关村二组5号", "supporter_name": "张强",
               "supporter_relationship": "儿子", "supporter_left_on": "2025-12-01"}
@@ -147,7 +183,7 @@ def test_village_worker_registers_an_elder_and_a_refusal_shows_at_the_field(api,
         else:
             field.send_keys(value)
     phone.find_element(By.CSS_SELECTOR, "input[name=sex][value=female]").click()
-    phone.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    navigate(phone, phone.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
     # The service's check of the resident ID, next to the field, with what was typed kept.
     error = text_of(phone, "resident_id-error")
     assert error
@@ -158,7 +194,7 @@ def test_village_worker_registers_an_elder_and_a_refusal_shows_at_the_field(api,
     field = phone.find_element(By.NAME, "resident_id")
     field.clear()
     field.send_keys(good)
-    phone.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    navigate(phone, phone.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
     assert text_of(phone, "elder-name") == "张桂英"
     assert text_of(phone, "flash") == "已登记。"
     phone.shot("registered")
@@ -168,10 +204,9 @@ def test_village_worker_registers_an_elder_and_a_refusal_shows_at_the_field(api,
 
 def test_an_elder_named_like_a_script_renders_inert(api, system, phone):
     assigned_elder(api, system, name=SCRIPT_NAME)
-    sign_in(phone, system, WORKER)
-    phone.get(phone.base + "/app/elders")
+    sign_in(phone, system, WORKER, then="/app/elders")
     assert SCRIPT_NAME in phone.find_element(By.ID, "elder-list").text
-    phone.find_element(By.CSS_SELECTOR, "a.card-link").click()
+    navigate(phone, phone.find_element(By.CSS_SELECTOR, "a.card-link"))
     assert text_of(phone, "elder-name") == SCRIPT_NAME
     with pytest.raises(NoAlertPresentException):
         phone.switch_to.alert.text
@@ -198,13 +233,13 @@ def test_township_officer_acknowledges_and_closes_an_escalated_alert(api, system
         alert = phone.find_element(By.ID, f"alert-{alert_id}")
         assert "遭受不法侵害" in alert.text and "乡镇人民政府" in alert.text and "签收期限" in alert.text
         phone.shot("alerts")
-        alert.find_element(By.NAME, "acknowledge").click()
+        navigate(phone, alert.find_element(By.NAME, "acknowledge"))
         wait_for(lambda: notifications.get_alert(alert_id)["status"] == "acknowledged")
         alert = phone.find_element(By.ID, f"alert-{alert_id}")
         assert "已签收" in alert.text
         alert.find_element(By.CSS_SELECTOR, f"#outcome-{alert_id} option[value=family_took_over]").click()
         alert.find_element(By.ID, f"note-{alert_id}").send_keys("儿子已回家")
-        alert.find_element(By.NAME, "close").click()
+        navigate(phone, alert.find_element(By.NAME, "close"))
         assert not phone.find_elements(By.ID, f"alert-{alert_id}")
         closed = notifications.get_alert(alert_id)
     assert (closed["status"], closed["outcome"]) == ("closed", "family_took_over")
@@ -215,8 +250,7 @@ def test_county_dashboard_draws_charts_with_the_apis_numbers_and_drills_down(api
     for number in range(3):
         register(api, f"elder-{number}", VILLAGE, sequence=number)
     wait_for(lambda: len(system.visits.list_plans({"division_code": COUNTY})) == 3)
-    sign_in(phone, system, COORDINATOR)
-    phone.get(phone.base + "/app/dashboard")
+    sign_in(phone, system, COORDINATOR, then="/app/dashboard")
     left_behind = api("GET", "/api/elders", params={"division_code": COUNTY, "left_behind": "true"}).json()
     assert text_of(phone, "division-name") == "濮阳县"
     assert text_of(phone, "elders-left_behind") == str(len(left_behind))
@@ -227,7 +261,7 @@ def test_county_dashboard_draws_charts_with_the_apis_numbers_and_drills_down(api
     assert "各月巡访覆盖率" in phone.page_source
     assert no_horizontal_scroll(phone)
     phone.shot("dashboard")
-    phone.find_element(By.CSS_SELECTOR, "svg.chart a[href^='/app/dashboard/410928101']").click()
+    navigate(phone, phone.find_element(By.CSS_SELECTOR, "svg.chart a[href^='/app/dashboard/410928101']"))
     assert phone.current_url.endswith("/app/dashboard/410928101000")
     phone.shot("township")
     phone.get(phone.base + "/app/language/en?next=/app/dashboard")

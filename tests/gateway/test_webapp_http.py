@@ -1,5 +1,7 @@
 """The web app over plain HTTP against the real services: what every answer carries (CSP,
 no trace, the person's language), sign-in redirects, CSRF, and a refused form."""
+import pytest
+
 from gateway.webapp.security import CSRF_COOKIE, CSRF_FIELD
 from gateway.webapp.sessions import SESSION_COOKIE
 from tests.gateway.conftest import VILLAGE
@@ -7,9 +9,48 @@ from tests.gateway.conftest import VILLAGE
 VILLAGE_WORKER = dict(user="cadre", department="civil_affairs", role="village_worker", jurisdiction=VILLAGE)
 
 
-def signed_in(web_session, system, **who):
-    web_session.cookies.set(SESSION_COOKIE, system.token(**(who or VILLAGE_WORKER)), path="/app")
-    return web_session
+PASSWORD = "correct horse battery staple"
+PEOPLE = {"cadre": {"password": PASSWORD, "name": "李明",
+                    "grant": {k: VILLAGE_WORKER[k] for k in ("department", "role", "jurisdiction")}}}
+
+
+@pytest.fixture(autouse=True)
+def accounts(system, container_factory):
+    from tests.gateway.fake_accounts import FakeAccountsService
+    container = container_factory(FakeAccountsService, {**system.config, "FAKE_PEOPLE": PEOPLE})
+    container.start()
+    return container
+
+
+def signed_in(web_session, system, password=PASSWORD):
+    web_session.get("/app/sign-in")
+    response = web_session.post("/app/sign-in", allow_redirects=False, data={
+        CSRF_FIELD: web_session.cookies.get(CSRF_COOKIE), "login": "cadre", "password": password,
+        "next": "/app/"})
+    return response
+
+
+def test_sign_in_sets_an_httponly_samesite_session_and_a_wrong_password_is_refused(system, web_session):
+    refused = signed_in(web_session, system, password="wrong")
+    assert refused.status_code == 401 and "账号或密码不正确" in refused.text
+    assert SESSION_COOKIE not in web_session.cookies
+    response = signed_in(web_session, system)
+    assert response.status_code == 303 and response.headers["Location"] == "/app/"
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith(SESSION_COOKIE + "=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert web_session.get("/app/").status_code == 200
+    signed_out = web_session.post("/app/sign-out", data={CSRF_FIELD: web_session.cookies.get(CSRF_COOKIE)},
+                                  allow_redirects=False)
+    assert signed_out.status_code == 303
+    assert web_session.get("/app/", allow_redirects=False).status_code == 303     # back to sign-in
+
+
+def test_the_next_page_after_sign_in_stays_on_this_site(system, web_session):
+    web_session.get("/app/sign-in")
+    response = web_session.post("/app/sign-in", allow_redirects=False, data={
+        CSRF_FIELD: web_session.cookies.get(CSRF_COOKIE), "login": "cadre", "password": PASSWORD,
+        "next": "https://evil.example/app/"})
+    assert response.headers["Location"] == "/app/"
 
 
 def test_pages_need_a_session_and_come_back_after_sign_in(system, web_session):
