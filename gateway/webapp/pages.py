@@ -217,9 +217,11 @@ def _age(birth_date: str | None, today: date) -> int | None:
 
 
 def record_visit(page: Page, elder_id: str) -> Response:
-    record = page.perform("get_elder", {"elder_id": elder_id}, purpose="web app: record a visit")
+    purpose = "web app: kept on the phone for offline visits" if page.request.args.get("offline") \
+        else "web app: record a visit"
+    record = page.perform("get_elder", {"elder_id": elder_id}, purpose=purpose)
     try:
-        plan = page.perform("get_visit_plan", {"elder_id": elder_id}, purpose="web app: record a visit")
+        plan = page.perform("get_visit_plan", {"elder_id": elder_id}, purpose=purpose)
     except EldercareError:
         plan = {}
     visitors = [v for v in page.service.rpc["visits"].list_visitors({"division_code": record["division_code"]})
@@ -371,6 +373,14 @@ def static(page: Page, version: str, name: str) -> Response:
     return static_file(page, version, name)
 
 
+def service_worker(page: Page) -> Response:
+    """At /app/sw.js (not under a versioned path): a worker's scope is its own directory, and
+    the browser checks it for a new version on every visit, so it is never cached."""
+    from gateway.webapp.app import STATIC_DIR
+    return Response((STATIC_DIR / "sw.js").read_bytes(), mimetype="text/javascript",
+                    headers={"Cache-Control": "no-cache"})
+
+
 URLS = Map([
     rule("/", "home"), rule("/sign-in", "sign_in", ("GET", "POST")), rule("/sign-out", "sign_out", ("POST",)),
     rule("/language/<lang>", "set_language"),
@@ -381,7 +391,7 @@ URLS = Map([
     rule("/alerts/<alert_id>/closure", "close_alert", ("POST",)),
     rule("/dashboard", "dashboard"), rule("/dashboard/<division_code>", "dashboard"),
     rule("/subsidies", "subsidies"), rule("/subsidies/runs", "start_run", ("POST",)),
-    rule("/static/<version>/<name>", "static"),
+    rule("/static/<version>/<name>", "static"), rule("/sw.js", "service_worker"),
 ], strict_slashes=False)
 HANDLERS = {name: function for name, function in globals().items()
             if callable(function) and name in {r.endpoint for r in URLS.iter_rules()}}

@@ -267,3 +267,66 @@ def test_county_dashboard_draws_charts_with_the_apis_numbers_and_drills_down(api
     phone.get(phone.base + "/app/language/en?next=/app/dashboard")
     assert text_of(phone, "division-name") == "濮阳县" and "Joint meeting" in phone.page_source
     phone.shot("dashboard-en")
+
+
+def network(driver, online: bool) -> None:
+    """Cut or restore the browser's network (DevTools), as a phone losing its signal."""
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.emulateNetworkConditions", {
+        "offline": not online, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+
+
+def queued(driver) -> str | None:
+    return driver.find_element(By.TAG_NAME, "body").get_attribute("data-offline-queue")
+
+
+QUEUE_CONTENTS = """
+const done = arguments[arguments.length - 1];
+const open = indexedDB.open("eldercare-offline", 1);
+open.onsuccess = () => {
+  const request = open.result.transaction("visits").objectStore("visits").getAll();
+  request.onsuccess = () => done(request.result);
+};
+"""
+
+
+def test_visits_recorded_offline_wait_on_the_phone_and_land_once_when_the_network_returns(api, system, phone,
+                                                                                        web_session):
+    assigned_elder(api, system, "elder-1", 0)
+    assigned_elder(api, system, "elder-2", 1)
+    cadre(api)
+    sign_in(phone, system, WORKER)
+    WebDriverWait(phone, 30).until(lambda d: d.find_element(By.TAG_NAME, "body")
+                                   .get_attribute("data-offline-ready") == "yes")
+    WebDriverWait(phone, 30).until(lambda d: d.execute_script("return !!navigator.serviceWorker.controller"))
+    network(phone, online=False)
+    # Two visits, and one the service will refuse (dated after the service's today).
+    for count, (elder_id, day) in enumerate((("elder-1", "2026-11-20"), ("elder-2", "2026-11-21"),
+                                             ("elder-2", "2026-12-20")), start=1):
+        phone.get(f"{phone.base}/app/elders/{elder_id}/visits/new")
+        assert phone.execute_script("return navigator.onLine") is False
+        field = phone.find_element(By.NAME, "visited_on")
+        phone.execute_script("arguments[0].value = arguments[1]", field, day)
+        phone.find_element(By.ID, "record-routine").click()
+        WebDriverWait(phone, 20).until(lambda d: queued(d) == str(count))
+    assert text_of(phone, "offline-waiting") == "3"
+    phone.shot("three-waiting")
+    kept = phone.execute_async_script(QUEUE_CONTENTS)
+    assert len({item["visit_id"] for item in kept}) == 3            # each its own Idempotency-Key
+    with ServiceRpcProxy("visits", system.config) as visits:
+        assert visits.list_visits("elder-1") == [] and visits.list_visits("elder-2") == []
+        network(phone, online=True)
+        WebDriverWait(phone, 30).until(lambda d: queued(d) == "0")
+        [refused] = phone.find_elements(By.CSS_SELECTOR, ".offline-refused")
+        assert "visited_on" in refused.text and "2026-12-20" in refused.text
+        phone.shot("sent-one-refused")
+        landed = {elder: visits.list_visits(elder) for elder in ("elder-1", "elder-2")}
+        assert [v["visited_on"] for v in landed["elder-1"]] == ["2026-11-20"]
+        assert [v["visited_on"] for v in landed["elder-2"]] == ["2026-11-21"]
+        # Sent again with the same keys (a phone that never heard the first answer): nothing twice.
+        web_session.cookies.set(SESSION_COOKIE, phone.get_cookie(SESSION_COOKIE)["value"], path="/")
+        for item in (i for i in kept if i["body"]["visited_on"] != "2026-12-20"):
+            again = web_session.post(f"/api/elders/{item['elder_id']}/visits", json=item["body"],
+                                     headers={"Idempotency-Key": item["visit_id"]})
+            assert again.status_code == 201, again.text
+        assert {elder: visits.list_visits(elder) for elder in ("elder-1", "elder-2")} == landed
