@@ -21,7 +21,10 @@ def bar_chart(rows, series, title: str) -> Markup:
     plot = WIDTH - LABEL_WIDTH - 40
     group = ROW * len(series) + 8
     height = 24 + group * len(rows) + 18
-    parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(title)}" '
+    # With links (drill-down) the chart is a group a screen reader can enter; an image may
+    # hold nothing interactive.
+    role = "group" if any(link for _, link, _ in rows) else "img"
+    parts = [f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="{role}" aria-label="{escape(title)}" '
              f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
     for index, name in enumerate(series):
         x = LABEL_WIDTH + index * 110
