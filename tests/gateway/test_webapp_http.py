@@ -4,14 +4,23 @@ import pytest
 
 from gateway.webapp.security import CSRF_COOKIE, CSRF_FIELD
 from gateway.webapp.sessions import SESSION_COOKIE
-from tests.gateway.conftest import VILLAGE
+from nameko.standalone.rpc import ServiceRpcProxy
 
+from tests.gateway.conftest import COUNTY, VILLAGE
+
+QINSHUI = "140521000000"
 VILLAGE_WORKER = dict(user="cadre", department="civil_affairs", role="village_worker", jurisdiction=VILLAGE)
 
 
 PASSWORD = "correct horse battery staple"
 PEOPLE = {"cadre": {"password": PASSWORD, "name": "李明",
-                    "grant": {k: VILLAGE_WORKER[k] for k in ("department", "role", "jurisdiction")}}}
+                    "grant": {k: VILLAGE_WORKER[k] for k in ("department", "role", "jurisdiction")}},
+          "coordinator": {"password": PASSWORD, "name": "王芳",
+                          "grant": {"department": "civil_affairs", "role": "county_coordinator",
+                                    "jurisdiction": COUNTY}},
+          "qinshui": {"password": PASSWORD, "name": "赵敏",          # a county under Jincheng's subsidy policy
+                      "grant": {"department": "civil_affairs", "role": "county_coordinator",
+                                "jurisdiction": QINSHUI}}}
 
 
 @pytest.fixture(autouse=True)
@@ -22,12 +31,39 @@ def accounts(system, container_factory):
     return container
 
 
-def signed_in(web_session, system, password=PASSWORD):
+def signed_in(web_session, system, password=PASSWORD, login="cadre"):
     web_session.get("/app/sign-in")
     response = web_session.post("/app/sign-in", allow_redirects=False, data={
-        CSRF_FIELD: web_session.cookies.get(CSRF_COOKIE), "login": "cadre", "password": password,
+        CSRF_FIELD: web_session.cookies.get(CSRF_COOKIE), "login": login, "password": password,
         "next": "/app/"})
     return response
+
+
+def test_county_starts_a_subsidy_run_and_a_bad_month_is_refused_at_its_field(system, web_session):
+    signed_in(web_session, system, login="coordinator")
+    token = web_session.cookies.get(CSRF_COOKIE)
+    refused = web_session.post("/app/subsidies/runs", data={CSRF_FIELD: token, "month": "2026-13"})
+    assert refused.status_code == 400 and 'id="month-error"' in refused.text and 'value="2026-13"' in refused.text
+    # Puyang has no subsidy policy: the service's reason is shown at the top of the form.
+    uncovered = web_session.post("/app/subsidies/runs", data={CSRF_FIELD: token, "month": "2026-10"})
+    assert uncovered.status_code == 400 and "no subsidy policy covers" in uncovered.text
+    web_session.cookies.clear()
+    signed_in(web_session, system, login="qinshui")
+    token = web_session.cookies.get(CSRF_COOKIE)
+    started = web_session.post("/app/subsidies/runs", data={CSRF_FIELD: token, "month": "2026-10"})
+    assert started.status_code == 200 and started.url.endswith("/app/subsidies?month=2026-10")
+    assert "沁水县" in started.text and "待审核" in started.text
+    with ServiceRpcProxy("subsidies", system.config) as subsidies:
+        [run] = subsidies.list_runs({"month": "2026-10"})
+    assert (run["jurisdiction"], run["status"]) == ("140521", "completed")
+
+
+def test_a_service_that_does_not_answer_is_a_page_in_the_persons_language(system, web_session):
+    signed_in(web_session, system, login="coordinator")
+    system.containers["subsidies"].stop()
+    page = web_session.get("/app/subsidies")
+    assert page.status_code == 503 and "服务暂时无响应" in page.text and "Traceback" not in page.text
+    assert page.headers["Retry-After"]
 
 
 def test_sign_in_sets_an_httponly_samesite_session_and_a_wrong_password_is_refused(system, web_session):
@@ -97,6 +133,5 @@ def test_a_refused_registration_names_the_field_and_keeps_what_was_typed(system,
     assert response.status_code == 400, response.text
     assert 'id="resident_id-error"' in response.text
     assert 'value="王秀英"' in response.text and 'value="东关村1号"' in response.text
-    from nameko.standalone.rpc import ServiceRpcProxy
     with ServiceRpcProxy("registry", system.config) as registry:
         assert registry.search_elders({"division_code": VILLAGE}) == []
