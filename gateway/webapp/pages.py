@@ -65,9 +65,10 @@ def sign_in(page: Page) -> Response:
         return page.render("sign_in.html", status=401 if isinstance(error, AuthenticationError) else 400,
                            next=target, values=values, errors=errors)
     response = page.redirect(target)
-    expires = datetime.fromisoformat(session["expires_at"].replace("Z", "+00:00"))
-    max_age = max(0, int((expires - datetime.now(timezone.utc)).total_seconds()))
-    security.set_cookie(response, page.request, SESSION_COOKIE, session["session_token"], max_age=max_age)
+    # A browser-session cookie: the accounts service decides when the session ends (its
+    # expires_at is on its clock, not this one). Path /: the API reads the same cookie (the
+    # offline queue posts visits there).
+    security.set_cookie(response, page.request, SESSION_COOKIE, session["session_token"], path="/")
     return response
 
 
@@ -79,7 +80,7 @@ def sign_out(page: Page) -> Response:
         except EldercareError:
             pass                # already over: the cookie goes either way
     response = page.redirect(f"{PREFIX}/sign-in")
-    response.delete_cookie(SESSION_COOKIE, path=PREFIX)
+    response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
 

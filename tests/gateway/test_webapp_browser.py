@@ -18,6 +18,7 @@ from gateway.webapp.sessions import SESSION_COOKIE
 from kernel.config import REPOSITORY_ROOT
 from tests.gateway.conftest import COUNTY, TOWNSHIP, VILLAGE
 from tests.gateway.test_api import register, wait_for
+from tests.gateway.webapp_support import PASSWORD, one_time_code, start_accounts
 from demo.residents import make_resident_id, order_code
 
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -27,18 +28,17 @@ OFFICER = dict(user="officer-zhao", department="civil_affairs", role="township_o
 COORDINATOR = dict(user="coordinator-wang", department="civil_affairs", role="county_coordinator",
                    jurisdiction=COUNTY)
 SCRIPT_NAME = "<script>alert(1)</script>"
-PASSWORD = "correct horse battery staple"
-PEOPLE = {who["user"]: {"password": PASSWORD, "name": who["user"],
-                        "grant": {k: who[k] for k in ("department", "role", "jurisdiction")}}
-          for who in (WORKER, OFFICER, COORDINATOR)}
+PEOPLE = (WORKER, OFFICER, COORDINATOR)
 
 
 @pytest.fixture(autouse=True)
-def accounts(system, container_factory):
-    from tests.gateway.fake_accounts import FakeAccountsService
-    container = container_factory(FakeAccountsService, {**system.config, "FAKE_PEOPLE": PEOPLE})
-    container.start()
-    return container
+def accounts(system, container_factory, tmp_path):
+    SECRETS.clear()
+    SECRETS.update(start_accounts(system, container_factory, tmp_path, PEOPLE))
+    return SECRETS
+
+
+SECRETS: dict = {}
 
 
 def output_dir() -> Path:
@@ -73,13 +73,16 @@ def phone(web_config_port, request):
     driver.quit()
 
 
-def sign_in(driver, system, who, then="/app/") -> None:
+def sign_in(driver, system, who, then="/app/", secrets=None) -> None:
     """Through the sign-in page, as a person does: the accounts service's session lands in
     an HttpOnly cookie and the page comes back to where it was asked for."""
     driver.get(driver.base + then)
     assert "/app/sign-in" in driver.current_url
     driver.find_element(By.NAME, "login").send_keys(who["user"])
     driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+    code = one_time_code((secrets or SECRETS).get(who["user"]))
+    if code:
+        driver.find_element(By.NAME, "one_time_password").send_keys(code)
     navigate(driver, driver.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
     WebDriverWait(driver, 20).until(lambda d: d.current_url == d.base + then)
     assert driver.execute_script("return document.cookie") == ""        # HttpOnly: no script reads it
@@ -148,7 +151,7 @@ def test_village_worker_records_a_routine_visit_in_a_few_taps_and_prints_the_not
     navigate(phone, phone.find_element(By.ID, "record-visit"))
     phone.shot("visit-form")
     navigate(phone, phone.find_element(By.ID, "record-routine"))                     # the one tap
-    assert text_of(phone, "flash") == "巡访已记录。"
+    assert text_of(phone, "flash") == "巡访已记录。", (phone.current_url, phone.get_cookies(), phone.page_source[:600])
     assert "上门巡访" in text_of(phone, "visit-history")
     phone.shot("visit-recorded")
     with ServiceRpcProxy("visits", system.config) as visits:

@@ -7,35 +7,31 @@ from gateway.webapp.sessions import SESSION_COOKIE
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from tests.gateway.conftest import COUNTY, VILLAGE
+from tests.gateway.webapp_support import PASSWORD, one_time_code, start_accounts
 
 QINSHUI = "140521000000"
 VILLAGE_WORKER = dict(user="cadre", department="civil_affairs", role="village_worker", jurisdiction=VILLAGE)
 
 
-PASSWORD = "correct horse battery staple"
-PEOPLE = {"cadre": {"password": PASSWORD, "name": "李明",
-                    "grant": {k: VILLAGE_WORKER[k] for k in ("department", "role", "jurisdiction")}},
-          "coordinator": {"password": PASSWORD, "name": "王芳",
-                          "grant": {"department": "civil_affairs", "role": "county_coordinator",
-                                    "jurisdiction": COUNTY}},
-          "qinshui": {"password": PASSWORD, "name": "赵敏",          # a county under Jincheng's subsidy policy
-                      "grant": {"department": "civil_affairs", "role": "county_coordinator",
-                                "jurisdiction": QINSHUI}}}
+COORDINATOR = dict(user="coordinator", department="civil_affairs", role="county_coordinator", jurisdiction=COUNTY)
+# A county under Jincheng's subsidy policy (Puyang has none).
+QINSHUI_COORDINATOR = dict(user="qinshui", department="civil_affairs", role="county_coordinator",
+                           jurisdiction=QINSHUI)
+SECRETS: dict = {}
 
 
 @pytest.fixture(autouse=True)
-def accounts(system, container_factory):
-    from tests.gateway.fake_accounts import FakeAccountsService
-    container = container_factory(FakeAccountsService, {**system.config, "FAKE_PEOPLE": PEOPLE})
-    container.start()
-    return container
+def accounts(system, container_factory, tmp_path):
+    SECRETS.clear()
+    SECRETS.update(start_accounts(system, container_factory, tmp_path,
+                                  (VILLAGE_WORKER, COORDINATOR, QINSHUI_COORDINATOR)))
 
 
 def signed_in(web_session, system, password=PASSWORD, login="cadre"):
     web_session.get("/app/sign-in")
     response = web_session.post("/app/sign-in", allow_redirects=False, data={
         CSRF_FIELD: web_session.cookies.get(CSRF_COOKIE), "login": login, "password": password,
-        "next": "/app/"})
+        "one_time_password": one_time_code(SECRETS.get(login)), "next": "/app/"})
     return response
 
 

@@ -184,7 +184,7 @@
   function keepForOffline() {
     if (!window.caches || !navigator.onLine) { return Promise.resolve(); }
     var urls = [location.pathname];
-    document.querySelectorAll("a[href$='/visits/new']").forEach(function (a) { urls.push(a.getAttribute("href")); });
+    document.querySelectorAll("a[data-offline-keep]").forEach(function (a) { urls.push(a.getAttribute("href")); });
     return caches.open("eldercare-pages").then(function (cache) {
       return Promise.all(urls.map(function (url) {
         return cache.match(url).then(function (kept) {
