@@ -196,7 +196,7 @@ def _registration_choices(page: Page, villages) -> dict:
             "level_options": [(level, page.name("self_care", level)) for level in SELF_CARE_LEVELS]}
 
 
-def elder(page: Page, elder_id: str) -> Response:
+def elder(page: Page, elder_id: str, status: int = 200, supporter_errors: dict | None = None) -> Response:
     record = page.perform("get_elder", {"elder_id": elder_id}, purpose="web app: elder card")
     try:
         plan = page.perform("get_visit_plan", {"elder_id": elder_id}, purpose="web app: elder card")
@@ -204,10 +204,32 @@ def elder(page: Page, elder_id: str) -> Response:
         plan = None             # not (yet) known to visits: no obligation, no visits
     visitors = {v["visitor_id"]: v for v in page.service.rpc["visits"].list_visitors(
         {"division_code": record["division_code"]})}
-    return page.render("elder.html", elder=record, plan=plan, visitors=visitors, today=_today(page),
-                       age=_age(record.get("birth_date"), _today(page)),
-                       flash=page.gettext("Visit recorded.") if page.request.args.get("recorded")
-                       else page.gettext("Elder registered.") if page.request.args.get("registered") else None)
+    args = page.request.args
+    flash = page.gettext("Visit recorded.") if args.get("recorded") else \
+        page.gettext("Elder registered.") if args.get("registered") else \
+        page.gettext("Supporter's whereabouts recorded.") if args.get("supporter") else None
+    return page.render("elder.html", status=status, elder=record, plan=plan, visitors=visitors, today=_today(page),
+                       age=_age(record.get("birth_date"), _today(page)), flash=flash,
+                       supporter_errors=supporter_errors or {}, idempotency_key=new_stream_id())
+
+
+def supporter_moved(page: Page, elder_id: str, supporter_id: str) -> Response:
+    """A supporter left the county (where to, their phone there) or came back: the registry
+    decides whether the elder becomes or stops being left-behind."""
+    form = page.request.form
+    went = form.get("change") == "left"
+    body = {"supporter_id": supporter_id, "effective_date": forms.text(form, "effective_date")}
+    if went:
+        body.update({"whereabouts": forms.text(form, "whereabouts"), "phone": forms.text(form, "phone")})
+    try:
+        page.perform("record_supporter_left" if went else "record_supporter_returned", {"elder_id": elder_id},
+                     body={k: v for k, v in body.items() if v is not None},
+                     idempotency_key=form.get("idempotency_key"))
+    except (ValidationError, CommandRejected, ConflictError) as error:
+        messages = [m for ms in forms.field_errors(error, {"effective_date": "effective_date"}).values() for m in ms]
+        return elder(page, elder_id, status=400 if isinstance(error, ValidationError) else 409,
+                     supporter_errors={supporter_id: messages})
+    return page.redirect(f"{PREFIX}/elders/{elder_id}?supporter=1")
 
 
 def _age(birth_date: str | None, today: date) -> int | None:
@@ -387,6 +409,7 @@ URLS = Map([
     rule("/language/<lang>", "set_language"),
     rule("/elders", "elders"), rule("/elders/new", "register_elder", ("GET", "POST")),
     rule("/elders/<elder_id>", "elder"), rule("/elders/<elder_id>/visits/new", "record_visit", ("GET", "POST")),
+    rule("/elders/<elder_id>/supporters/<supporter_id>", "supporter_moved", ("POST",)),
     rule("/elders/<elder_id>/notice", "notice"), rule("/elders/<elder_id>/notice.pdf", "notice_pdf"),
     rule("/alerts", "alerts"), rule("/alerts/<alert_id>/acknowledgement", "acknowledge_alert", ("POST",)),
     rule("/alerts/<alert_id>/closure", "close_alert", ("POST",)),

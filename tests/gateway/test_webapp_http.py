@@ -131,3 +131,21 @@ def test_a_refused_registration_names_the_field_and_keeps_what_was_typed(system,
     assert 'value="王秀英"' in response.text and 'value="东关村1号"' in response.text
     with ServiceRpcProxy("registry", system.config) as registry:
         assert registry.search_elders({"division_code": VILLAGE}) == []
+
+
+def test_a_supporter_coming_back_is_recorded_from_the_card_and_a_bad_date_is_refused(system, web_session, api):
+    from tests.gateway.test_api import register
+    register(api)                           # a supporter away since 2025-12-01: left-behind
+    signed_in(web_session, system)
+    card = web_session.get("/app/elders/elder-1")
+    assert 'id="supporter-s1"' in card.text and "已返乡" in card.text
+    token = web_session.cookies.get(CSRF_COOKIE)
+    refused = web_session.post("/app/elders/elder-1/supporters/s1",
+                               data={CSRF_FIELD: token, "change": "returned", "effective_date": "not a day"})
+    assert refused.status_code == 400 and 'id="supporter-s1-error"' in refused.text
+    done = web_session.post("/app/elders/elder-1/supporters/s1",
+                            data={CSRF_FIELD: token, "change": "returned", "effective_date": "2026-11-20"})
+    assert done.status_code == 200 and "已记录赡养人去向" in done.text
+    with ServiceRpcProxy("registry", system.config) as registry:
+        elder = registry.get_elder("elder-1")
+    assert elder["supporters"][0]["returned_on"] == "2026-11-20" and elder["left_behind"] is False
