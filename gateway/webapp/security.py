@@ -34,8 +34,8 @@ def over_tls(request) -> bool:
 
 
 def set_cookie(response, request, name: str, value: str, *, max_age: int | None = None,
-               same_site: str = "Lax") -> None:
-    response.set_cookie(name, value, max_age=max_age, path="/app", httponly=True, samesite=same_site,
+               same_site: str = "Lax", path: str = "/app") -> None:
+    response.set_cookie(name, value, max_age=max_age, path=path, httponly=True, samesite=same_site,
                         secure=over_tls(request))
 
 
