@@ -167,6 +167,8 @@ class SearchSchema(Schema):
     left_behind = fields.Boolean(load_default=None, allow_none=True)
     key_target = fields.Boolean(load_default=None, allow_none=True)
     record_status = fields.String(load_default="active", validate=validate.OneOf(["active", "deceased", "merged", "any"]))
+    name = fields.String(load_default=None, validate=validate.Length(min=1, max=64),
+                         metadata={"description": "names that start with this"})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
     offset = PageOffset()
 

@@ -103,6 +103,7 @@ VISITS = ServiceContract(
         "record_visit": Rpc(visits_rpc.RecordVisitSchema, visits_rpc.VisitRecordedView),
         "get_plan": Rpc(answer=visits_rpc.PlanView),
         "list_plans": Rpc(visits_rpc.DivisionQuerySchema), "list_visits": Rpc(),
+        "last_visits": Rpc(visits_rpc.DivisionQuerySchema),
         "list_conflicts": Rpc(visits_rpc.DivisionQuerySchema),
         "reassignments_needed": Rpc(visits_rpc.DivisionQuerySchema),
         "close_periods": Rpc(),

@@ -140,6 +140,7 @@ class PlanView(Schema):
     division_code = fields.String()
     classes = fields.List(fields.String())
     visitor_id = fields.String(allow_none=True)
+    notice_id = fields.String(allow_none=True, metadata={"description": "the latest written notice issued"})
     tracking_from = fields.String(metadata={"format": "date"})
     version = fields.Integer()
     obligation_history = fields.List(fields.Nested(ObligationView))

@@ -24,7 +24,8 @@ RISKS = (("home_safety_hazard", "medium", "灶台旁堆放柴草，电线老化"
 def load_visits(config: dict, *, county: str, seed: int, today: date, console) -> Counter:
     randomness = random.Random(seed)
     outcomes: Counter = Counter()
-    villages = configured_division_table(config).villages_within(county)
+    divisions = configured_division_table(config)
+    villages = divisions.villages_within(county)
     with ClusterRpcProxy({"AMQP_URI": config["AMQP_URI"], "serializer": "json"}, timeout=60) as cluster:
         visits = cluster.visits
         cadres = {}
@@ -32,7 +33,7 @@ def load_visits(config: dict, *, county: str, seed: int, today: date, console) -
             name = SURNAMES[index % len(SURNAMES)] + GIVEN[(index // len(SURNAMES)) % len(GIVEN)]
             cadres[village] = visits.register_visitor({
                 "visitor_id": f"cadre-{village}", "name": name, "phone": f"139{index:08d}",
-                "role": "village_cadre", "organisation": f"{village}村民委员会", "village_codes": [village],
+                "role": "village_cadre", "organisation": f"{divisions.get(village).name}村民委员会", "village_codes": [village],
             }, DEMO_ACTOR)["visitor_id"] if not _exists(visits, village) else f"cadre-{village}"
         plans = _all_plans(visits, county.ljust(12, "0"))
         month_start = today.replace(day=1)

@@ -15,6 +15,8 @@ from datetime import datetime, timezone
 
 from nameko.exceptions import MethodNotFound, RemoteError, RpcTimeout, UnknownService
 
+from gateway.webapp.i18n import translations
+from gateway.webapp.names import name_of
 from kernel.divisions import configured_division_table, significant_prefix
 
 LABELS = {
@@ -84,13 +86,15 @@ def _percent(rate) -> str | None:
 
 def render_dashboard(rpc, division_code: str, lang: str, today, config) -> str:
     labels = LABELS["en" if lang == "en" else "zh"]
+    gettext = translations("en" if lang == "en" else "zh").gettext
+    labels = {**labels, "name": lambda kind, code: html.escape(name_of(kind, code, gettext))}
     data = gather(rpc, division_code, today.strftime("%Y-%m"), datetime.now(timezone.utc))
     divisions = configured_division_table(config)
     place = divisions.get(division_code)
     name = place.name if place else division_code
     sections = [_elders(data["elders"], labels, divisions, lang), _visits(data["visits"], labels),
                 _alerts(data["alerts"], labels), _facilities(data["facilities"], labels),
-                _disbursements(data["runs"], division_code, labels)]
+                _disbursements(data["runs"], division_code, labels, divisions)]
     other = "en" if lang != "en" else "zh"
     return (f"<!doctype html><html lang='{'en' if lang == 'en' else 'zh-CN'}'><head><meta charset='utf-8'>"
             f"<title>{html.escape(labels['title'])} · {html.escape(name)}</title>"
@@ -101,6 +105,12 @@ def render_dashboard(rpc, division_code: str, lang: str, today, config) -> str:
             f"<h1>{html.escape(labels['title'])} · <span id='division-name'>{html.escape(name)}</span></h1>"
             f"<p>{labels['updated']} {today.isoformat()} · <a href='?lang={other}'>{labels['language']}</a></p>"
             + "".join(sections) + "</body></html>")
+
+
+def _place_name(divisions, jurisdiction: str) -> str:
+    """A run's jurisdiction is a division prefix (``410928``): the division it names."""
+    place = divisions.get(jurisdiction.ljust(12, "0"))
+    return place.name if place else jurisdiction
 
 
 def _unavailable(title: str, labels) -> str:
@@ -127,14 +137,15 @@ def _visits(summary, labels) -> str:
     if summary is None:
         return _unavailable(labels["visits"], labels)
     coverage = summary["last_closed_month"]
-    goals = [f"{c}: {_percent(b.get('goal'))}" for c, b in coverage.get("by_class", {}).items() if b.get("goal")]
+    goals = [f"{labels['name']('target_class', c)}: {_percent(b.get('goal'))}"
+             for c, b in coverage.get("by_class", {}).items() if b.get("goal")]
     return (f"<section><h2>{labels['visits']} · {html.escape(summary['month'])}</h2><table>"
             f"<tr><td>{labels['under_obligation']}</td><td>{_figure('visits-under-obligation', summary['under_obligation'])}</td></tr>"
             f"<tr><td>{labels['visited_this_month']}</td><td>{_figure('visits-visited-this-month', summary['visited_this_month'])}</td></tr>"
             f"<tr><td>{labels['open_overdue']}</td><td>{_figure('visits-open-overdue', summary['open_overdue'])}</td></tr>"
             f"<tr><td>{labels['coverage']} ({html.escape(coverage['period'])})</td>"
             f"<td class='big'>{_figure('visits-coverage-rate', _percent(coverage['coverage_rate']))}</td></tr>"
-            + (f"<tr><td>{labels['goal']}</td><td>{html.escape(', '.join(goals))}</td></tr>" if goals else "")
+            + (f"<tr><td>{labels['goal']}</td><td>{', '.join(goals)}</td></tr>" if goals else "")
             + "</table></section>")
 
 
@@ -143,7 +154,7 @@ def _alerts(summary, labels) -> str:
         return _unavailable(labels["alerts"], labels)
     ages = "".join(f"<tr><td>{labels['age']} {label} {labels['hours']}</td><td>{summary['by_age'][key]}</td></tr>"
                    for key, label in AGE_BUCKETS)
-    departments = "".join(f"<tr><td>{html.escape(d)}</td><td>{n}</td></tr>"
+    departments = "".join(f"<tr><td>{labels['name']('department', d)}</td><td>{n}</td></tr>"
                           for d, n in sorted(summary["by_department"].items()))
     return (f"<section><h2>{labels['alerts']}</h2><table>"
             f"<tr><td>{labels['open_alerts']}</td><td class='big'>{_figure('alerts-open', summary['open_alerts'])}</td></tr>"
@@ -158,7 +169,7 @@ def _facilities(statistics, labels) -> str:
     if statistics is None:
         return _unavailable(labels["facilities"], labels)
     total = statistics["total"]
-    kinds = "".join(f"<tr><td>{html.escape(kind)}</td><td>{f['facilities']}</td><td>{f['beds']}</td>"
+    kinds = "".join(f"<tr><td>{labels['name']('facility_kind', kind)}</td><td>{f['facilities']}</td><td>{f['beds']}</td>"
                     f"<td>{_percent(f['occupancy_rate']) or '—'}</td></tr>" for kind, f in statistics["by_kind"].items())
     return (f"<section><h2>{labels['facilities']}</h2><table>"
             f"<tr><td>{labels['facilities']}</td><td>{_figure('facilities-total', total['facilities'])}</td></tr>"
@@ -168,7 +179,7 @@ def _facilities(statistics, labels) -> str:
             f"</table><table>{kinds}</table></section>")
 
 
-def _disbursements(runs, division_code: str, labels) -> str:
+def _disbursements(runs, division_code: str, labels, divisions) -> str:
     """This month's runs that cover the division or lie inside it (a run is per jurisdiction)."""
     if runs is None:
         return _unavailable(labels["disbursements"], labels)
@@ -176,7 +187,8 @@ def _disbursements(runs, division_code: str, labels) -> str:
     relevant = [r for r in runs if r["jurisdiction"].startswith(prefix) or prefix.startswith(
         significant_prefix(r["jurisdiction"].ljust(12, "0")))]
     total = sum((r.get("disbursed_fen") or 0) + (r.get("adjusted_fen") or 0) for r in relevant)
-    rows = "".join(f"<tr><td>{html.escape(r['jurisdiction'])}</td><td>{html.escape(r['status'])}</td>"
+    rows = "".join(f"<tr><td>{html.escape(_place_name(divisions, r['jurisdiction']))}</td>"
+                   f"<td>{labels['name']('run_status', r['status'])}</td>"
                    f"<td>{((r.get('disbursed_fen') or 0) + (r.get('adjusted_fen') or 0)) / 100:,.2f}</td></tr>"
                    for r in relevant)
     return (f"<section><h2>{labels['disbursements']}</h2><table>"

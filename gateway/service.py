@@ -29,6 +29,8 @@ from gateway.routes import ROUTES, RpcCall
 from gateway.schemas import IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY_PATTERN
 from gateway.timeline import TIMELINE_SOURCES, access_log, record_read, timeline
 from gateway.web import api_http
+from gateway.webapp.app import serve
+from gateway.webapp.pages import HANDLERS, URLS
 from kernel.commands import CONTEXT_KEY as COMMAND_ID
 from kernel.errors import EldercareError, NotFoundError, ValidationError
 from kernel.providers import LoggingContext, OutboxRelayRunner, ServiceDatabase
@@ -169,14 +171,30 @@ class GatewayService:
 
     def _serve(self, route, params, request) -> Response:
         principal = self._authenticate(request)
-        check_permission(principal, route.permission, route.name)
         args = {k: v for k, v in request.args.items() if k not in ("break_glass", "purpose")}
         body = self._body(request) if route.method == "POST" else {}
-        break_glass = self._jurisdiction(route, principal, params, args, body, request)
-        if route.creates:
-            self.rpc.command_id = command_id_for(principal, request.headers.get(IDEMPOTENCY_HEADER))
         if route.name == "quarterly_report":
+            check_permission(principal, route.permission, route.name)
+            self._jurisdiction(route, principal, params, args, body, request.args.get("break_glass"))
             return self._quarterly_report(principal, args)
+        result = self.perform(route, principal, params, args, body, purpose=request.args.get("purpose"),
+                              break_glass=request.args.get("break_glass"),
+                              idempotency_key=request.headers.get(IDEMPOTENCY_HEADER))
+        # A command that finds its work already done (a subsidy run computed before) created
+        # nothing: 200, not 201.
+        unchanged = isinstance(result, dict) and result.get("changed") is False
+        status = 201 if route.creates and not unchanged else 200
+        return json_response(result, status)
+
+    def perform(self, route, principal, params, args, body, *, purpose=None, break_glass=None,
+                idempotency_key=None):
+        """One route for one person: permission, jurisdiction, the call, the access log.
+        The API and the web app (``gateway.webapp``) both go through here, so a page can
+        do nothing the same person could not do over the API."""
+        check_permission(principal, route.permission, route.name)
+        broke_glass = self._jurisdiction(route, principal, params, args, body, break_glass)
+        if route.creates:
+            self.rpc.command_id = command_id_for(principal, idempotency_key)
         if route.name == "elder_timeline":
             result = timeline(self.rpc, params["elder_id"])
         elif route.name == "elder_access_log":
@@ -184,13 +202,9 @@ class GatewayService:
         else:
             result = route.call(self.rpc, principal, params, args, body)
         if route.personal:
-            purpose = request.args.get("purpose") or (request.args.get("break_glass") if break_glass else None)
-            record_read(self.db, params["elder_id"], principal, route.name, purpose, break_glass, self.rpc)
-        # A command that finds its work already done (a subsidy run computed before) created
-        # nothing: 200, not 201.
-        unchanged = isinstance(result, dict) and result.get("changed") is False
-        status = 201 if route.creates and not unchanged else 200
-        return json_response(result, status)
+            why = purpose or (break_glass if broke_glass else None)
+            record_read(self.db, params["elder_id"], principal, route.name, why, broke_glass, self.rpc)
+        return result
 
     def _quarterly_report(self, principal, args) -> Response:
         from datetime import datetime, timezone
@@ -253,7 +267,7 @@ class GatewayService:
             raise ValidationError({"body": ["must be a JSON object"]})
         return body
 
-    def _jurisdiction(self, route, principal, params, args, body, request) -> bool:
+    def _jurisdiction(self, route, principal, params, args, body, break_glass) -> bool:
         """Check the target lies in the caller's jurisdiction. Returns True when an
         emergency read outside it is allowed by break-the-glass."""
         division = self._scope_division(route, principal, params, args, body)
@@ -262,7 +276,7 @@ class GatewayService:
             raise ValidationError({route.scope[1]: ["must be a 12-digit division code"]})
         if within(principal, division):
             return False
-        reason = (request.args.get("break_glass") or "").strip()
+        reason = (break_glass or "").strip()
         if route.personal and not route.permission.writes and len(reason) >= MIN_BREAK_GLASS_REASON:
             log.warning("break-the-glass read outside jurisdiction", user=principal.user, route=route.name,
                         division=division, reason=reason)
@@ -324,6 +338,21 @@ class GatewayService:
         if token:
             return self._bearer(token)
         return self._authenticate(request)
+
+    # -- the web app (gateway.webapp) ----------------------------------------------------------
+    @api_http("/app/<path:path>")
+    def app(self, request, path):
+        """Every page of the web app, every method: ``gateway.webapp`` routes them, so an
+        unknown address or a wrong method is a page in the person's language."""
+        return serve(self, request, URLS, HANDLERS)
+
+    @http("GET", "/app/")
+    def app_home(self, request):
+        return serve(self, request, URLS, HANDLERS)
+
+    @http("GET", "/app")
+    def app_root(self, request):
+        return Response("", status=308, headers={"Location": "/app/"})
 
     # -- operations ---------------------------------------------------------------------------
     @http("GET", "/health")

@@ -195,6 +195,11 @@ class DivisionTable:
     def get(self, code: str) -> Division | None:
         return self._by_code.get(code)
 
+    def within(self, prefix: str, levels: Iterable[str] = LEVELS) -> list[Division]:
+        """The divisions under ``prefix`` at these levels, by code."""
+        wanted = set(levels)
+        return [row for code, row in sorted(self._by_code.items()) if row.level in wanted and code.startswith(prefix)]
+
     def villages_within(self, prefix: str) -> list[str]:
         return sorted(code for code, row in self._by_code.items()
                       if row.level == "village" and code.startswith(prefix))
@@ -207,6 +212,12 @@ class DivisionTable:
         if division.level != "village":
             return [f"{code!r} is a {division.level} ({division.name}); an elder lives in a village"]
         return []
+
+    def full_name(self, code: str, top: str = "county") -> str:
+        """``濮阳县城关镇前夏园村``: the names from ``top`` down, as a postal address writes
+        them; the code itself only when the table does not know it."""
+        chain = [d for d in self.path(code) if LEVELS.index(d.level) >= LEVELS.index(top)]
+        return "".join(d.name for d in chain) or code
 
     def path(self, code: str) -> list[Division]:
         """The division and its ancestors, province first."""

@@ -161,6 +161,8 @@ class RegistryService(checkpoint_witness(SEALING_SERVICES, own="registry")):
         for flag in ("left_behind", "key_target"):
             if query[flag] is not None:
                 conditions.append(elders.c[flag] == query[flag])
+        if query["name"]:
+            conditions.append(elders.c.name.startswith(query["name"], autoescape=True))
         if query["record_status"] != "any":
             conditions.append(elders.c.record_status == query["record_status"])
         statement = (select(elders).where(and_(True, *conditions)).order_by(elders.c.elder_id)

@@ -111,10 +111,10 @@ def assign_visitor(uow: UnitOfWork, ctx: VisitsContext, elder_id: str, visitor_i
     plan = load_plan(uow, elder_id, ctx.catalogue)
     recipients = (Recipient("elder", profile["name"], profile["phone"]),) + tuple(
         Recipient("supporter", s["name"], s.get("phone")) for s in json.loads(profile["supporters"]))
-    village = ctx.divisions.get(plan.division_code or profile["division_code"])
     notice_id = new_stream_id()
     rendered = render_notice(NoticeContent(
-        notice_id, on, profile["name"], village.name if village else profile["division_code"], visitor.name,
+        notice_id, on, profile["name"], ctx.divisions.full_name(plan.division_code or profile["division_code"]),
+        visitor.name,
         visitor.phone, visitor.role, visitor.organisation, tuple((r.role, r.name) for r in recipients)))
     command = AssignVisitor(elder_id, visitor_id, visitor.name, visitor.phone, frozenset(visitor.village_codes),
                             notice_id, recipients, rendered.sha256, on)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 
 import structlog
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, case, func, or_, select
 
 from contracts import CATALOGUE
 from contracts.services import SEALING_SERVICES, VISITS
@@ -176,6 +176,23 @@ class VisitsService(checkpoint_witness(SEALING_SERVICES, own="visits")):
         with self.db.connect() as conn:
             return _rows(conn, select(visit_records).where(visit_records.c.elder_id == elder_id)
                          .order_by(visit_records.c.visited_on, visit_records.c.position))
+
+    @command_rpc
+    def last_visits(self, filters):
+        """Per elder of a division with a plan: the day of their latest visit and how many
+        visits this month, for a village worker's list (who is due)."""
+        query = load_or_refuse(DivisionQuerySchema(), filters)
+        month_start = self.db.clock.today().replace(day=1).isoformat()
+        this_month = func.sum(case((visit_records.c.visited_on >= month_start, 1), else_=0))
+        statement = (select(visit_records.c.elder_id, func.max(visit_records.c.visited_on).label("last_visited_on"),
+                            this_month.label("visits_this_month"))
+                     .join(plans, plans.c.elder_id == visit_records.c.elder_id)
+                     .where(_within(plans.c.division_code, query["division_code"]),
+                            visit_records.c.superseded_by.is_(None))
+                     .group_by(visit_records.c.elder_id).order_by(visit_records.c.elder_id)
+                     .limit(query["limit"]).offset(query["offset"]))
+        with self.db.connect() as conn:
+            return [{**row, "visits_this_month": int(row["visits_this_month"] or 0)} for row in _rows(conn, statement)]
 
     @command_rpc
     def list_conflicts(self, filters):

@@ -14,6 +14,7 @@ def plan_view(plan: ElderPlan) -> dict:
     return {
         "elder_id": plan.elder_id, "name": plan.name, "division_code": plan.division_code,
         "classes": sorted(plan.classes), "visitor_id": plan.visitor_id,
+        "notice_id": plan.notices[-1] if plan.notices else None,
         "tracking_from": plan.tracking_from.isoformat(), "version": plan.version,
         "obligation_history": [{"from": d.isoformat(), "classes": sorted(c)} for d, c in plan.memberships],
         "visits": [{"visit_id": v.visit_id, "visitor_id": v.visitor_id, "visited_on": v.visited_on.isoformat(),

@@ -61,3 +61,15 @@ def test_dashboard_refuses_outside_jurisdiction(system, web_session):
     token = system.token(user="cadre", role="village_worker", jurisdiction=VILLAGE)
     assert web_session.get(f"/dashboard/{COUNTY}?token={token}").status_code == 403
     assert web_session.get(f"/dashboard/{COUNTY}").status_code == 401
+
+
+def test_dashboard_names_kinds_and_departments_not_their_codes(api, system, web_session):
+    opened = api("POST", "/api/facilities", json={
+        "facility_id": "facility-1", "name": "东关村幸福院", "division_code": VILLAGE, "kind": "happiness_home",
+        "operating_model": "public_built_public_run", "operator": "村委会", "capacity": 3,
+        "effective_date": "2026-01-01"})
+    assert opened.status_code == 201, opened.text
+    page = web_session.get(f"/dashboard/{COUNTY}?token={system.token()}").text
+    assert "农村互助幸福院" in page and "happiness_home" not in page
+    english = web_session.get(f"/dashboard/{COUNTY}?token={system.token()}&lang=en").text
+    assert "Rural mutual-aid happiness home" in english

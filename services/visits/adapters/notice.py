@@ -3,8 +3,10 @@ writing to the elder and to the supporter"): a printable HTML page and the same 
 PDF. The PDF is rendered reproducibly (no creation date, fixed ids), so the SHA-256 that
 the notice-issued event records can be checked by rendering the event again.
 
-Chinese text uses the PDF standard CID font STSong-Light: nothing is embedded and no font
-file is needed on the server; every PDF reader that reads Chinese supplies it.
+The PDF embeds the subset of WenQuanYi Micro Hei (``data/fonts``, Apache-2.0) that its text
+uses: the standard CID font STSong-Light it used before is not embedded, and pdfium and
+poppler, lacking Adobe's font packs, drew only the digits. reportlab embeds TrueType outlines
+only, which is why this font and not Noto CJK (CFF outlines).
 """
 from __future__ import annotations
 
@@ -18,11 +20,14 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
-FONT = "STSong-Light"
-pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+from kernel.config import repository_path
+
+FONT = "WenQuanYiMicroHei"
+FONT_FILE = "data/fonts/wqy-microhei-subset.ttf"
+pdfmetrics.registerFont(TTFont(FONT, str(repository_path(FONT_FILE))))
 
 ROLE_NAMES = {"village_cadre": "村干部", "resident_cadre": "驻村干部", "civil_affairs_specialist": "民政专干",
               "social_work_organisation": "社会工作服务机构", "volunteer": "志愿者",
