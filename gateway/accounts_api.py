@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response
 
 from gateway.access import ForbiddenError
 from gateway.auth import SESSION_COOKIE, AuthenticationError, Principal
+from gateway.webapp import security
 from kernel.config import setting
 
 ADMIN = frozenset({"admin", "system"})
@@ -62,7 +63,8 @@ def _session_cookie(request, response: Response, token: str | None) -> None:
 def sign_in(gateway, request, _principal, _params, body):
     payload = {k: body.get(k) for k in ("login", "password", "one_time_password", "grant_id") if k in body}
     answer = gateway.rpc["accounts"].sign_in({**payload, "client_address": client_address(gateway, request)})
-    return answer, 201, answer["session_token"]
+    # The double-submit token a cookie-signed write must echo in X-CSRF-Token.
+    return {**answer, "csrf_token": security.csrf_token(request)}, 201, answer["session_token"]
 
 
 def current_session(gateway, request, principal: Principal, _params, _body):
@@ -195,6 +197,7 @@ def serve_account_route(gateway, request, route: AccountRoute, params) -> Respon
                         mimetype="application/json", headers={"Cache-Control": "no-store"})
     if len(result) == 3:
         _session_cookie(request, response, result[2])
+        security.ensure_csrf_cookie(request, response)
     return response
 
 

@@ -31,6 +31,7 @@ from gateway.timeline import TIMELINE_SOURCES, access_log, record_read, timeline
 from gateway.web import api_http
 from gateway.webapp.app import serve
 from gateway.webapp.pages import HANDLERS, URLS
+from gateway.webapp.security import csrf_ok
 from kernel.commands import CONTEXT_KEY as COMMAND_ID
 from kernel.errors import EldercareError, NotFoundError, ValidationError
 from kernel.providers import LoggingContext, OutboxRelayRunner, ServiceDatabase
@@ -51,6 +52,7 @@ STATUS_BY_CODE = {
     "service_unavailable": 503,
 }
 RETRY_AFTER_SECONDS = 5
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # /ready waits for every service a route, the timeline or the dashboard calls.
 # Accounts resolves every signed-in person and API token.
 CALLED_SERVICES = tuple(sorted({route.call.service for route in ROUTES if isinstance(route.call, RpcCall)}
@@ -246,6 +248,10 @@ class GatewayService:
             return self._bearer(header[len("Bearer "):].strip())
         session = request.cookies.get(SESSION_COOKIE)
         if session:
+            # A browser sends the cookie by itself; a write must also show this browser's CSRF token.
+            if request.method not in SAFE_METHODS and not csrf_ok(request):
+                raise ForbiddenError("a write signed in by the session cookie needs the X-CSRF-Token header "
+                                     "(csrf_token from POST /api/session)", field="csrf_token")
             return self.identity.session(session)
         raise AuthenticationError("sign in (POST /api/session) or send 'Authorization: Bearer <token>'",
                                   field="authorization")

@@ -51,7 +51,8 @@ def csrf_token(request) -> str:
 def ensure_csrf_cookie(request, response) -> None:
     new = getattr(request, "_new_csrf", None)
     if new:
-        set_cookie(response, request, CSRF_COOKIE, new, same_site="Strict")
+        # Path /: the API checks it too on a write signed in by the session cookie.
+        set_cookie(response, request, CSRF_COOKIE, new, same_site="Strict", path="/")
 
 
 def csrf_ok(request) -> bool:

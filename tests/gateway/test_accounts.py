@@ -61,7 +61,24 @@ def sign_in(front, login, password=STRONG, secret=None, **extra):
     if secret:
         body["one_time_password"] = totp_now(secret)
     front.http.cookies.clear()
-    return front.http.post("/api/session", json=body)
+    front.http.headers.pop("X-CSRF-Token", None)
+    answer = front.http.post("/api/session", json=body)
+    if answer.status_code == 201:         # a cookie-signed write echoes the session's CSRF token
+        front.http.headers["X-CSRF-Token"] = answer.json()["csrf_token"]
+    return answer
+
+
+def test_a_cookie_signed_write_without_the_csrf_token_is_refused(front):
+    make_person(front.accounts, "cadre-1", "village_worker", VILLAGE)
+    sign_in(front, "cadre-1")
+    csrf = front.http.headers.pop("X-CSRF-Token")
+    refused = front.http.post("/api/tokens", json={"label": "tablet", "days": 1})
+    assert refused.status_code == 403 and refused.json()["field"] == "csrf_token"
+    wrong = front.http.post("/api/tokens", json={"label": "tablet", "days": 1}, headers={"X-CSRF-Token": "x" * 43})
+    assert wrong.status_code == 403
+    assert front.http.get("/api/elders").status_code == 200          # reads need no token
+    front.http.headers["X-CSRF-Token"] = csrf
+    assert front.http.delete("/api/session").status_code == 200
 
 
 def bearer(token):

@@ -14,6 +14,7 @@ from selenium.common.exceptions import NoAlertPresentException, StaleElementRefe
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from gateway.webapp.security import CSRF_COOKIE
 from gateway.webapp.sessions import SESSION_COOKIE
 from kernel.config import REPOSITORY_ROOT
 from tests.gateway.conftest import COUNTY, TOWNSHIP, VILLAGE
@@ -328,8 +329,10 @@ def test_visits_recorded_offline_wait_on_the_phone_and_land_once_when_the_networ
         assert [v["visited_on"] for v in landed["elder-2"]] == ["2026-11-21"]
         # Sent again with the same keys (a phone that never heard the first answer): nothing twice.
         web_session.cookies.set(SESSION_COOKIE, phone.get_cookie(SESSION_COOKIE)["value"], path="/")
+        csrf = phone.get_cookie(CSRF_COOKIE)["value"]
+        web_session.cookies.set(CSRF_COOKIE, csrf, path="/")
         for item in (i for i in kept if i["body"]["visited_on"] != "2026-12-20"):
             again = web_session.post(f"/api/elders/{item['elder_id']}/visits", json=item["body"],
-                                     headers={"Idempotency-Key": item["visit_id"]})
+                                     headers={"Idempotency-Key": item["visit_id"], "X-CSRF-Token": csrf})
             assert again.status_code == 201, again.text
         assert {elder: visits.list_visits(elder) for elder in ("elder-1", "elder-2")} == landed
