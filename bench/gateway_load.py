@@ -914,11 +914,11 @@ class _Sink:
 
 
 # -- 3. the measurement: the system as the Procfile runs it ------------------------------------------
-GATEWAY_SERVICES = {
-    "registry": "services.registry.service:RegistryService", "visits": "services.visits.service:VisitsService",
-    "facilities": "services.facilities.service:FacilitiesService",
-    "notifications": "services.notifications.service:NotificationsService",
-    "subsidies": "services.subsidies.service:SubsidiesService", "gateway": "gateway.service:GatewayService"}
+def gateway_processes() -> dict[str, str]:
+    """Every service the gateway calls (its /ready waits for them all), and the gateway."""
+    from contracts.services import PROCESSES
+    from gateway.service import CALLED_SERVICES
+    return {name: PROCESSES[name].runs for name in (*CALLED_SERVICES, "gateway")}
 
 
 class RunningSystem:
@@ -959,7 +959,7 @@ class RunningSystem:
         import sys
 
         from kernel.config import REPOSITORY_ROOT
-        for name, target in GATEWAY_SERVICES.items():
+        for name, target in gateway_processes().items():
             log = open(self.directory / f"{name}.log", "w")
             self.processes[name] = subprocess.Popen(
                 [sys.executable, "-m", "nameko", "run", "--config", str(self.config_path), target],
@@ -1197,7 +1197,7 @@ def bench_gateway(backend, elders: int = DEFAULT_GATEWAY_ELDERS, requests: int =
         with _quiet_logs():
             template_urls = build_template(scratch / "template", amqp_uri, template, elders)
         template_seconds = time.perf_counter() - started
-        urls = {name: backend.new_url(name) for name in (*TEMPLATE_SERVICES, "gateway")}
+        urls = {name: backend.new_url(name) for name in (*TEMPLATE_SERVICES, "accounts", "gateway")}
         for name, url in urls.items():
             migrate.upgrade(name, url)
         started = time.perf_counter()
