@@ -9,9 +9,12 @@ import time
 from pathlib import Path
 from typing import Optional
 
+import sys
+
 import typer
 from nameko.standalone.rpc import ClusterRpcProxy
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+from rich.console import Console
 from rich.table import Table
 
 from kernel.config import amqp_uri, load_config
@@ -28,9 +31,16 @@ def _rpc(timeout: float = 300):
     return ClusterRpcProxy({"AMQP_URI": amqp_uri(config), "serializer": "json"}, timeout=timeout)
 
 
-def _console():
-    from cli.app import console
-    return console
+CONSOLE = Console(stderr=True, soft_wrap=True)
+
+
+def _console() -> Console:
+    return CONSOLE
+
+
+def _out() -> Console:
+    """Tables on stdout: full width when piped."""
+    return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 240)
 
 
 def _actor(user: str) -> dict:
@@ -115,7 +125,6 @@ def show(import_id: str, refused: bool = typer.Option(False, help="list the refu
                 for row in rpc.imports.refused_rows({"import_id": import_id, "limit": 1000}):
                     for problem in row["problems"]:
                         table.add_row(str(row["row"]), problem["column"], problem["reason"])
-                from cli.app import _out
                 _out().print(table)
     except EldercareError as error:
         _fail(error)
@@ -133,7 +142,6 @@ def duplicates(import_id: str):
     for row in rows:
         table.add_row(str(row["row"]), row["other"], REASON_LABELS[row["reason"]][0],
                       ("已合并 merged" if row["merged"] else row["decision"] or "待定 undecided"))
-    from cli.app import _out
     _out().print(table)
 
 

@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 from typing import Optional
 
+import sys
+
 import typer
 from nameko.standalone.rpc import ClusterRpcProxy
+from rich.console import Console
 from rich.table import Table
 
 from kernel.config import amqp_uri, load_config
@@ -26,9 +29,16 @@ def _actor(user: str, role: str = "county_coordinator") -> dict:
     return {"department": "civil_affairs", "user": user, "role": role}
 
 
-def _console():
-    from cli.app import console
-    return console
+CONSOLE = Console(stderr=True, soft_wrap=True)
+
+
+def _console() -> Console:
+    return CONSOLE
+
+
+def _out() -> Console:
+    """Tables on stdout: full width when piped."""
+    return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 240)
 
 
 def _fail(error: EldercareError):
@@ -72,7 +82,6 @@ def progress(campaign_id: str, division: Optional[str] = typer.Option(None, help
     table = Table("区划 division", "已排查 surveyed", "应排查 total", "完成率 share")
     for row in rows:
         table.add_row(row["division_code"], str(row["surveyed"]), str(row["total"]), f"{row['share']:.0%}")
-    from cli.app import _out
     _out().print(table)
 
 

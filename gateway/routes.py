@@ -91,10 +91,11 @@ def _import_command(method: str):
     return _command("imports", method, "import_id")
 
 
-def _import_rows(method: str):
+def _with_path(service: str, method: str, id_field: str) -> RpcCall:
+    """A query taking one filters dict: the query string plus the id from the path."""
     def call(rpc, principal, params, args, body):
-        return getattr(rpc["imports"], method)({**args, "import_id": params["import_id"]})
-    return call
+        return getattr(rpc[service], method)({**args, id_field: params[id_field]})
+    return RpcCall(service, method, call)
 
 
 # Ledger imports are civil affairs' (the county bureau leads the ledger; townships organise it).
@@ -258,7 +259,7 @@ def _routes() -> list[Route]:
               personal=True, tag="subsidies"),
         # ledger import (台账导入)
         Route("GET", "/api/imports/template", "import_template", "The ledger template (XLSX, Chinese headers)",
-              IMPORT_READERS, lambda rpc, p, params, args, body: rpc["imports"].template(), None, tag="imports",
+              IMPORT_READERS, _query("imports", "template", lambda p, args: []), None, tag="imports",
               answers_file=True),
         Route("POST", "/api/imports", "open_import",
               "Upload a ledger (XLSX or CSV, base64; or multipart with a `file` part) for its dry run",
@@ -267,12 +268,12 @@ def _routes() -> list[Route]:
               IMPORT_READERS, _get("imports", "get_import", "import_id"), ("import", "import_id"), tag="imports"),
         Route("GET", "/api/imports/<import_id>/refused-rows", "import_refused_rows",
               "The refused rows: row number, column, reason in Chinese", IMPORT_READERS,
-              _import_rows("refused_rows"), ("import", "import_id"), tag="imports"),
+              _with_path("imports", "refused_rows", "import_id"), ("import", "import_id"), tag="imports"),
         Route("GET", "/api/imports/<import_id>/report", "import_report",
               "The dry run's report (XLSX): one line per refused row, then duplicates", IMPORT_READERS,
               _get("imports", "report", "import_id"), ("import", "import_id"), tag="imports", answers_file=True),
         Route("GET", "/api/imports/<import_id>/duplicates", "import_duplicates",
-              "Probable duplicates for a person to decide", IMPORT_READERS, _import_rows("duplicates"),
+              "Probable duplicates for a person to decide", IMPORT_READERS, _with_path("imports", "duplicates", "import_id"),
               ("import", "import_id"), tag="imports"),
         Route("POST", "/api/imports/<import_id>/duplicates/decision", "decide_duplicate",
               "Merge a probable duplicate (reversible) or keep both", IMPORTING, _import_command("decide_duplicate"),
@@ -289,11 +290,9 @@ def _routes() -> list[Route]:
               query(), _get("surveys", "get_campaign", "campaign_id"), ("campaign", "campaign_id"), tag="surveys"),
         Route("GET", "/api/surveys/<campaign_id>/progress", "campaign_progress",
               "Completion per township (or per village of a township)", query(),
-              lambda rpc, p, params, args, body: rpc["surveys"].progress(
-                  {**args, "campaign_id": params["campaign_id"]}), ("query", "division_code"), tag="surveys"),
+              _with_path("surveys", "progress", "campaign_id"), ("query", "division_code"), tag="surveys"),
         Route("GET", "/api/surveys/<campaign_id>/tasks", "campaign_tasks", "A village's elders to survey",
-              query(), lambda rpc, p, params, args, body: rpc["surveys"].list_tasks(
-                  {**args, "campaign_id": params["campaign_id"]}), ("query", "village_code"), tag="surveys"),
+              query(), _with_path("surveys", "list_tasks", "campaign_id"), ("query", "village_code"), tag="surveys"),
         Route("POST", "/api/surveys/<campaign_id>/visits", "record_survey",
               "A survey visit: confirmed, corrected (a registry correction) or not found", command(CIVIL_AFFAIRS),
               _command("surveys", "record_survey", "campaign_id"), ("body_elder", "elder_id"), tag="surveys"),

@@ -30,7 +30,7 @@ from services.imports import handlers
 from services.imports.adapters.tables import import_matches, import_rows, imports
 from services.imports.ledger import template_xlsx
 from services.imports.report import refusal_lines, report_xlsx
-from services.imports.schemas import (DecideDuplicateSchema, FileView, ImportIdSchema, ImportView,
+from contracts.imports_rpc import (DecideDuplicateSchema, FileView, ImportIdSchema, ImportView,
                                       OpenImportSchema, RowsQuerySchema)
 
 log = structlog.get_logger(__name__)

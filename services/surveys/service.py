@@ -25,7 +25,7 @@ from sqlalchemy import select
 from services.surveys import domain as d
 from services.surveys import handlers
 from services.surveys.adapters.tables import survey_tasks
-from services.surveys.schemas import (CONFIRMABLE, CampaignIdSchema, CampaignView, OpenCampaignSchema,
+from contracts.surveys_rpc import (CONFIRMABLE, CampaignIdSchema, CampaignView, OpenCampaignSchema,
                                       ProgressQuerySchema, RecordSurveySchema, TasksQuerySchema)
 
 log = structlog.get_logger(__name__)

@@ -1,4 +1,4 @@
-"""The import service's RPC edge: what each command takes and what a view answers."""
+"""The ledger import's RPC surface (services/imports): what each method takes and answers."""
 from __future__ import annotations
 
 import base64

@@ -1,4 +1,4 @@
-"""The survey service's RPC edge: commands in, views out."""
+"""Survey campaigns' RPC surface (services/surveys): what each method takes and answers."""
 from __future__ import annotations
 
 from marshmallow import Schema, fields, post_load, validate
