@@ -91,10 +91,12 @@ def _import_command(method: str):
     return _command("imports", method, "import_id")
 
 
-def _with_path(service: str, method: str, id_field: str) -> RpcCall:
-    """A query taking one filters dict: the query string plus the id from the path."""
+def _with_path(service: str, method: str, id_field: str, defaulted: str | None = None) -> RpcCall:
+    """A query taking one filters dict: the query string plus the id from the path;
+    ``defaulted``: a division filter that defaults to the caller's jurisdiction."""
     def call(rpc, principal, params, args, body):
-        return getattr(rpc[service], method)({**args, id_field: params[id_field]})
+        filters = {**({defaulted: principal.jurisdiction} if defaulted else {}), **args, id_field: params[id_field]}
+        return getattr(rpc[service], method)(filters)
     return RpcCall(service, method, call)
 
 
@@ -292,7 +294,7 @@ def _routes() -> list[Route]:
               "Completion per township (or per village of a township)", query(),
               _with_path("surveys", "progress", "campaign_id"), ("query", "division_code"), tag="surveys"),
         Route("GET", "/api/surveys/<campaign_id>/tasks", "campaign_tasks", "A village's elders to survey",
-              query(), _with_path("surveys", "list_tasks", "campaign_id"), ("query", "village_code"), tag="surveys"),
+              query(), _with_path("surveys", "list_tasks", "campaign_id", "village_code"), ("query", "village_code"), tag="surveys"),
         Route("POST", "/api/surveys/<campaign_id>/visits", "record_survey",
               "A survey visit: confirmed, corrected (a registry correction) or not found", command(CIVIL_AFFAIRS),
               _command("surveys", "record_survey", "campaign_id"), ("body_elder", "elder_id"), tag="surveys"),
