@@ -19,7 +19,6 @@ from sqlalchemy import select
 from contracts import CATALOGUE
 from contracts.actors import ActorSchema
 from kernel.divisions import configured_division_table
-from kernel.envelope import Actor
 from kernel.errors import ValidationError
 from kernel.providers import LoggingContext, OutboxRelayRunner, ServiceDatabase, configured_timer, ping_answer
 from kernel.rpc import command_rpc

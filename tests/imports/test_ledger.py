@@ -1,7 +1,5 @@
 """Reading a ledger file and turning its rows into registrations (no broker, no registry):
 the form of each cell, the columns, the mapping step, and files that are not ledgers."""
-import io
-
 import pytest
 
 from kernel.divisions import configured_division_table

@@ -8,7 +8,7 @@ import pytest
 from openpyxl import load_workbook
 
 from kernel.errors import ConflictError, NotFoundError, ValidationError
-from tests.imports.conftest import CLERK, COUNTY, wait_for
+from tests.imports.conftest import CLERK, wait_for
 from tests.imports.ledger_files import demo_rows, spoiled, to_csv, to_xlsx
 
 
