@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections import deque
 from datetime import date
 
 import structlog
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, bindparam, delete, func, select, update
 
 from kernel.db import insert_many
 from kernel.envelope import Actor, PendingEvent
@@ -208,16 +209,29 @@ def commit_page(db, registry, record) -> bool:
     if not page:
         return False
     actor = json.loads(record.committed_by)
-    outcomes = []
-    for start in range(0, len(page), IN_FLIGHT):
-        batch = page[start:start + IN_FLIGHT]
-        replies = [registry.send("registry", "register_elder", json.loads(r.payload), actor,
-                                 command_id=row_command_id(record.import_id, r.row_no)) for r in batch]
-        outcomes += [(row, _registration_outcome(row, reply)) for row, reply in zip(batch, replies)]
+
+    def send(row):
+        return row, registry.send("registry", "register_elder", json.loads(row.payload), actor,
+                                  command_id=row_command_id(record.import_id, row.row_no))
+
+    # A sliding window: as each answer comes back, the next row goes out.
+    waiting, outcomes = deque(send(row) for row in page[:IN_FLIGHT]), []
+    for row in page[IN_FLIGHT:] + [None] * len(waiting):
+        done, reply = waiting.popleft()
+        outcomes.append((done, _registration_outcome(done, reply)))
+        if row is not None:
+            waiting.append(send(row))
+    registered = [{"row": row.row_no, "elder": values.get("elder_id")} for row, values in outcomes
+                  if values["status"] == "registered"]
     with db.unit_of_work() as uow:
+        if registered:       # one statement for the page (executemany), not one round trip per row
+            uow.conn.execute(update(import_rows).where(
+                import_rows.c.import_id == record.import_id, import_rows.c.row_no == bindparam("row")).values(
+                status="registered", elder_id=func.coalesce(bindparam("elder"), import_rows.c.elder_id)), registered)
         for row, values in outcomes:
-            uow.conn.execute(update(import_rows).where(import_rows.c.import_id == record.import_id,
-                                                       import_rows.c.row_no == row.row_no).values(**values))
+            if values["status"] != "registered":
+                uow.conn.execute(update(import_rows).where(import_rows.c.import_id == record.import_id,
+                                                           import_rows.c.row_no == row.row_no).values(**values))
     return True
 
 
