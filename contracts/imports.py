@@ -14,11 +14,16 @@ class ImportEventSchema(Schema):
     import_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
 
 
+class ColumnUsedSchema(Schema):
+    column = fields.String(required=True)
+    header = fields.String(required=True, metadata={"description": "the file's own header for it"})
+
+
 class ImportOpenedSchema(ImportEventSchema):
     filename = fields.String(required=True)
     file_sha256 = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
     jurisdiction = DivisionCode(required=True)
-    mapping = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    columns = fields.List(fields.Nested(ColumnUsedSchema), required=True)
 
 
 class ImportCheckedSchema(ImportEventSchema):

@@ -12,14 +12,18 @@ class CampaignEventSchema(Schema):
     campaign_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
 
 
+class VillageTasksSchema(Schema):
+    village_code = fields.String(required=True)
+    elders = fields.Integer(strict=True, required=True, metadata={"description": "elders to survey there"})
+
+
 class CampaignOpenedSchema(CampaignEventSchema):
     jurisdiction = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{2,12}$"))
     name = fields.String(required=True)
     opened_on = fields.Date(required=True)
     deadline = fields.Date(required=True)
     fields_to_confirm = fields.List(fields.String(), required=True)
-    villages = fields.Dict(keys=fields.String(), values=fields.Integer(strict=True), required=True,
-                           metadata={"description": "village code → elders to survey there"})
+    villages = fields.List(fields.Nested(VillageTasksSchema), required=True)
 
 
 class ElderSurveyedSchema(CampaignEventSchema):

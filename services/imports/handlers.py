@@ -58,7 +58,8 @@ def open_import(db, content: bytes, filename: str, mapping: dict | None, jurisdi
             effective_date=db.clock.today().isoformat()))
         uow.conn.execute(import_files.insert().values(import_id=import_id, content=content))
         uow.append([_event(import_id, "import_opened", {"filename": filename, "file_sha256": digest,
-                                                        "jurisdiction": jurisdiction, "mapping": used},
+                                                        "jurisdiction": jurisdiction,
+                                                        "columns": [{"column": k, "header": v} for k, v in used.items()]},
                            actor, jurisdiction, uow.now())], {import_id: 0})
     log.info("import opened", import_id=import_id, filename=filename)
     return import_id

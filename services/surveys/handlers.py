@@ -30,12 +30,16 @@ NEXT_LEVEL = {2: 4, 4: 6, 6: 9, 9: 12}     # a prefix's length → the length on
 def _pending(event, jurisdiction: str, actor: Actor, now) -> PendingEvent:
     data = {k: (v.isoformat() if isinstance(v, date) else list(v) if isinstance(v, tuple) else v)
             for k, v in asdict(event).items()}
+    if "villages" in data:     # on the wire a list (the compiled acceptor reads lists, not maps)
+        data["villages"] = [{"village_code": v, "elders": n} for v, n in sorted(data["villages"].items())]
     return PendingEvent(event.campaign_id, TYPES[type(event)], data, now, actor, jurisdiction.ljust(12, "0"))
 
 
 def _event(envelope):
     data = {k: (date.fromisoformat(v) if k in DATE_FIELDS else tuple(v) if isinstance(v, list) else v)
             for k, v in envelope.data.items()}
+    if "villages" in data:
+        data["villages"] = {item["village_code"]: item["elders"] for item in data["villages"]}
     return CLASSES[envelope.type](**data)
 
 
