@@ -22,7 +22,7 @@ from kernel.envelope import Actor, PendingEvent
 from kernel.errors import CommandRejected, ConflictError, EldercareError, NotFoundError, ValidationError
 from kernel.likeness import LikenessIndex, Person, REASON_LABELS
 from services.imports.adapters.tables import import_files, import_matches, import_rows, imports
-from services.imports.ledger import VillageFinder, column_positions, read_sheet, row_payload
+from services.imports.ledger import YIELD_EVERY, VillageFinder, column_positions, pause, read_sheet, row_payload
 
 log = structlog.get_logger(__name__)
 IMPORT_NAMESPACE = uuid.UUID("7a4e9b02-61c3-4d8f-a5e7-3b9c0d2f1e68")
@@ -84,7 +84,9 @@ def stage_rows(db, divisions, record) -> None:
     villages = VillageFinder(divisions, record.jurisdiction)
     today = date.fromisoformat(record.effective_date)
     rows, first_row_of = [], {}
-    for number, cells in sheet.rows:
+    for count, (number, cells) in enumerate(sheet.rows, start=1):
+        if count % YIELD_EVERY == 0:
+            pause()
         payload, problems = row_payload(cells, positions, villages, today)
         status, same_as = ("refused", None) if problems else ("pending", None)
         if payload is not None:
@@ -153,7 +155,9 @@ def finish_check(db, record) -> None:
             import_rows.c.import_id == record.import_id, import_rows.c.status == "accepted")
             .order_by(import_rows.c.row_no)).all()
         index = LikenessIndex()
-        for row in rows:
+        for count, row in enumerate(rows, start=1):
+            if count % YIELD_EVERY == 0:
+                pause()
             p = json.loads(row.payload)
             person = Person(row.row_no, p["resident_id"], p["name"], p["birth_date"], p["division_code"],
                             p["household_id"])

@@ -15,14 +15,21 @@ from tests.imports.ledger_files import BAD_KINDS, demo_rows, spoiled, to_xlsx
 ROWS = int(os.environ.get("LEDGER_TEST_ROWS", "30000"))
 
 
+@pytest.fixture
+def ledger():
+    """Built before the services start: writing 30,000 rows of XLSX is half a minute of CPU
+    that would starve the test's broker connection of its heartbeats."""
+    ledger = spoiled(demo_rows(ROWS), bad_share=0.03, near_share=0.01)
+    return ledger, to_xlsx(ledger.rows)
+
+
 # About ten minutes on a loaded 2-core machine: writing and reading the XLSX take a minute,
 # the commit runs at the registry's command rate (90-300 commands/s here).
 @pytest.mark.timeout(3600)
-
-def test_a_30000_row_ledger_dry_run_then_a_commit_killed_half_way_registers_each_row_once(system):
-    ledger = spoiled(demo_rows(ROWS), bad_share=0.03, near_share=0.01)
+def test_a_30000_row_ledger_dry_run_then_a_commit_killed_half_way_registers_each_row_once(ledger, system):
+    ledger, content = ledger
     assert set(ledger.bad.values()) == set(BAD_KINDS) and len(ledger.near) == ROWS // 100
-    opened = system.upload(to_xlsx(ledger.rows))
+    opened = system.upload(content)
     import_id = opened["import_id"]
     checked = system.until(import_id, "checked", timeout=1800)
     assert system.events("registry") == 0
