@@ -22,10 +22,11 @@ from bench.subsidies_load import DEFAULT_SUBSIDY_ELDERS, bench_subsidies
 from bench.cluster_load import DEFAULT_CLUSTER_COMMANDS, bench_cluster
 from bench.gateway_load import DEFAULT_GATEWAY_ELDERS, bench_gateway
 from bench.accounts_load import bench_accounts
+from bench.imports_load import DEFAULT_IMPORT_ROWS, bench_imports
 from bench.infra import EventLog, open_backend, progress, rabbit_version, seed_log, throwaway_vhost
 
 BENCHMARKS = ("append", "relay", "rebuild", "verify", "audit", "registry", "visits", "facilities", "notifications", "subsidies", "cluster",
-              "gateway", "accounts")
+              "gateway", "accounts", "imports")
 BACKENDS = ("sqlite", "postgresql")
 DEFAULT_EVENTS = 20_000
 # The durable consumer applies one event per transaction (~200/s on PostgreSQL here), so the
@@ -68,6 +69,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--gateway-elders", type=int, default=DEFAULT_GATEWAY_ELDERS,
                         help=f"elders loaded for the gateway's dashboard/timeline latency (default "
                              f"{DEFAULT_GATEWAY_ELDERS:,}, about 16 events each; the issue asks about 1,000,000)")
+    parser.add_argument("--import-rows", type=int, default=DEFAULT_IMPORT_ROWS,
+                        help=f"rows of the ledger the imports benchmark imports (default {DEFAULT_IMPORT_ROWS:,})")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table (for the README)")
     args = parser.parse_args(argv)
     if args.events < 1:
@@ -93,7 +96,8 @@ def run(events: int, only, backends, amqp_uri: str | None = None,
         relay_events: int | None = None, repeat: int = 1,
         elders: int = DEFAULT_ELDERS, visit_elders: int = DEFAULT_VISIT_ELDERS,
         subsidy_elders: int = DEFAULT_SUBSIDY_ELDERS,
-        gateway_elders: int = DEFAULT_GATEWAY_ELDERS) -> tuple[list[report.Result], list[str]]:
+        gateway_elders: int = DEFAULT_GATEWAY_ELDERS,
+        import_rows: int = DEFAULT_IMPORT_ROWS) -> tuple[list[report.Result], list[str]]:
     """Run the selected benchmarks; returns the result rows and environment lines. The relay
     uses the shared log when ``relay_events`` equals ``events``, else a log of its own."""
     relay_events = relay_events or events
@@ -151,6 +155,10 @@ def run(events: int, only, backends, amqp_uri: str | None = None,
             if "subsidies" in only:
                 progress(f"{backend_name}: subsidies, a monthly run for {subsidy_elders:,} elders, its re-run and the next month …")
                 results.append(bench_subsidies(backend, subsidy_elders))
+            if "imports" in only:
+                progress(f"{backend_name}: imports, a ledger of {import_rows:,} rows: dry run, commit, and the "
+                         "registry's own command rate …")
+                results.append(bench_imports(backend, import_rows))
             if "gateway" in only:
                 progress(f"{backend_name}: gateway, dashboard and timeline latency over {gateway_elders:,} elders …")
                 results.append(bench_gateway(backend, gateway_elders))
@@ -181,7 +189,7 @@ def main(argv=None) -> int:
     results, versions = run(args.events, args.only, args.backends, relay_events=args.relay_events,
                             repeat=args.repeat, elders=args.elders,
                                  visit_elders=args.visit_elders, subsidy_elders=args.subsidy_elders,
-                                 gateway_elders=args.gateway_elders)
+                                 gateway_elders=args.gateway_elders, import_rows=args.import_rows)
     elapsed = time.perf_counter() - started
     header = [f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · Python {platform.python_version()} · "
               f"{os.cpu_count()} CPUs · " + " · ".join(versions),

@@ -29,6 +29,10 @@ app.add_typer(unroutable_app, name="unroutable")
 app.add_typer(demo_app, name="demo")
 from cli.audit import audit_app  # noqa: E402
 app.add_typer(audit_app, name="audit")
+from cli.imports import STATE as IMPORT_STATE, import_app  # noqa: E402
+app.add_typer(import_app, name="import")
+from cli.surveys import STATE as SURVEY_STATE, survey_app  # noqa: E402
+app.add_typer(survey_app, name="survey")
 console = Console(stderr=True, soft_wrap=True)
 
 
@@ -40,7 +44,7 @@ STATE = {"config_path": None}
 
 @app.callback()
 def _options(config: Optional[Path] = typer.Option(None, "--config", help="config.yml to use")):
-    STATE["config_path"] = config
+    STATE["config_path"] = IMPORT_STATE["config_path"] = SURVEY_STATE["config_path"] = config
 
 
 def _config() -> dict:

@@ -6,12 +6,15 @@ from contracts import accounts, audit, gateway, registry, visits
 from contracts import facilities
 from contracts import notifications
 from contracts import subsidies
+from contracts import imports
+from contracts import surveys
 
 
 def full_catalogue() -> EventCatalogue:
     """Every public event type of every service."""
     catalogue = EventCatalogue()
-    for module in (accounts, audit, gateway, registry, visits, facilities, notifications, subsidies):
+    for module in (accounts, audit, gateway, registry, visits, facilities, notifications, subsidies, imports,
+                   surveys):
         catalogue.merge(module.catalogue())
     return catalogue
 

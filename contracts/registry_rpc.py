@@ -113,6 +113,22 @@ COMMAND_REQUESTS: dict[str, type[Schema]] = {
 }
 
 
+class CheckRegistrationsSchema(Schema):
+    """A batch for ``check_registrations``: each item is checked as a ``register_elder``
+    payload would be, so items are any objects here (a bad one is reported, not refused)."""
+
+    payloads = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1, max=1000))
+
+
+class CheckRegistrationView(Schema):
+    """``check_registrations``' answer for one payload."""
+
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         metadata={"description": "field → what register_elder would refuse; empty: accepted"})
+    existing = fields.String(allow_none=True, metadata={"description": "the elder holding this resident ID"})
+    similar = fields.List(fields.Dict(), metadata={"description": "[{elder_id, reason}]: probable duplicates"})
+
+
 class SupporterView(Schema):
     supporter_id = fields.String()
     name = fields.String()

@@ -14,8 +14,9 @@ from typing import Mapping
 
 from marshmallow import Schema
 
-from contracts import accounts, audit, facilities, gateway, notifications, registry, subsidies, visits
-from contracts import accounts_rpc, facilities_rpc, notifications_rpc, registry_rpc, subsidies_rpc, visits_rpc
+from contracts import accounts, audit, facilities, gateway, imports, notifications, registry, subsidies, surveys, visits
+from contracts import (accounts_rpc, facilities_rpc, imports_rpc, notifications_rpc, registry_rpc, subsidies_rpc,
+                       surveys_rpc, visits_rpc)
 from contracts.facilities import RESIDENCE_EVENTS
 from kernel.catalogue import EventCatalogue
 from kernel.checkpoints import CHECKPOINT_EVENT
@@ -86,6 +87,9 @@ REGISTRY = ServiceContract(
         "get_elder_as_of": Rpc(registry_rpc.AsOfSchema, registry_rpc.ElderView),
         "search_elders": Rpc(registry_rpc.SearchSchema, registry_rpc.ElderListItemView, many=True),
         "division_summary": Rpc(), "quarterly_figures": Rpc(), "elder_history": Rpc(), "review_statuses": Rpc(),
+        # The ledger import's dry run: register_elder's answer for each of a batch, writing nothing.
+        "check_registrations": Rpc(registry_rpc.CheckRegistrationsSchema, registry_rpc.CheckRegistrationView,
+                                   many=True),
     }),
     consumes=(Consumes("on_facility_event", "facilities", RESIDENCE_EVENTS),),
 )
@@ -233,8 +237,43 @@ ACCOUNTS = ServiceContract(
     witnesses_checkpoints=False,
 )
 
+# The ledger import and survey campaigns call the registry (and notifications) over RPC and
+# consume no events; their logs hold their own decisions. They do not seal checkpoints yet.
+IMPORTS = ServiceContract(
+    name="imports", runs="services.imports.service:ImportsService", events=imports,
+    rpc=MappingProxyType({
+        **PING,
+        "template": Rpc(),
+        "open_import": Rpc(imports_rpc.OpenImportSchema, imports_rpc.ImportView),
+        "get_import": Rpc(answer=imports_rpc.ImportView),
+        "refused_rows": Rpc(imports_rpc.RowsQuerySchema, imports_rpc.RefusedRowView, many=True),
+        "duplicates": Rpc(imports_rpc.RowsQuerySchema, imports_rpc.DuplicateView, many=True),
+        "report": Rpc(),
+        "decide_duplicate": Rpc(imports_rpc.DecideDuplicateSchema, imports_rpc.ImportView),
+        # The payload is only the import id (in the gateway, the path): no body to describe.
+        "commit": Rpc(answer=imports_rpc.ImportView),
+    }),
+    seals_checkpoints=False, witnesses_checkpoints=False,
+)
+
+SURVEYS = ServiceContract(
+    name="surveys", runs="services.surveys.service:SurveysService", events=surveys,
+    rpc=MappingProxyType({
+        **PING,
+        "open_campaign": Rpc(surveys_rpc.OpenCampaignSchema, surveys_rpc.CampaignView),
+        "record_survey": Rpc(surveys_rpc.RecordSurveySchema, surveys_rpc.CampaignView),
+        "get_campaign": Rpc(answer=surveys_rpc.CampaignView),
+        "list_tasks": Rpc(surveys_rpc.TasksQuerySchema, surveys_rpc.TaskView, many=True),
+        "progress": Rpc(surveys_rpc.ProgressQuerySchema, surveys_rpc.ProgressView, many=True),
+        "close_campaign": Rpc(answer=surveys_rpc.CampaignView),     # the payload is only the campaign id
+        "report_late_villages": Rpc(),
+    }),
+    seals_checkpoints=False, witnesses_checkpoints=False,
+)
+
 SERVICES: Mapping[str, ServiceContract] = MappingProxyType(
-    {service.name: service for service in (REGISTRY, VISITS, FACILITIES, NOTIFICATIONS, SUBSIDIES, AUDIT, ACCOUNTS)})
+    {service.name: service for service in (REGISTRY, VISITS, FACILITIES, NOTIFICATIONS, SUBSIDIES, AUDIT, ACCOUNTS,
+                                           IMPORTS, SURVEYS)})
 SEALING_SERVICES = tuple(name for name, service in SERVICES.items() if service.seals_checkpoints)
 # The gateway: not a nameko RPC service others call, but a process of its own with a log.
 GATEWAY = ServiceContract(name="gateway", runs="gateway.service:GatewayService", rpc=MappingProxyType({}),

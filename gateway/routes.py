@@ -33,6 +33,7 @@ class Route:
     scope: tuple | None = None
     personal: bool = False
     tag: str = "registry"
+    answers_file: bool = False     # the service answers {filename, content_base64}: sent as the file
 
     @property
     def creates(self) -> bool:
@@ -83,6 +84,25 @@ def _query(service: str, method: str, arguments: Callable) -> RpcCall:
     def call(rpc, principal, params, args, body):
         return getattr(rpc[service], method)(*arguments(principal, args))
     return RpcCall(service, method, call)
+
+
+def _import_command(method: str):
+    """An import command: the body, the import id from the path, the caller as actor."""
+    return _command("imports", method, "import_id")
+
+
+def _with_path(service: str, method: str, id_field: str, defaulted: str | None = None) -> RpcCall:
+    """A query taking one filters dict: the query string plus the id from the path;
+    ``defaulted``: a division filter that defaults to the caller's jurisdiction."""
+    def call(rpc, principal, params, args, body):
+        filters = {**({defaulted: principal.jurisdiction} if defaulted else {}), **args, id_field: params[id_field]}
+        return getattr(rpc[service], method)(filters)
+    return RpcCall(service, method, call)
+
+
+# Ledger imports are civil affairs' (the county bureau leads the ledger; townships organise it).
+IMPORTING = command(CIVIL_AFFAIRS, COORDINATORS | {"township_officer"})
+IMPORT_READERS = Permission(frozenset(CIVIL_AFFAIRS), COORDINATORS | {"township_officer", "auditor"}, False)
 
 
 def mask_resident_id(resident_id: str) -> str:
@@ -239,6 +259,48 @@ def _routes() -> list[Route]:
               "What was due for a month and why, as known at a time", query(),
               _get("subsidies", "entitlement_as_of", "elder_id", "month", "known_at"), ("elder", "elder_id"),
               personal=True, tag="subsidies"),
+        # ledger import (台账导入)
+        Route("GET", "/api/imports/template", "import_template", "The ledger template (XLSX, Chinese headers)",
+              IMPORT_READERS, _query("imports", "template", lambda p, args: []), None, tag="imports",
+              answers_file=True),
+        Route("POST", "/api/imports", "open_import",
+              "Upload a ledger (XLSX or CSV, base64; or multipart with a `file` part) for its dry run",
+              IMPORTING, _command("imports", "open_import"), ("body", "jurisdiction"), tag="imports"),
+        Route("GET", "/api/imports/<import_id>", "get_import", "An import: status and figures (progress)",
+              IMPORT_READERS, _get("imports", "get_import", "import_id"), ("import", "import_id"), tag="imports"),
+        Route("GET", "/api/imports/<import_id>/refused-rows", "import_refused_rows",
+              "The refused rows: row number, column, reason in Chinese", IMPORT_READERS,
+              _with_path("imports", "refused_rows", "import_id"), ("import", "import_id"), tag="imports"),
+        Route("GET", "/api/imports/<import_id>/report", "import_report",
+              "The dry run's report (XLSX): one line per refused row, then duplicates", IMPORT_READERS,
+              _get("imports", "report", "import_id"), ("import", "import_id"), tag="imports", answers_file=True),
+        Route("GET", "/api/imports/<import_id>/duplicates", "import_duplicates",
+              "Probable duplicates for a person to decide", IMPORT_READERS, _with_path("imports", "duplicates", "import_id"),
+              ("import", "import_id"), tag="imports"),
+        Route("POST", "/api/imports/<import_id>/duplicates/decision", "decide_duplicate",
+              "Merge a probable duplicate (reversible) or keep both", IMPORTING, _import_command("decide_duplicate"),
+              ("import", "import_id"), tag="imports"),
+        Route("POST", "/api/imports/<import_id>/commit", "commit_import",
+              "Register the accepted rows (in the background; resumable, never twice)", IMPORTING,
+              _import_command("commit"), ("import", "import_id"), tag="imports"),
+        # survey campaigns (全面摸底排查)
+        Route("POST", "/api/surveys", "open_campaign",
+              "Open a survey campaign for a county or city (deadline, fields to confirm)",
+              command(CIVIL_AFFAIRS, COORDINATORS), _command("surveys", "open_campaign"), ("body", "jurisdiction"),
+              tag="surveys"),
+        Route("GET", "/api/surveys/<campaign_id>", "get_campaign", "A campaign: status, figures, late villages",
+              query(), _get("surveys", "get_campaign", "campaign_id"), ("campaign", "campaign_id"), tag="surveys"),
+        Route("GET", "/api/surveys/<campaign_id>/progress", "campaign_progress",
+              "Completion per township (or per village of a township)", query(),
+              _with_path("surveys", "progress", "campaign_id"), ("query", "division_code"), tag="surveys"),
+        Route("GET", "/api/surveys/<campaign_id>/tasks", "campaign_tasks", "A village's elders to survey",
+              query(), _with_path("surveys", "list_tasks", "campaign_id", "village_code"), ("query", "village_code"), tag="surveys"),
+        Route("POST", "/api/surveys/<campaign_id>/visits", "record_survey",
+              "A survey visit: confirmed, corrected (a registry correction) or not found", command(CIVIL_AFFAIRS),
+              _command("surveys", "record_survey", "campaign_id"), ("body_elder", "elder_id"), tag="surveys"),
+        Route("POST", "/api/surveys/<campaign_id>/closure", "close_campaign", "Close the campaign with its report",
+              command(CIVIL_AFFAIRS, COORDINATORS), _command("surveys", "close_campaign", "campaign_id"),
+              ("campaign", "campaign_id"), tag="surveys"),
     ]
     for segment, (method, summary) in REGISTRY_COMMANDS.items():
         routes.append(Route("POST", f"/api/elders/<elder_id>/{segment}", method, summary, command(CIVIL_AFFAIRS),

@@ -80,6 +80,35 @@ def command_id_for(principal: Principal, idempotency_key: str | None) -> str:
     return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, caller))
 
 
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def file_response(answer: dict) -> Response:
+    """A service's ``{filename, content_base64}`` answer as the file itself (a download)."""
+    import base64
+    from urllib.parse import quote
+    name = answer["filename"]
+    mimetype = XLSX_TYPE if name.endswith(".xlsx") else "text/csv"
+    return Response(base64.b64decode(answer["content_base64"]), mimetype=mimetype, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
+
+
+def uploaded_file_body(request) -> dict:
+    """A browser form's upload (multipart: a ``file`` part and text fields) as the JSON body
+    the same route takes: the file's name and its bytes in base64, the other fields as sent."""
+    import base64
+    upload = request.files.get("file")
+    if upload is None:
+        raise ValidationError({"file": ["send the ledger as the multipart part named 'file'"]})
+    body = {key: value for key, value in request.form.items()}
+    if "mapping" in body:
+        try:
+            body["mapping"] = json.loads(body["mapping"])
+        except ValueError:
+            raise ValidationError({"mapping": ["must be a JSON object of column: the file's header"]}) from None
+    return {**body, "filename": upload.filename or "ledger", "content_base64": base64.b64encode(upload.read()).decode()}
+
+
 def error_response(error: EldercareError) -> Response:
     status = STATUS_BY_CODE.get(error.code, 500)
     body = {"error": error.code, "message": error.message, "field": error.field}
@@ -186,6 +215,8 @@ class GatewayService:
         # nothing: 200, not 201.
         unchanged = isinstance(result, dict) and result.get("changed") is False
         status = 201 if route.creates and not unchanged else 200
+        if route.answers_file:
+            return file_response(result)
         return json_response(result, status)
 
     def perform(self, route, principal, params, args, body, *, purpose=None, break_glass=None,
@@ -263,6 +294,8 @@ class GatewayService:
 
     @staticmethod
     def _body(request) -> dict:
+        if request.mimetype == "multipart/form-data":
+            return uploaded_file_body(request)
         if not request.data:
             return {}
         try:
@@ -304,6 +337,13 @@ class GatewayService:
             return self.rpc["facilities"].get_facility(params[name])["division_code"]
         if kind == "alert":
             return self.rpc["notifications"].get_alert(params[name])["division_code"]
+        if kind == "import":
+            return self.rpc["imports"].get_import(params[name])["jurisdiction"]
+        if kind == "campaign":
+            return self.rpc["surveys"].get_campaign(params[name])["jurisdiction"].ljust(12, "0")
+        if kind == "body_elder":
+            elder_id = body.get(name)
+            return self.rpc["registry"].get_elder(elder_id)["division_code"] if isinstance(elder_id, str) else None
         if kind == "body":
             return body.get(name)
         if kind == "body_first":

@@ -143,4 +143,5 @@ def test_ready_pings_every_service_the_gateway_calls():
     """/ready's list (gateway.service.CALLED_SERVICES, from the route table) includes
     subsidies, which main left out; tests/gateway/test_operator.py stops it and asks."""
     from gateway.service import CALLED_SERVICES
-    assert set(CALLED_SERVICES) == {"registry", "visits", "facilities", "notifications", "subsidies", "accounts"}
+    assert set(CALLED_SERVICES) == {"registry", "visits", "facilities", "notifications", "subsidies", "accounts",
+                                    "imports", "surveys"}

@@ -33,16 +33,18 @@ from kernel.trace import events_about
 from kernel.witness import checkpoint_witness
 from kernel.validation import load_or_refuse, refuse_future_known_at
 from services.registry.adapters.tables import elders
+from services.registry.checks import check_registrations
 from services.registry.domain import EvaluateStatus
 from services.registry.handlers import CommandMeta, elder_as_of, execute, load_elder, record_residence
 from services.registry.rules import RegistryRules, registry_projections
 from services.registry.queries import DIVISION_SCHEMA, QUARTER_SCHEMA, division_counts, quarterly_figures
-from contracts.registry_rpc import AsOfSchema, ElderView, SearchSchema
+from contracts.registry_rpc import AsOfSchema, CheckRegistrationsSchema, ElderView, SearchSchema
 from services.registry.schemas import COMMAND_SCHEMAS
 
 log = structlog.get_logger(__name__)
 ELDER_VIEW = ElderView()
 ACTOR_SCHEMA, AS_OF_SCHEMA, SEARCH_SCHEMA = ActorSchema(), AsOfSchema(), SearchSchema()
+CHECK_SCHEMA = CheckRegistrationsSchema()
 SYSTEM_ACTOR = Actor.system("registry")
 
 
@@ -123,6 +125,16 @@ class RegistryService(checkpoint_witness(SEALING_SERVICES, own="registry")):
     @command_rpc
     def unmerge_records(self, payload, actor):
         return self._run("unmerge_records", payload, actor)
+
+    @command_rpc
+    def check_registrations(self, payloads, actor):
+        """What ``register_elder`` would answer for each payload, writing nothing (the ledger
+        import's dry run): per payload its ``errors`` by field, the elder already holding its
+        resident ID (``existing``) and recorded elders it probably duplicates (``similar``)."""
+        load_or_refuse(ACTOR_SCHEMA, actor)
+        request = load_or_refuse(CHECK_SCHEMA, {"payloads": payloads})
+        with self.db.connect() as conn:
+            return check_registrations(conn, self.db.store, self.rules, request["payloads"], self.db.clock.today())
 
     # -- facts reported by other services -----------------------------------------------
     @durable_event_handler(*REGISTRY.consumer("on_facility_event").arguments)

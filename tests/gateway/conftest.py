@@ -12,6 +12,8 @@ from kernel import migrate
 from kernel.providers import find_database
 from services.accounts.service import AccountsService
 from services.facilities.service import FacilitiesService
+from services.imports.service import ImportsService
+from services.surveys.service import SurveysService
 from services.notifications.service import NotificationsService
 from services.registry.service import RegistryService
 from services.subsidies.service import SubsidiesService
@@ -24,7 +26,7 @@ VILLAGE = "410928101201"
 OTHER_VILLAGE = "410928101202"
 OTHER_TOWNSHIP_VILLAGE = "410928102201"
 SERVICES = (RegistryService, VisitsService, FacilitiesService, NotificationsService, SubsidiesService, AccountsService,
-            GatewayService)
+            ImportsService, SurveysService, GatewayService)
 
 
 @pytest.fixture
@@ -40,7 +42,8 @@ def system(rabbit_config, web_config, tmp_path, container_factory):
               "VISITS": {"period_close_interval_seconds": 3600},
               "NOTIFICATIONS": {"sweep_interval_seconds": 3600, "delivery_interval_seconds": 3600},
               "CHECKPOINTS": {"interval_seconds": 3600, "key_dir": str(tmp_path / "keys")},
-              "GATEWAY": {"token_keyring": str(keyring_path), "rpc_timeout_seconds": 5}}
+              "GATEWAY": {"token_keyring": str(keyring_path), "rpc_timeout_seconds": 5},
+              "IMPORTS": {"work_interval_seconds": 0.2}}
     containers = {}
     for cls in SERVICES:
         containers[cls.name] = container_factory(cls, config)

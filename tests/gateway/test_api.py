@@ -1,8 +1,10 @@
 """The HTTP API end to end: every call through the gateway to the real services, every error
 status from the one table, access control, the access log and the cross-agency timeline."""
+import base64
 import eventlet
 
 from tests.gateway.conftest import COUNTY, OTHER_TOWNSHIP_VILLAGE, OTHER_VILLAGE, TOWNSHIP, VILLAGE
+from tests.imports.ledger_files import demo_rows, to_csv
 from tests.registry.test_service import registration
 
 VILLAGE_WORKER = dict(user="cadre", department="civil_affairs", role="village_worker", jurisdiction=VILLAGE)
@@ -50,12 +52,17 @@ def seed_records(api) -> dict:
                                          "summary": "邻居反映老人被家属锁在屋内", "elder_id": "elder-1"}),
         api("POST", "/api/referrals", json={"to_department": "health", "division_code": VILLAGE,
                                             "request": "assess the elder's heart condition"}),
+        api("POST", "/api/imports", json={"filename": "台账.csv", "jurisdiction": COUNTY, "content_base64":
+                                          base64.b64encode(to_csv(demo_rows(2))).decode()}),
+        api("POST", "/api/surveys", json={"campaign_id": "survey-1", "name": "摸底排查", "jurisdiction": COUNTY,
+                                          "deadline": "2026-12-31", "fields_to_confirm": ["phone"]}),
     ]
     for response in created:
         assert response.status_code == 201, response.text
-    _visitor, facility, alert, referral = (response.json() for response in created)
+    _visitor, facility, alert, referral, ledger, campaign = (response.json() for response in created)
     return {"elder_id": "elder-1", "facility_id": facility["facility_id"], "alert_id": alert["alert_id"],
-            "referral_id": referral["referral_id"]}
+            "referral_id": referral["referral_id"], "import_id": ledger["import_id"],
+            "campaign_id": campaign["campaign_id"]}
 
 
 def test_register_read_and_search_through_the_gateway(api):

@@ -79,6 +79,12 @@ REFUSALS = {
     "record_referral_action": {"400": WORDS},
     # subsidies
     "start_run": {"400": "a month not after this one"},
+    # ledger import
+    "open_import": {"400": "content_base64 the bytes of an XLSX or CSV ledger with the required columns"},
+    # survey campaigns
+    "open_campaign": {"400": f"a deadline after today; {WORDS}"},
+    "record_survey": {"400": "surveyed_on from the campaign's opening to today; corrections exactly when "
+                             "the outcome is corrected, each as the registry checks it"},
     "mark_paid": {"400": "paid_on not after today"},
     # reports
     "quarterly_report": {"400": "a quarter that has ended"},

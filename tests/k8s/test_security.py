@@ -5,12 +5,13 @@ import re
 
 import pytest
 
+from contracts.services import SERVICES
 from tests.k8s.conftest import K8S, rendered
 
 REPOSITORY = K8S.parent
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod", "ReplicaSet"}
-SERVICES_WITH_DATABASES = ("registry", "visits", "facilities", "notifications", "subsidies", "audit", "accounts")
-RPC_ONLY = ("accounts",)
+SERVICES_WITH_DATABASES = ("registry", "visits", "facilities", "notifications", "subsidies", "audit", "accounts",
+                           "imports", "surveys")
 
 
 def workloads(objects):
@@ -134,8 +135,9 @@ def test_autoscalers_own_the_replica_counts(objects):
         assert "replicas" not in deployment["spec"], f"{name}: the autoscaler owns replicas"
     for name, scaled_object in scaled.items():
         queues = [t["metadata"]["queueName"] for t in scaled_object["spec"]["triggers"]]
-        # accounts consumes no events: its RPC queue (sign-ins, identity look-ups) is its load.
-        assert f"rpc-{name}" in queues and (len(queues) >= 2 or name in RPC_ONLY), queues
+        # the RPC queue and each of the service's own consumer queues (a service with none
+        # scales on its RPC queue alone)
+        assert {f"rpc-{name}"} | {f"{name}.{c.handler}" for c in SERVICES[name].consumes} <= set(queues), queues
         assert all(t["authenticationRef"]["name"] == "rabbitmq" for t in scaled_object["spec"]["triggers"])
         assert scaled_object["spec"]["minReplicaCount"] <= scaled_object["spec"]["maxReplicaCount"]
 
