@@ -1197,7 +1197,8 @@ def bench_gateway(backend, elders: int = DEFAULT_GATEWAY_ELDERS, requests: int =
         with _quiet_logs():
             template_urls = build_template(scratch / "template", amqp_uri, template, elders)
         template_seconds = time.perf_counter() - started
-        urls = {name: backend.new_url(name) for name in (*TEMPLATE_SERVICES, "accounts", "gateway")}
+        # Every process /ready waits for gets a database; the services outside the template start empty.
+        urls = {name: backend.new_url(name) for name in gateway_processes()}
         for name, url in urls.items():
             migrate.upgrade(name, url)
         started = time.perf_counter()
