@@ -231,8 +231,8 @@ ACCOUNTS = ServiceContract(
         "add_department": Rpc(accounts_rpc.AddDepartmentSchema),
         "retire_department": Rpc(accounts_rpc.RetireDepartmentSchema),
         "set_joint_meeting": Rpc(accounts_rpc.JointMeetingSchema),
-        "get_person": Rpc(), "find_person": Rpc(), "list_people": Rpc(accounts_rpc.PeopleQuerySchema),
-        "departments": Rpc(), "person_history": Rpc(),
+        "get_person": Rpc(), "find_person": Rpc(), "list_people": Rpc(accounts_rpc.PeopleQuerySchema, many=True),
+        "departments": Rpc(accounts_rpc.DepartmentsQuerySchema), "person_history": Rpc(),
     }),
     witnesses_checkpoints=False,
 )

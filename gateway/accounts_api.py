@@ -32,8 +32,14 @@ class AccountRoute:
     path: str
     name: str
     call: Callable                 # (gateway, request, principal | None, params, body) -> (body, status)
+    rpc: str | None                # the accounts method it calls (its request schema documents the body)
+    summary: str
     signed_in: bool = True
     admin_only: bool = False
+
+    @property
+    def status(self) -> int:
+        return 201 if self.name in CREATING else 200
 
 
 def _admin(method: str, id_param: str | None = None, status: int = 200):
@@ -126,49 +132,65 @@ def departments(gateway, request, principal, _params, _body):
                                                request.args.get("on")), 200
 
 
+CREATING = frozenset({"sign_in", "create_person", "grant_role", "reset_password", "issue_api_token",
+                      "add_department"})
+R = AccountRoute
 ACCOUNT_ROUTES = [
-    AccountRoute("POST", "/api/session", "sign_in", sign_in, signed_in=False),
-    AccountRoute("GET", "/api/session", "current_session", current_session),
-    AccountRoute("DELETE", "/api/session", "sign_out", sign_out, signed_in=False),
-    AccountRoute("POST", "/api/session/grant", "select_grant", select_grant, signed_in=False),
-    AccountRoute("POST", "/api/password", "change_password", change_password, signed_in=False),
-    AccountRoute("POST", "/api/password-reset", "complete_password_reset", _public("complete_password_reset"),
-                 signed_in=False),
-    AccountRoute("POST", "/api/second-factor", "begin_second_factor", _public("begin_second_factor", True),
-                 signed_in=False),
-    AccountRoute("POST", "/api/second-factor/confirmation", "confirm_second_factor",
-                 _public("confirm_second_factor", True), signed_in=False),
-    AccountRoute("GET", "/api/people", "list_people", list_people, admin_only=True),
-    AccountRoute("POST", "/api/people", "create_person", _admin("create_person", status=201), admin_only=True),
-    AccountRoute("GET", "/api/people/<person_id>", "get_person", get_person, admin_only=True),
-    AccountRoute("POST", "/api/people/<person_id>/details", "change_person_details",
-                 _admin("change_details", "person_id"), admin_only=True),
-    AccountRoute("POST", "/api/people/<person_id>/grants", "grant_role", _admin("grant_role", "person_id", 201),
-                 admin_only=True),
-    AccountRoute("POST", "/api/people/<person_id>/grant-revocations", "revoke_role",
-                 _admin("revoke_role", "person_id"), admin_only=True),
-    AccountRoute("POST", "/api/people/<person_id>/suspension", "suspend_person",
-                 _admin("suspend_person", "person_id"), admin_only=True),
-    AccountRoute("POST", "/api/people/<person_id>/reinstatement", "reinstate_person",
-                 _admin("reinstate_person", "person_id"), admin_only=True),
-    AccountRoute("POST", "/api/people/<person_id>/leaving", "record_leaving", _admin("record_leaving", "person_id"),
-                 admin_only=True),
-    AccountRoute("POST", "/api/people/<person_id>/unlock", "unlock_account", _admin("unlock_account", "person_id"),
-                 admin_only=True),
-    AccountRoute("POST", "/api/people/<person_id>/password-reset", "reset_password",
-                 _admin("reset_password", "person_id", 201), admin_only=True),
-    AccountRoute("POST", "/api/people/<person_id>/second-factor-removal", "remove_second_factor",
-                 _admin("remove_second_factor", "person_id"), admin_only=True),
-    AccountRoute("POST", "/api/people/<person_id>/session-ends", "end_session", _admin("end_session", "person_id"),
-                 admin_only=True),
-    AccountRoute("POST", "/api/tokens", "issue_api_token", _admin("issue_api_token", status=201)),
-    AccountRoute("POST", "/api/tokens/<token_id>/revocation", "revoke_api_token",
-                 _admin("revoke_api_token", "token_id")),
-    AccountRoute("GET", "/api/departments", "departments", departments),
-    AccountRoute("POST", "/api/departments", "add_department", _admin("add_department", status=201), admin_only=True),
-    AccountRoute("POST", "/api/departments/retirement", "retire_department", _admin("retire_department"),
-                 admin_only=True),
-    AccountRoute("POST", "/api/joint-meeting", "set_joint_meeting", _admin("set_joint_meeting"), admin_only=True),
+    R("POST", "/api/session", "sign_in", sign_in, "sign_in", "Sign in: a session (cookie) for one grant",
+      signed_in=False),
+    R("GET", "/api/session", "current_session", current_session, None, "Who is signed in, with which grant"),
+    R("DELETE", "/api/session", "sign_out", sign_out, "sign_out", "Sign out (ends the session)", signed_in=False),
+    R("POST", "/api/session/grant", "select_grant", select_grant, "select_grant",
+      "Work under another of your grants", signed_in=False),
+    R("POST", "/api/password", "change_password", change_password, "set_password", "Change your password",
+      signed_in=False),
+    R("POST", "/api/password-reset", "complete_password_reset", _public("complete_password_reset"),
+      "complete_password_reset", "Set a new password with a reset code", signed_in=False),
+    R("POST", "/api/second-factor", "begin_second_factor", _public("begin_second_factor", True),
+      "begin_second_factor", "Start enrolling an authenticator app (TOTP)", signed_in=False),
+    R("POST", "/api/second-factor/confirmation", "confirm_second_factor", _public("confirm_second_factor", True),
+      "confirm_second_factor", "Confirm the authenticator with a code", signed_in=False),
+    R("GET", "/api/people", "list_people", list_people, "list_people", "People of a jurisdiction",
+      admin_only=True),
+    R("POST", "/api/people", "create_person", _admin("create_person", status=201), "create_person",
+      "Create a person's account with their first grant", admin_only=True),
+    R("GET", "/api/people/<person_id>", "get_person", get_person, "get_person", "A person's account",
+      admin_only=True),
+    R("POST", "/api/people/<person_id>/details", "change_person_details", _admin("change_details", "person_id"),
+      "change_details", "Change a person's name or contact", admin_only=True),
+    R("POST", "/api/people/<person_id>/grants", "grant_role", _admin("grant_role", "person_id", 201),
+      "grant_role", "Grant a role (department × role × jurisdiction)", admin_only=True),
+    R("POST", "/api/people/<person_id>/grant-revocations", "revoke_role", _admin("revoke_role", "person_id"),
+      "revoke_role", "Revoke a grant", admin_only=True),
+    R("POST", "/api/people/<person_id>/suspension", "suspend_person", _admin("suspend_person", "person_id"),
+      "suspend_person", "Suspend a person", admin_only=True),
+    R("POST", "/api/people/<person_id>/reinstatement", "reinstate_person",
+      _admin("reinstate_person", "person_id"), "reinstate_person", "Reinstate a suspended person",
+      admin_only=True),
+    R("POST", "/api/people/<person_id>/leaving", "record_leaving", _admin("record_leaving", "person_id"),
+      "record_leaving", "Record that a person left (every grant ends)", admin_only=True),
+    R("POST", "/api/people/<person_id>/unlock", "unlock_account", _admin("unlock_account", "person_id"),
+      "unlock_account", "Unlock an account locked after failed sign-ins", admin_only=True),
+    R("POST", "/api/people/<person_id>/password-reset", "reset_password",
+      _admin("reset_password", "person_id", 201), "reset_password", "Issue a one-time password reset code",
+      admin_only=True),
+    R("POST", "/api/people/<person_id>/second-factor-removal", "remove_second_factor",
+      _admin("remove_second_factor", "person_id"), "remove_second_factor", "Remove a person's authenticator",
+      admin_only=True),
+    R("POST", "/api/people/<person_id>/session-ends", "end_session", _admin("end_session", "person_id"),
+      "end_session", "End a person's session", admin_only=True),
+    R("POST", "/api/tokens", "issue_api_token", _admin("issue_api_token", status=201), "issue_api_token",
+      "Issue a personal API token"),
+    R("POST", "/api/tokens/<token_id>/revocation", "revoke_api_token", _admin("revoke_api_token", "token_id"),
+      "revoke_api_token", "Revoke an API token"),
+    R("GET", "/api/departments", "departments", departments, "departments",
+      "Departments and joint meeting in force in a jurisdiction"),
+    R("POST", "/api/departments", "add_department", _admin("add_department", status=201), "add_department",
+      "Add a department to a jurisdiction", admin_only=True),
+    R("POST", "/api/departments/retirement", "retire_department", _admin("retire_department"),
+      "retire_department", "Retire a department", admin_only=True),
+    R("POST", "/api/joint-meeting", "set_joint_meeting", _admin("set_joint_meeting"), "set_joint_meeting",
+      "Set the joint meeting's members", admin_only=True),
 ]
 ACCOUNT_MAP = Map([Rule(route.path, methods=[route.method], endpoint=index)
                    for index, route in enumerate(ACCOUNT_ROUTES)])

@@ -11,7 +11,10 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema
 
+from contracts.services import ACCOUNTS
 from gateway import schemas as s
+from gateway.accounts_api import ACCOUNT_ROUTES, AccountRoute
+from gateway.auth import SESSION_COOKIE
 from gateway.routes import ROUTES, Route
 from gateway.service_schemas import ELDER_DETAIL_CHANGES, FIELD_SHAPES, FIELD_TYPES, ROUTE_SCHEMAS
 
@@ -94,6 +97,38 @@ def _operation(route: Route, path_names: list[str]) -> dict:
     return operation
 
 
+SIGN_IN_RESPONSES = {"423": "the account is locked after failed sign-ins (`Retry-After` when it unlocks itself)",
+                     "429": "too many attempts from this address; retry after `Retry-After` seconds"}
+# What the gateway fills in itself from the request: the session cookie and the caller's address.
+FILLED_BY_THE_GATEWAY = ("session_token", "client_address")
+
+
+def _account_operation(route: AccountRoute, path_names: list[str]) -> dict:
+    """A sign-in or administration endpoint: its body (or, for a read, its query) is what the
+    accounts method takes, less what the gateway fills in."""
+    request = ACCOUNTS.rpc[route.rpc].request if route.rpc else None
+    schema = _without(request, [*path_names, *FILLED_BY_THE_GATEWAY]) if request is not None else None
+    if schema is not None and route.method == "GET":
+        schema = _without(request, [*path_names, *FILLED_BY_THE_GATEWAY], partial=True)
+    many = route.rpc is not None and ACCOUNTS.rpc[route.rpc].many
+    answer = {"application/json": {"schema": {"type": "array", "items": {"type": "object"}} if many
+                                   else {"type": "object"}}}
+    operation = {
+        "operationId": route.name, "summary": route.summary, "tags": ["accounts"],
+        "security": [{"bearer": []}, {"session": []}] if route.signed_in else [],
+        "parameters": [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+                       for n in path_names] + ([{"in": "query", "schema": schema}]
+                                               if schema is not None and route.method == "GET" else []),
+        "responses": {str(route.status): {"description": "OK", "content": answer},
+                      **{code: {"description": text, "content": {"application/json": {
+                          "schema": {"$ref": "#/components/schemas/Error"}}}}
+                         for code, text in {**ERROR_RESPONSES, **SIGN_IN_RESPONSES}.items()}},
+    }
+    if schema is not None and route.method == "POST":
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
+    return operation
+
+
 def component_name(schema) -> str:
     """``RegisterElderRequest`` / ``RegisterElderSchema`` → ``RegisterElder``; a schema loaded
     with options (``only``, ``partial``) is written inline."""
@@ -101,7 +136,9 @@ def component_name(schema) -> str:
     cls = resolve_schema_cls(schema)
     if not isinstance(schema, type) and (schema.only or schema.partial):
         return None
-    return cls.__name__.removesuffix("Request").removesuffix("Schema")
+    name = cls.__name__.removesuffix("Request").removesuffix("Schema")
+    # The accounts' ChangeDetails is a person's, not a facility's.
+    return f"Account{name}" if cls.__module__ == "contracts.accounts_rpc" else name
 
 
 @lru_cache(maxsize=1)
@@ -109,17 +146,24 @@ def openapi_document() -> dict:
     plugin = MarshmallowPlugin(schema_name_resolver=component_name)
     spec = APISpec(title="eldercare gateway", version="1.0.0", openapi_version="3.0.3", plugins=[plugin],
                    info={"description": "County coordination of care for rural left-behind elders. Every call "
-                                        "needs `Authorization: Bearer <token>` (`eldercare token issue`)."})
+                                        "needs `Authorization: Bearer <token>` (a personal API token: POST "
+                                        "/api/tokens) or the session cookie POST /api/session sets."})
     for field_class, (openapi_type, openapi_format) in FIELD_TYPES.items():
         plugin.map_to_openapi_type(field_class, openapi_type, openapi_format)
     plugin.converter.add_attribute_function(_field_shape)
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    spec.components.security_scheme("session", {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE,
+                                                "description": "set by POST /api/session; a write sent with "
+                                                               "it also sends X-CSRF-Token"})
     spec.components.schema("Error", schema=s.Error)
     spec.components.schema("ElderDetailChanges", schema=ELDER_DETAIL_CHANGES)
     paths: dict[str, dict] = {}
     for route in ROUTES:
         path, names = _openapi_path(route.path)
         paths.setdefault(path, {})[route.method.lower()] = _operation(route, names)
+    for route in ACCOUNT_ROUTES:
+        path, names = _openapi_path(route.path)
+        paths.setdefault(path, {})[route.method.lower()] = _account_operation(route, names)
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
     return _details_changed(_nullable_nested_exactly(spec.to_dict()))
