@@ -14,8 +14,8 @@ from typing import Mapping
 
 from marshmallow import Schema
 
-from contracts import accounts, audit, facilities, gateway, imports, notifications, registry, subsidies, surveys, visits
-from contracts import (accounts_rpc, facilities_rpc, imports_rpc, notifications_rpc, registry_rpc, subsidies_rpc,
+from contracts import accounts, audit, departments, facilities, gateway, imports, notifications, registry, subsidies, surveys, visits
+from contracts import (accounts_rpc, departments_rpc, facilities_rpc, imports_rpc, notifications_rpc, registry_rpc, subsidies_rpc,
                        surveys_rpc, visits_rpc)
 from contracts.facilities import RESIDENCE_EVENTS
 from kernel.catalogue import EventCatalogue
@@ -271,9 +271,26 @@ SURVEYS = ServiceContract(
     seals_checkpoints=False, witnesses_checkpoints=False,
 )
 
+# The departments' own records (issue 22): health, pensions, poverty registration, cases,
+# cultural services. It calls the registry (elder facts; a poverty registration's support
+# status) and notifications (a referral a case answers) and consumes no events. Its log is
+# not sealed yet, as the other newest services'.
+DEPARTMENTS = ServiceContract(
+    name="departments", runs="services.departments.service:DepartmentsService", events=departments,
+    rpc=MappingProxyType({
+        **_commands(departments_rpc.COMMAND_REQUESTS, departments_rpc.RecordView),
+        **PING, **ELDER_EVENTS,
+        "get_case": Rpc(answer=departments_rpc.CaseView),
+        "list_cases": Rpc(departments_rpc.CaseFilterSchema, departments_rpc.CaseView, many=True),
+        "elder_records": Rpc(),
+        "division_summary": Rpc(departments_rpc.SummaryQuerySchema, departments_rpc.SummaryView),
+    }),
+    seals_checkpoints=False, witnesses_checkpoints=False,
+)
+
 SERVICES: Mapping[str, ServiceContract] = MappingProxyType(
     {service.name: service for service in (REGISTRY, VISITS, FACILITIES, NOTIFICATIONS, SUBSIDIES, AUDIT, ACCOUNTS,
-                                           IMPORTS, SURVEYS)})
+                                           IMPORTS, SURVEYS, DEPARTMENTS)})
 SEALING_SERVICES = tuple(name for name, service in SERVICES.items() if service.seals_checkpoints)
 # The gateway: not a nameko RPC service others call, but a process of its own with a log.
 GATEWAY = ServiceContract(name="gateway", runs="gateway.service:GatewayService", rpc=MappingProxyType({}),

@@ -1,0 +1,200 @@
+"""The departments' units of work. The domain decides; these read the elder's facts from the
+registry over RPC, change the registry's support status through its own command when the
+poverty office registers or ends a registration, check a referral a case answers, and
+append the record's events with its projections in one transaction.
+
+Every command is decided once before any call to another service (a refusal writes nothing
+anywhere) and again inside the unit of work on the stream as it is then."""
+from __future__ import annotations
+
+from dataclasses import asdict, replace
+from datetime import date
+
+import structlog
+from sqlalchemy import and_, func, select
+
+from kernel.clock import start_of_local_day
+from kernel.divisions import significant_prefix
+from kernel.envelope import Actor, PendingEvent
+from kernel.errors import CommandRejected, NotFoundError
+from kernel.uow import retry_on_concurrency
+from services.departments import domain as d
+from services.departments.adapters.tables import facts, records
+
+log = structlog.get_logger(__name__)
+
+TYPES = {d.HealthCheckRecorded: "departments.health_check_recorded.v1",
+         d.ChronicFollowupRecorded: "departments.chronic_followup_recorded.v1",
+         d.FamilyDoctorSigned: "departments.family_doctor_signed.v1",
+         d.FamilyDoctorEnded: "departments.family_doctor_ended.v1",
+         d.PensionEnrolled: "departments.pension_enrolled.v1",
+         d.PensionStatusChanged: "departments.pension_status_changed.v1",
+         d.PovertyRegistered: "departments.poverty_registered.v1",
+         d.PovertyRegistrationEnded: "departments.poverty_registration_ended.v1",
+         d.PovertyMonitoringStarted: "departments.poverty_monitoring_started.v1",
+         d.PovertyMonitoringEnded: "departments.poverty_monitoring_ended.v1",
+         d.CaseOpened: "departments.case_opened.v1", d.LegalAidGiven: "departments.legal_aid_given.v1",
+         d.CaseClosed: "departments.case_closed.v1",
+         d.CulturalServiceDelivered: "departments.cultural_service_delivered.v1"}
+CLASSES = {type_: cls for cls, type_ in TYPES.items()}
+DATE_FIELDS = ("effective_date", "valid_until", "next_due_on")
+
+
+def _wire(value):
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _pending(event: d.Event, record_id: str, actor: Actor) -> PendingEvent:
+    # The envelope's time is when the fact took effect (the start of its local day).
+    data = {k: ([_wire_finding(f) for f in v] if k == "findings" else _wire(v)) for k, v in asdict(event).items()}
+    return PendingEvent(record_id, TYPES[type(event)], data, start_of_local_day(event.effective_date), actor,
+                        event.division_code)
+
+
+def _wire_finding(finding) -> dict:
+    return dict(finding) if isinstance(finding, dict) else asdict(finding)
+
+
+def _event(envelope) -> d.Event:
+    data = {k: (date.fromisoformat(v) if k in DATE_FIELDS and v else v) for k, v in envelope.data.items()}
+    if "findings" in data:
+        data["findings"] = tuple(d.Finding(**f) for f in data["findings"])
+    return CLASSES[envelope.type](**data)
+
+
+def load_record(source, record_id: str) -> d.Record:
+    return d.fold(record_id, [_event(e) for e in source.read_stream(record_id)])
+
+
+def elder_facts(calls, elder_id: str) -> d.ElderFacts:
+    """The registry's record of the elder (an unknown elder: its NotFoundError, by field)."""
+    elder = calls.query("registry", "get_elder", elder_id)
+    return d.ElderFacts(elder["elder_id"], elder["record_status"], elder["division_code"],
+                        date.fromisoformat(elder["birth_date"]), elder["household_id"],
+                        bool((elder.get("support_status") or {}).get("poverty_registered")))
+
+
+def _support_status(calls, elder_id: str) -> dict:
+    return dict(calls.query("registry", "get_elder", elder_id)["support_status"])
+
+
+def perform(db, calls, record_id: str, elder_id: str | None, command: d.Command, owners: tuple[str, ...],
+            actor: Actor, today: date) -> d.Record:
+    """Decide ``command`` on the record, make the calls it needs, then append. ``elder_id``:
+    the elder a new record is about (None for a case's later steps: the case names them)."""
+    elder = elder_facts(calls, elder_id) if isinstance(command, d.STARTS) else None
+    state = load_record(db.store, record_id)
+    d.decide(state, command, elder, owners, today)          # refused here: nothing is written anywhere
+    if isinstance(command, d.OpenCase) and command.referral_id:
+        check_referral(calls, command.referral_id, command.department)
+    if isinstance(command, (d.RegisterPoverty, d.EndPovertyRegistration)):
+        command = _through_registry(calls, state, command, elder_id or state.elder_id, actor)
+
+    def write():
+        with db.unit_of_work() as uow:
+            current = load_record(uow, record_id)
+            events = d.decide(current, command, elder, owners, today)
+            uow.append([_pending(e, record_id, actor) for e in events], {record_id: current.version})
+            for event in events:
+                current = d.evolve(current, event)
+            return current
+    state = retry_on_concurrency(write)
+    log.info("department record written", record_id=record_id, department=command.department, status=state.status)
+    return state
+
+
+def _through_registry(calls, state: d.Record, command, elder_id: str, actor: Actor):
+    """The poverty office's decision changes the elder's support status in the registry by
+    the registry's own command (a recorded fact there, refused there by field if wrong), with
+    a command id of this record and version so a resend is harmless."""
+    registered = isinstance(command, d.RegisterPoverty)
+    status = _support_status(calls, elder_id)
+    if bool(status.get("poverty_registered")) == registered:
+        return command          # the registry holds it already: nothing to change there
+    command_id = f"departments/{state.record_id}/{state.version}"
+    reason = (f"扶贫部门建档立卡（{state.record_id}）：{command.reason}" if registered
+              else f"扶贫部门建档立卡终止（{state.record_id}）：{command.reason}")
+    calls.send("registry", "change_support_status", {
+        "elder_id": elder_id, "effective_date": command.effective_date.isoformat(),
+        "support_status": {**status, "poverty_registered": registered}, "reason": reason},
+        actor.to_dict(), command_id=command_id).result()
+    return replace(command, registry_command_id=command_id)
+
+
+def check_referral(calls, referral_id: str, department: str) -> None:
+    """A case answering a referral: the referral exists, is open and was sent to the
+    department opening the case (notifications accepts it when the case is opened)."""
+    history = calls.query("notifications", "history", referral_id)
+    created = next((e for e in history if e["type"] == "notifications.referral_created.v1"), None)
+    if created is None:
+        raise NotFoundError(f"no referral {referral_id!r}", field="referral_id")
+    if created["data"]["to_department"] != department:
+        raise CommandRejected(f"referral {referral_id} was sent to {created['data']['to_department']}, not "
+                              f"{department}", field="referral_id")
+    if any(e["type"] == "notifications.referral_closed.v1" for e in history):
+        raise CommandRejected(f"referral {referral_id} is closed", field="referral_id")
+
+
+# -- reads ---------------------------------------------------------------------------------
+
+def elder_records(conn, elder_id: str) -> list[dict]:
+    rows = conn.execute(select(records).where(records.c.elder_id == elder_id).order_by(records.c.record_id)).all()
+    return [dict(r._mapping) for r in rows]
+
+
+def case_view(conn, case_id: str) -> dict:
+    record_id = d.record_id_of("case", case_id)
+    row = conn.execute(select(records).where(records.c.record_id == record_id)).first()
+    if row is None:
+        raise NotFoundError(f"no case {case_id!r}", field="case_id")
+    aid = conn.execute(select(func.count()).select_from(facts).where(
+        facts.c.record_id == record_id, facts.c.type == "legal_aid_given")).scalar_one()
+    return _case(row, aid)
+
+
+def _case(row, aid: int) -> dict:
+    return {"case_id": row.record_id.split(":", 1)[1], "elder_id": row.elder_id, "division_code": row.division_code,
+            "department": row.department, "kind": row.kind, "status": row.status, "opened_on": row.opened_on,
+            "closed_on": row.closed_on, "outcome": row.outcome, "referral_id": row.referral_id, "legal_aid": aid}
+
+
+def list_cases(conn, query: dict) -> list[dict]:
+    conditions = [records.c.area == "case"]
+    if query["status"] != "any":
+        conditions.append(records.c.status == query["status"])
+    if query["division_code"]:
+        conditions.append(records.c.division_code.startswith(significant_prefix(query["division_code"])))
+    rows = conn.execute(select(records).where(and_(*conditions)).order_by(records.c.opened_on, records.c.record_id)
+                        .limit(query["limit"]).offset(query["offset"])).all()
+    aid = dict(conn.execute(select(facts.c.record_id, func.count()).where(
+        facts.c.record_id.in_([r.record_id for r in rows]), facts.c.type == "legal_aid_given")
+        .group_by(facts.c.record_id)).all()) if rows else {}
+    return [_case(r, aid.get(r.record_id, 0)) for r in rows]
+
+
+def division_summary(conn, division_code: str, year: int) -> dict:
+    """What each department did in the division and everything under it: this year's facts
+    and the records in force now."""
+    prefix = significant_prefix(division_code)
+    in_force = dict(((area, status), n) for area, status, n in conn.execute(
+        select(records.c.area, records.c.status, func.count()).where(records.c.division_code.startswith(prefix))
+        .group_by(records.c.area, records.c.status)).all())
+    this_year = dict(conn.execute(select(facts.c.type, func.count()).where(
+        facts.c.year == year, facts.c.division_code.startswith(prefix)).group_by(facts.c.type)).all())
+    checked = conn.execute(select(func.count(func.distinct(facts.c.elder_id))).where(
+        facts.c.type == "health_check_recorded", facts.c.year == year,
+        facts.c.division_code.startswith(prefix))).scalar_one()
+    risks = conn.execute(select(func.count()).select_from(facts).where(
+        facts.c.type == "health_check_recorded", facts.c.year == year, facts.c.risk.is_(True),
+        facts.c.division_code.startswith(prefix))).scalar_one()
+    return {"division_code": division_code, "year": year, "health_checked_this_year": checked,
+            "health_risks_this_year": risks, "chronic_followups_this_year": this_year.get("chronic_followup_recorded", 0),
+            "family_doctor_contracts": in_force.get(("doctor", "signed"), 0),
+            "pension_receiving": in_force.get(("pension", "receiving"), 0),
+            "pension_suspended": in_force.get(("pension", "suspended"), 0),
+            "poverty_registered": in_force.get(("poverty", "registered"), 0),
+            "poverty_monitored": in_force.get(("monitoring", "monitored"), 0),
+            "open_cases": in_force.get(("case", "open"), 0),
+            "cases_closed_this_year": this_year.get("case_closed", 0),
+            "legal_aid_this_year": this_year.get("legal_aid_given", 0),
+            "cultural_services_this_year": this_year.get("cultural_service_delivered", 0)}
