@@ -172,6 +172,10 @@ NOTIFICATIONS = ServiceContract(
             "registry.elder_registered.v1", "registry.elder_details_corrected.v1", "registry.supporter_left.v1",
             "registry.carer_entrusted.v1", "registry.elder_moved.v1", "registry.elder_died.v1",
             "registry.key_target_changed.v1", "registry.elder_hospitalised.v1")),
+        # A health check's risk or a case raises an alert; a case from a referral accepts it and
+        # its closure settles it.
+        Consumes("on_departments_event", "departments", (
+            "departments.health_check_recorded.v1", "departments.case_opened.v1", "departments.case_closed.v1")),
     ),
 )
 
