@@ -143,6 +143,25 @@ class RecordView(Schema):
     changed = fields.Boolean(metadata={"description": "false: the command found its work done (nothing new)"})
 
 
+class RecordListItemView(Schema):
+    """One of the elder's records as the read model keeps it (one per area, one per case)."""
+
+    record_id = fields.String()
+    area = fields.String(validate=validate.OneOf(AREAS))
+    elder_id = fields.String()
+    division_code = fields.String()
+    department = fields.String()
+    status = fields.String()
+    kind = fields.String(allow_none=True)
+    opened_on = fields.String(metadata={"format": "date"})
+    closed_on = fields.String(allow_none=True, metadata={"format": "date"})
+    updated_on = fields.String(metadata={"format": "date"})
+    monthly_amount_fen = fields.Integer(allow_none=True, metadata={**PERSONAL, "description": "a pension received"})
+    outcome = fields.String(allow_none=True)
+    referral_id = fields.String(allow_none=True)
+    version = fields.Integer()
+
+
 class CaseView(Schema):
     """A case without its details (those are personal: the elder's records, a logged read)."""
 

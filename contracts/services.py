@@ -286,7 +286,7 @@ DEPARTMENTS = ServiceContract(
         **PING, **ELDER_EVENTS,
         "get_case": Rpc(answer=departments_rpc.CaseView),
         "list_cases": Rpc(departments_rpc.CaseFilterSchema, departments_rpc.CaseView, many=True),
-        "elder_records": Rpc(),
+        "elder_records": Rpc(answer=departments_rpc.RecordListItemView, many=True),
         "division_summary": Rpc(departments_rpc.SummaryQuerySchema, departments_rpc.SummaryView),
     }),
     seals_checkpoints=False, witnesses_checkpoints=False,

@@ -341,6 +341,8 @@ class GatewayService:
             return self.rpc["imports"].get_import(params[name])["jurisdiction"]
         if kind == "campaign":
             return self.rpc["surveys"].get_campaign(params[name])["jurisdiction"].ljust(12, "0")
+        if kind == "case":
+            return self.rpc["departments"].get_case(params[name])["division_code"]
         if kind == "body_elder":
             elder_id = body.get(name)
             return self.rpc["registry"].get_elder(elder_id)["division_code"] if isinstance(elder_id, str) else None
