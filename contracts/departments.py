@@ -40,6 +40,9 @@ MONITORING_OUTCOMES = ("risk_removed", "registered_as_poor", "moved_away")
 CASE_KINDS = ("infringement", "supporter_neglect", "fraud")
 LEGAL_AID_KINDS = ("legal_advice", "representation", "mediation", "notarisation")
 CASE_OUTCOMES = ("resolved", "mediated", "prosecuted", "supporter_ordered", "unfounded", "transferred")
+# A record's status in the read model (per area: health and culture records are "active").
+RECORD_STATUSES = ("active", "signed", "ended", "enrolled", "receiving", "suspended", "registered", "monitored",
+                   "open", "closed")
 CULTURAL_SERVICES = ("performance", "film_screening", "reading_room", "elder_education", "festival_activity",
                      "elder_association_activity", "sports_activity")
 
