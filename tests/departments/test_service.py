@@ -55,7 +55,7 @@ def system(rabbit_config, database_url, tmp_path, container_factory):
         rpc.registry.register_elder(registration("e2", date(1970, 3, 1), OTHER_VILLAGE), CLERK)
         rpc.registry.register_elder(registration("e3", date(1945, 3, 1)), CLERK)
         rpc.registry.record_death({"elder_id": "e3", "effective_date": "2026-10-01"}, CLERK)
-        rpc.url = database_url
+        rpc.url, rpc.amqp_uri = database_url, rabbit_config["AMQP_URI"]
         yield rpc
 
 
@@ -183,3 +183,21 @@ def test_bad_input_is_refused_by_field_and_nothing_is_written(system):
         assert refused.value.field == field, refused.value.message
     assert logged(rpc.url) == before == 0
     assert rpc.registry.get_elder("e1")["support_status"]["poverty_registered"] is False
+
+
+def test_the_command_line_shows_the_figures_and_cases(system, tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    from cli.app import app
+    rpc = system
+    rpc.departments.open_case({"elder_id": "e1", "effective_date": "2026-11-01", "kind": "fraud",
+                               "summary": "保健品诈骗", "case_id": "c-cli"}, POLICE)
+    config = tmp_path / "config.yml"
+    config.write_text(yaml.safe_dump({"AMQP_URI": rpc.amqp_uri}))
+    run = lambda *args: CliRunner().invoke(app, ["--config", str(config), "departments", *args])  # noqa: E731
+    shown = run("summary", "410928000000")
+    assert shown.exit_code == 0 and "open_cases" in shown.output and "│ 1 " in shown.output, shown.output
+    assert "c-cli" in run("cases", "--division", "410928000000").output
+    refused = run("summary", "4109")
+    assert refused.exit_code == 1 and "division_code" in refused.output
