@@ -140,7 +140,6 @@ class RecordView(Schema):
     department = fields.String()
     status = fields.String()
     version = fields.Integer()
-    changed = fields.Boolean(metadata={"description": "false: the command found its work done (nothing new)"})
 
 
 class RecordListItemView(Schema):

@@ -10,7 +10,7 @@ with a date in the future or before the record's last fact.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 
 from kernel.errors import CommandRejected, ConflictError, NotFoundError, ValidationError
@@ -285,7 +285,6 @@ class Record:
     legal_aid: int = 0
     pension_status: str | None = None
     version: int = 0
-    changed: bool = field(default=True, compare=False)
 
     @property
     def exists(self) -> bool:
@@ -299,7 +298,9 @@ def decide(state: Record, command: Command, elder: ElderFacts | None, owners: tu
     if command.department not in owners:
         raise CommandRejected(f"{command.department} does not own this record: it is {' or '.join(owners)}'s "
                               f"(部门无权记录)", field="department")
-    if state.exists and state.department and command.department != state.department \
+    # A status record is its opening department's; an accumulating one (health, culture) is
+    # written by any department owning the command (culture and the aging office alike).
+    if state.area in ORDERED_AREAS and state.exists and command.department != state.department \
             and not isinstance(command, GiveLegalAid):
         raise CommandRejected(f"record {state.record_id} belongs to {state.department}; {command.department} "
                               "may not write it", field="department")

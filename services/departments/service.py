@@ -83,7 +83,7 @@ class DepartmentsService:
         command = build((who.department, data["effective_date"]), data)
         state = handlers.perform(self.db, self.calls, d.record_id_of(area, subject), data.get("elder_id"), command,
                                  s.OWNERS[method], who, self.db.clock.today())
-        return VIEW.dump({**state.__dict__, "changed": True})
+        return VIEW.dump(state)
 
     @command_rpc
     def ping(self):

@@ -126,3 +126,11 @@ def test_a_case_opens_and_closes_once_with_its_referral():
     assert (state.status, events[0].referral_id, events[0].case_id) == ("closed", "rf-1", "c2")
     with pytest.raises(CommandRejected):
         run("case:c2", [opened, closed, closed])
+
+
+def test_culture_and_the_aging_office_both_record_cultural_services():
+    day = date(2026, 10, 1)
+    state, events = run("culture:e1", [d.RecordCulturalService("culture", day, service="performance", provider="文化站"),
+                                       d.RecordCulturalService("aging_office", day, service="elder_association_activity",
+                                                               provider="老年协会")])
+    assert events[0].department == "aging_office" and state.version == 2
