@@ -25,7 +25,7 @@ from contracts.fields import DivisionCode
 from kernel.catalogue import EventCatalogue
 
 # Who owns each stream kind: only these departments write it.
-AREAS = ("health", "doctor", "pension", "poverty", "monitoring", "case", "culture")
+AREAS = ("health", "doctor", "pension", "poverty", "monitoring", "case", "culture", "payee", "payment")
 HEALTH_FINDINGS = ("hypertension", "diabetes", "heart_disease", "stroke_sequelae", "chronic_lung_disease",
                    "cognitive_decline", "depression", "malnutrition", "falls_risk", "vision_hearing_loss", "other")
 # What the examiner judged a finding to need: none, or a risk raised to notifications.
@@ -42,7 +42,12 @@ LEGAL_AID_KINDS = ("legal_advice", "representation", "mediation", "notarisation"
 CASE_OUTCOMES = ("resolved", "mediated", "prosecuted", "supporter_ordered", "unfounded", "transferred")
 # A record's status in the read model (per area: health and culture records are "active").
 RECORD_STATUSES = ("active", "signed", "ended", "enrolled", "receiving", "suspended", "registered", "monitored",
-                   "open", "closed")
+                   "open", "closed", "issued", "paid", "failed")
+# Finance: the account a subsidy is paid into (惠民惠农"一卡通" or another bank card), and what
+# becomes of a payment the bank returns as failed.
+PAYEE_CARDS = ("huimin_one_card", "bank_card")
+PAYMENT_OUTCOMES = ("paid", "failed")
+AFTER_FAILURE = ("reissue", "alert")
 CULTURAL_SERVICES = ("performance", "film_screening", "reading_room", "elder_education", "festival_activity",
                      "elder_association_activity", "sports_activity")
 
@@ -150,6 +155,42 @@ class CulturalServiceDeliveredSchema(DepartmentEventSchema):
     provider = fields.String(required=True)
 
 
+class PayeeAccountSetSchema(DepartmentEventSchema):
+    payee_name = fields.String(required=True, metadata=PERSONAL)
+    bank = fields.String(required=True)
+    card = fields.String(required=True, validate=validate.OneOf(PAYEE_CARDS))
+    account_number = fields.String(required=True, metadata=PERSONAL)
+
+
+class PaymentEventSchema(DepartmentEventSchema):
+    """One line of a subsidy run's payment (stream ``payment:<entry id>``, the subsidies
+    ledger entry it pays)."""
+
+    entry_id = fields.String(**_id)
+    run_id = fields.String(**_id)
+    file_id = fields.String(**_id)
+    amount_fen = fields.Integer(strict=True, required=True)
+
+
+class PaymentIssuedSchema(PaymentEventSchema):
+    attempt = fields.Integer(strict=True, required=True)
+    # The payee account's version the line was written with (the account itself stays in
+    # the payee record: the file can be written again from it).
+    account_version = fields.Integer(strict=True, required=True)
+
+
+class PaymentPaidSchema(PaymentEventSchema):
+    bank_reference = fields.String(allow_none=True, load_default=None)
+
+
+class PaymentFailedSchema(PaymentEventSchema):
+    reason = fields.String(required=True)
+    next = fields.String(required=True, validate=validate.OneOf(AFTER_FAILURE),
+                         metadata={"description": "reissue: the account changed since, the next file pays it; "
+                                                  "alert: finance and the village are alerted to fix the account"})
+    alert_id = fields.String(allow_none=True, load_default=None)
+
+
 EVENTS = [
     ("departments.health_check_recorded.v1", HealthCheckRecordedSchema,
      "health: the annual health-management check of an elder 65+ (findings; a risk goes to notifications)"),
@@ -174,6 +215,13 @@ EVENTS = [
     ("departments.case_closed.v1", CaseClosedSchema, "public security / justice: the case closed with its outcome"),
     ("departments.cultural_service_delivered.v1", CulturalServiceDeliveredSchema,
      "culture / aging office: a cultural service delivered to the elder"),
+    ("departments.payee_account_set.v1", PayeeAccountSetSchema,
+     "finance: the account the elder's subsidies are paid into"),
+    ("departments.payment_issued.v1", PaymentIssuedSchema,
+     "finance: a subsidy ledger entry written into a bank payment file (again, after a failure)"),
+    ("departments.payment_paid.v1", PaymentPaidSchema, "finance: the bank's return file says it was paid"),
+    ("departments.payment_failed.v1", PaymentFailedSchema,
+     "finance: the bank's return file says it failed; re-issued or alerted, never dropped"),
 ]
 
 # event type → its personal fields (top-level names), for the privacy work and for views.

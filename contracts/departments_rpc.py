@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from contracts.departments import (AREAS, CASE_KINDS, CASE_OUTCOMES, CHRONIC_CONDITIONS, CULTURAL_SERVICES,
+from contracts.departments import (AREAS, PAYEE_CARDS, CASE_KINDS, CASE_OUTCOMES, CHRONIC_CONDITIONS, CULTURAL_SERVICES,
                                    LEGAL_AID_KINDS, MONITORING_OUTCOMES, PENSION_SCHEMES, PERSONAL,
                                    POVERTY_END_REASONS, RETURN_RISKS, RISK_SEVERITIES, FindingSchema)
 from contracts.fields import LARGEST_STORED_INTEGER, AcceptedDate, DivisionCode, PageOffset
@@ -21,6 +21,7 @@ OWNERS: dict[str, tuple[str, ...]] = {
     "open_case": ("public_security", "justice"), "give_legal_aid": ("justice",),
     "close_case": ("public_security", "justice"),
     "record_cultural_service": ("culture", "aging_office"),
+    "set_payee_account": ("finance",), "issue_payment_file": ("finance",), "read_bank_return": ("finance",),
 }
 
 _id = dict(required=True, validate=validate.Length(min=1, max=64))
@@ -118,6 +119,46 @@ class RecordCulturalServiceSchema(ElderRecordCommand):
     provider = fields.String(**_text)
 
 
+class SetPayeeAccountSchema(ElderRecordCommand):
+    payee_name = fields.String(required=True, validate=validate.Length(min=1, max=64), metadata=PERSONAL)
+    bank = fields.String(**_text)
+    card = fields.String(load_default="huimin_one_card", validate=validate.OneOf(PAYEE_CARDS))
+    account_number = fields.String(required=True, validate=validate.Regexp(
+        r"^[0-9]{8,30}$", error="must be 8 to 30 digits"), metadata=PERSONAL)
+
+
+class PaymentFileSchema(Schema):
+    """A subsidy run (its jurisdiction and month, as the subsidies service keys it)."""
+
+    jurisdiction = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{2,12}$"))
+    month = fields.String(required=True, validate=validate.Regexp(r"^(19|2[01])[0-9]{2}-(0[1-9]|1[0-2])$"))
+
+
+class BankReturnSchema(Schema):
+    file_id = fields.String(**_id)
+    csv = fields.String(required=True, validate=validate.Length(min=1, max=20_000_000),
+                        metadata={"description": "the bank's return file: entry_id,result(paid|failed),reason"
+                                                 "[,bank_reference] with that header"})
+
+
+class PaymentFileView(Schema):
+    file_id = fields.String()
+    run_id = fields.String()
+    csv = fields.String(metadata={**PERSONAL, "description": "payee, account and amount per line (for the bank)"})
+    rows = fields.Integer()
+    total_fen = fields.Integer()
+    held = fields.List(fields.Dict(), metadata={"description": "entries not in the file and why (no payee account; "
+                                                               "not an elder's)"})
+
+
+class BankReturnView(Schema):
+    file_id = fields.String()
+    paid = fields.Integer()
+    failed = fields.Integer()
+    reissue = fields.Integer(metadata={"description": "failed, paid again by the next file (account changed)"})
+    alerted = fields.Integer(metadata={"description": "failed, alerted to fix the account"})
+
+
 COMMAND_REQUESTS: dict[str, type[Schema]] = {
     "record_health_check": RecordHealthCheckSchema, "record_chronic_followup": RecordChronicFollowupSchema,
     "sign_family_doctor": SignFamilyDoctorSchema, "end_family_doctor": EndRecordSchema,
@@ -125,9 +166,12 @@ COMMAND_REQUESTS: dict[str, type[Schema]] = {
     "register_poverty": RegisterPovertySchema, "end_poverty_registration": EndPovertyRegistrationSchema,
     "start_poverty_monitoring": StartPovertyMonitoringSchema, "end_poverty_monitoring": EndPovertyMonitoringSchema,
     "open_case": OpenCaseSchema, "give_legal_aid": GiveLegalAidSchema, "close_case": CloseCaseSchema,
-    "record_cultural_service": RecordCulturalServiceSchema,
+    "record_cultural_service": RecordCulturalServiceSchema, "set_payee_account": SetPayeeAccountSchema,
 }
-assert set(COMMAND_REQUESTS) == set(OWNERS)
+# Finance's payment files: whole-run commands with their own answers.
+FILE_REQUESTS: dict[str, type[Schema]] = {"issue_payment_file": PaymentFileSchema,
+                                          "read_bank_return": BankReturnSchema}
+assert set(COMMAND_REQUESTS) | set(FILE_REQUESTS) == set(OWNERS)
 
 
 class RecordView(Schema):

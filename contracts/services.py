@@ -276,8 +276,9 @@ SURVEYS = ServiceContract(
 )
 
 # The departments' own records (issue 22): health, pensions, poverty registration, cases,
-# cultural services. It calls the registry (elder facts; a poverty registration's support
-# status) and notifications (a referral a case answers) and consumes no events. Its log is
+# cultural services, finance's payee accounts and payment files. It calls the registry (elder
+# facts; a poverty registration's support status), notifications (a referral a case answers;
+# a failed payment) and subsidies (an approved run's entries) and consumes no events. Its log is
 # not sealed yet, as the other newest services'.
 DEPARTMENTS = ServiceContract(
     name="departments", runs="services.departments.service:DepartmentsService", events=departments,
@@ -287,6 +288,8 @@ DEPARTMENTS = ServiceContract(
         "get_case": Rpc(answer=departments_rpc.CaseView),
         "list_cases": Rpc(departments_rpc.CaseFilterSchema, departments_rpc.CaseView, many=True),
         "elder_records": Rpc(answer=departments_rpc.RecordListItemView, many=True),
+        "issue_payment_file": Rpc(departments_rpc.PaymentFileSchema, departments_rpc.PaymentFileView),
+        "read_bank_return": Rpc(departments_rpc.BankReturnSchema, departments_rpc.BankReturnView),
         "division_summary": Rpc(departments_rpc.SummaryQuerySchema, departments_rpc.SummaryView),
     }),
     seals_checkpoints=False, witnesses_checkpoints=False,

@@ -19,7 +19,8 @@ from kernel.errors import CommandRejected, ConflictError, NotFoundError, Validat
 # service; not a county's choice, so not policy data).
 HEALTH_CHECK_MIN_AGE = 65
 AREA_PREFIX = {"health": "health", "doctor": "doctor", "pension": "pension", "poverty": "poverty",
-               "monitoring": "monitoring", "culture": "culture", "case": "case"}
+               "monitoring": "monitoring", "culture": "culture", "case": "case", "payee": "payee",
+               "payment": "payment"}
 
 
 def record_id_of(area: str, subject: str) -> str:
@@ -145,17 +146,25 @@ class RecordCulturalService(Command):
     provider: str
 
 
+@dataclass(frozen=True)
+class SetPayeeAccount(Command):
+    payee_name: str
+    bank: str
+    card: str
+    account_number: str
+
+
 # Records whose facts change a status: each must take effect after the one before. Health and
 # culture only accumulate (a follow-up from last week may be written after today's check).
-ORDERED_AREAS = frozenset({"doctor", "pension", "poverty", "monitoring", "case"})
+ORDERED_AREAS = frozenset({"doctor", "pension", "poverty", "monitoring", "case", "payee"})
 AREA_OF = {RecordHealthCheck: "health", RecordChronicFollowup: "health", SignFamilyDoctor: "doctor",
            EndFamilyDoctor: "doctor", EnrolPension: "pension", ChangePensionStatus: "pension",
            RegisterPoverty: "poverty", EndPovertyRegistration: "poverty", StartPovertyMonitoring: "monitoring",
            EndPovertyMonitoring: "monitoring", OpenCase: "case", GiveLegalAid: "case", CloseCase: "case",
-           RecordCulturalService: "culture"}
+           RecordCulturalService: "culture", SetPayeeAccount: "payee"}
 # Commands that start a record (or a new term of it): they need a living elder.
 STARTS = (RecordHealthCheck, RecordChronicFollowup, SignFamilyDoctor, EnrolPension, RegisterPoverty,
-          StartPovertyMonitoring, OpenCase, RecordCulturalService)
+          StartPovertyMonitoring, OpenCase, RecordCulturalService, SetPayeeAccount)
 
 
 # -- events (their fields are the wire payload, ``contracts.departments``) -----------------
@@ -263,6 +272,40 @@ class CaseClosed(Event):
 class CulturalServiceDelivered(Event):
     service: str
     provider: str
+
+
+@dataclass(frozen=True)
+class PayeeAccountSet(Event):
+    payee_name: str
+    bank: str
+    card: str
+    account_number: str
+
+
+@dataclass(frozen=True)
+class PaymentEvent(Event):
+    entry_id: str
+    run_id: str
+    file_id: str
+    amount_fen: int
+
+
+@dataclass(frozen=True)
+class PaymentIssued(PaymentEvent):
+    attempt: int
+    account_version: int
+
+
+@dataclass(frozen=True)
+class PaymentPaid(PaymentEvent):
+    bank_reference: str | None
+
+
+@dataclass(frozen=True)
+class PaymentFailed(PaymentEvent):
+    reason: str
+    next: str                      # reissue | alert
+    alert_id: str | None
 
 
 # -- state ---------------------------------------------------------------------------------
@@ -443,6 +486,11 @@ def _cultural(state, command: RecordCulturalService, elder):
                                      provider=command.provider)]
 
 
+def _payee(state, command: SetPayeeAccount, elder):
+    return [PayeeAccountSet(**_base(state, command, elder), payee_name=command.payee_name, bank=command.bank,
+                            card=command.card, account_number=command.account_number)]
+
+
 def _require(state: Record, status: str | None, problem: str) -> None:
     if not state.exists:
         raise NotFoundError(f"{state.record_id}: {problem}", field="case_id" if state.area == "case" else "elder_id")
@@ -459,7 +507,8 @@ RULES = {RecordHealthCheck: _health_check, RecordChronicFollowup: _followup, Sig
          EndFamilyDoctor: _end_doctor, EnrolPension: _enrol, ChangePensionStatus: _pension_status,
          RegisterPoverty: _register_poverty, EndPovertyRegistration: _end_poverty,
          StartPovertyMonitoring: _start_monitoring, EndPovertyMonitoring: _end_monitoring, OpenCase: _open_case,
-         GiveLegalAid: _legal_aid, CloseCase: _close_case, RecordCulturalService: _cultural}
+         GiveLegalAid: _legal_aid, CloseCase: _close_case, RecordCulturalService: _cultural,
+         SetPayeeAccount: _payee}
 assert set(RULES) == set(AREA_OF)
 
 
@@ -469,7 +518,8 @@ STATUS_AFTER = {HealthCheckRecorded: "active", ChronicFollowupRecorded: "active"
                 FamilyDoctorEnded: "ended", PensionEnrolled: "enrolled", PovertyRegistered: "registered",
                 PovertyRegistrationEnded: "ended", PovertyMonitoringStarted: "monitored",
                 PovertyMonitoringEnded: "ended", CaseOpened: "open", CaseClosed: "closed",
-                CulturalServiceDelivered: "active"}
+                CulturalServiceDelivered: "active", PayeeAccountSet: "active", PaymentIssued: "issued",
+                PaymentPaid: "paid", PaymentFailed: "failed"}
 
 
 def evolve(state: Record, event: Event) -> Record:
@@ -505,3 +555,74 @@ def fold(record_id: str, events) -> Record:
     for event in events:
         state = evolve(state, event)
     return state
+
+
+# -- finance: payment files and the bank's return file -------------------------------------
+# A subsidy run's ledger entry is paid into the elder's payee account. Each entry is its own
+# stream: issued (in a file) → paid, or failed → issued again once the account has changed
+# since (re-issued), else alerted to get the account fixed. Never dropped, never paid twice.
+
+@dataclass(frozen=True)
+class PaymentLine:
+    """One entry of a subsidy run's payment file (the subsidies service's ledger)."""
+
+    entry_id: str
+    run_id: str
+    beneficiary_id: str
+    beneficiary_kind: str          # elder | facility
+    division_code: str
+    amount_fen: int
+
+
+@dataclass(frozen=True)
+class Payment:
+    entry_id: str
+    status: str = "none"           # none, issued, paid, failed
+    attempt: int = 0
+    file_id: str | None = None
+    account_version: int = 0       # the payee account's version it was last issued with
+    version: int = 0
+
+
+def decide_issue(line: PaymentLine, payment: Payment, account_version: int | None, file_id: str,
+                 today: date) -> tuple[list[PaymentIssued], str | None]:
+    """(events, why it is held back). Issued the first time once the elder has a payee
+    account; after a failure, again only when the account changed since."""
+    if line.beneficiary_kind != "elder":
+        return [], "paid to the facility's own account, not kept here"
+    if line.amount_fen <= 0:
+        return [], "not a payment: a negative adjustment is recovered, not paid out"
+    if payment.status in ("issued", "paid"):
+        return [], None
+    if account_version is None:
+        return [], "no payee account"
+    if payment.status == "failed" and account_version <= payment.account_version:
+        return [], "failed; waiting for a corrected payee account"
+    return [PaymentIssued(line.beneficiary_id, line.division_code, "finance", today, line.entry_id, line.run_id,
+                          file_id, line.amount_fen, payment.attempt + 1, account_version)], None
+
+
+def decide_return(payment: Payment, elder_id: str, division_code: str, run_id: str, amount_fen: int, file_id: str,
+                  result: str, reason: str, bank_reference: str | None, account_version: int | None,
+                  today: date) -> PaymentEvent:
+    if payment.file_id == file_id and payment.status in ("paid", "failed"):
+        raise ConflictError(f"entry {payment.entry_id} of file {file_id} was answered already ({payment.status})",
+                            field="csv")
+    if payment.status != "issued" or payment.file_id != file_id:
+        raise ValidationError({"csv": [f"entry {payment.entry_id} is not awaiting the bank in file {file_id}"]})
+    common = (elder_id, division_code, "finance", today, payment.entry_id, run_id, file_id, amount_fen)
+    if result == "paid":
+        return PaymentPaid(*common, bank_reference)
+    changed = account_version is not None and account_version > payment.account_version
+    return PaymentFailed(*common, reason or "no reason given", "reissue" if changed else "alert", None)
+
+
+def evolve_payment(payment: Payment, event: PaymentEvent) -> Payment:
+    if isinstance(event, PaymentIssued):
+        return replace(payment, status="issued", attempt=event.attempt, file_id=event.file_id,
+                       account_version=event.account_version, version=payment.version + 1)
+    if isinstance(event, PaymentPaid):
+        return replace(payment, status="paid", version=payment.version + 1)
+    if isinstance(event, PaymentFailed):
+        return replace(payment, status="failed", version=payment.version + 1)
+    raise TypeError(f"a payment cannot apply {type(event).__name__}")

@@ -10,16 +10,20 @@ from __future__ import annotations
 from dataclasses import asdict, replace
 from datetime import date
 
+import csv
+import io
+import re
+
 import structlog
 from sqlalchemy import and_, func, select
 
 from kernel.clock import start_of_local_day
 from kernel.divisions import significant_prefix
 from kernel.envelope import Actor, PendingEvent
-from kernel.errors import CommandRejected, NotFoundError
+from kernel.errors import CommandRejected, NotFoundError, ValidationError
 from kernel.uow import retry_on_concurrency
 from services.departments import domain as d
-from services.departments.adapters.tables import facts, records
+from services.departments.adapters.tables import facts, payee_accounts, payments, records
 
 log = structlog.get_logger(__name__)
 
@@ -35,9 +39,19 @@ TYPES = {d.HealthCheckRecorded: "departments.health_check_recorded.v1",
          d.PovertyMonitoringEnded: "departments.poverty_monitoring_ended.v1",
          d.CaseOpened: "departments.case_opened.v1", d.LegalAidGiven: "departments.legal_aid_given.v1",
          d.CaseClosed: "departments.case_closed.v1",
-         d.CulturalServiceDelivered: "departments.cultural_service_delivered.v1"}
+         d.CulturalServiceDelivered: "departments.cultural_service_delivered.v1",
+         d.PayeeAccountSet: "departments.payee_account_set.v1", d.PaymentIssued: "departments.payment_issued.v1",
+         d.PaymentPaid: "departments.payment_paid.v1", d.PaymentFailed: "departments.payment_failed.v1"}
 CLASSES = {type_: cls for cls, type_ in TYPES.items()}
 DATE_FIELDS = ("effective_date", "valid_until", "next_due_on")
+
+
+def command_id(*parts) -> str:
+    """A command id for a call this service makes (at most 64 characters, as the kernel takes
+    them): readable when it fits, else its SHA-256."""
+    import hashlib
+    text = "departments/" + "/".join(str(p) for p in parts)
+    return text if len(text) <= 64 else "departments/" + hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
 def _wire(value):
@@ -56,6 +70,7 @@ def _wire_finding(finding) -> dict:
 
 
 def _event(envelope) -> d.Event:
+    """A department event of our log as its domain class."""
     data = {k: (date.fromisoformat(v) if k in DATE_FIELDS and v else v) for k, v in envelope.data.items()}
     if "findings" in data:
         data["findings"] = tuple(d.Finding(**f) for f in data["findings"])
@@ -111,14 +126,14 @@ def _through_registry(calls, state: d.Record, command, elder_id: str, actor: Act
     status = _support_status(calls, elder_id)
     if bool(status.get("poverty_registered")) == registered:
         return command          # the registry holds it already: nothing to change there
-    command_id = f"departments/{state.record_id}/{state.version}"
+    command_id_ = command_id(state.record_id, state.version)
     reason = (f"扶贫部门建档立卡（{state.record_id}）：{command.reason}" if registered
               else f"扶贫部门建档立卡终止（{state.record_id}）：{command.reason}")
     calls.send("registry", "change_support_status", {
         "elder_id": elder_id, "effective_date": command.effective_date.isoformat(),
         "support_status": {**status, "poverty_registered": registered}, "reason": reason},
-        actor.to_dict(), command_id=command_id).result()
-    return replace(command, registry_command_id=command_id)
+        actor.to_dict(), command_id=command_id_).result()
+    return replace(command, registry_command_id=command_id_)
 
 
 def check_referral(calls, referral_id: str, department: str) -> None:
@@ -198,3 +213,157 @@ def division_summary(conn, division_code: str, year: int) -> dict:
             "cases_closed_this_year": this_year.get("case_closed", 0),
             "legal_aid_this_year": this_year.get("legal_aid_given", 0),
             "cultural_services_this_year": this_year.get("cultural_service_delivered", 0)}
+
+
+# -- finance: payment files and bank returns -------------------------------------------------
+
+PAYMENT_FILE_COLUMNS = ("entry_id", "payee_name", "bank", "account_number", "amount_yuan", "beneficiary_id",
+                        "division_code", "run_id", "attempt")
+RETURN_COLUMNS = ("entry_id", "result", "reason")
+YUAN = re.compile(r"^(-?)([0-9]+)\.([0-9]{2})$")
+
+
+def fen_of(yuan: str) -> int:
+    """"123.45" → 12345, by digits (never a float)."""
+    found = YUAN.match(yuan or "")
+    if not found:
+        raise ValueError(f"not an amount in yuan with two decimals: {yuan!r}")
+    sign, whole, cents = found.groups()
+    return (-1 if sign else 1) * (int(whole) * 100 + int(cents))
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def run_lines(calls, jurisdiction: str, month: str) -> tuple[dict, list[d.PaymentLine]]:
+    """The run (approved or paid: finance pays only what it approved) and its ledger entries."""
+    run = calls.query("subsidies", "get_run", {"jurisdiction": jurisdiction, "month": month})
+    if run["status"] not in ("approved", "paid"):
+        raise CommandRejected(f"run {run['run_id']} is {run['status']}: approve it before its payment file",
+                              field="month")
+    answer = calls.query("subsidies", "payment_file", {"jurisdiction": jurisdiction, "month": month})
+    lines = [d.PaymentLine(row["entry_id"], answer["run_id"], row["beneficiary_id"], row["beneficiary_kind"],
+                           row["division_code"], fen_of(row["amount_yuan"]))
+             for row in csv.DictReader(io.StringIO(answer["csv"]))]
+    return run, lines
+
+
+def _payment_states(conn, entry_ids) -> dict[str, d.Payment]:
+    rows = conn.execute(select(payments).where(payments.c.entry_id.in_(list(entry_ids)))).all() if entry_ids else []
+    return {r.entry_id: d.Payment(r.entry_id, r.status, r.attempt, r.file_id, r.account_version, r.version)
+            for r in rows}
+
+
+def _accounts(conn, elder_ids) -> dict:
+    rows = conn.execute(select(payee_accounts).where(payee_accounts.c.elder_id.in_(list(elder_ids)))).all() \
+        if elder_ids else []
+    return {r.elder_id: r for r in rows}
+
+
+def issue_payment_file(db, calls, jurisdiction: str, month: str, actor: Actor, today: date) -> dict:
+    """A bank payment file of the run: every entry not yet issued whose elder has a payee
+    account, and every failed one whose account changed since (re-issued). The rest are
+    listed as held, with why. Asking again issues only what became payable since."""
+    _run, lines = run_lines(calls, jurisdiction, month)
+    run_id = lines[0].run_id if lines else _run["run_id"]
+
+    def write():
+        with db.unit_of_work() as uow:
+            issued_before = uow.conn.execute(select(func.count(func.distinct(payments.c.file_id))).where(
+                payments.c.run_id == run_id)).scalar_one()
+            file_id = f"{run_id}/file-{issued_before + 1}"
+            states = _payment_states(uow.conn, [line.entry_id for line in lines])
+            accounts = _accounts(uow.conn, {line.beneficiary_id for line in lines})
+            issued, held = [], []
+            for line in lines:
+                account = accounts.get(line.beneficiary_id)
+                events, why = d.decide_issue(line, states.get(line.entry_id, d.Payment(line.entry_id)),
+                                             account.version if account else None, file_id, today)
+                issued += events
+                if why:
+                    held.append({"entry_id": line.entry_id, "beneficiary_id": line.beneficiary_id, "reason": why})
+            if issued:
+                uow.append([_pending(e, d.record_id_of("payment", e.entry_id), actor) for e in issued],
+                           {d.record_id_of("payment", e.entry_id): states.get(e.entry_id, d.Payment(e.entry_id)).version
+                            for e in issued})
+            return file_id, issued, held, accounts
+    file_id, issued, held, accounts = retry_on_concurrency(write)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(PAYMENT_FILE_COLUMNS)
+    for event in issued:
+        account = accounts[event.elder_id]
+        writer.writerow((event.entry_id, account.payee_name, account.bank, account.account_number,
+                         _yuan(event.amount_fen), event.elder_id, event.division_code, event.run_id, event.attempt))
+    log.info("payment file issued", file_id=file_id, rows=len(issued), held=len(held))
+    return {"file_id": file_id if issued else None, "run_id": run_id, "csv": out.getvalue(), "rows": len(issued),
+            "total_fen": sum(e.amount_fen for e in issued), "held": held}
+
+
+def _return_rows(text: str) -> list[dict]:
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or not set(RETURN_COLUMNS) <= set(reader.fieldnames):
+        raise ValidationError({"csv": [f"the header must name {', '.join(RETURN_COLUMNS)}"]})
+    rows, problems = list(reader), []
+    for number, row in enumerate(rows, start=2):
+        if row["result"] not in ("paid", "failed"):
+            problems.append(f"row {number}: result must be paid or failed, got {row['result']!r}")
+    if problems:
+        raise ValidationError({"csv": problems})
+    if len({row["entry_id"] for row in rows}) != len(rows):
+        raise ValidationError({"csv": ["an entry appears twice"]})
+    return rows
+
+
+def read_bank_return(db, calls, file_id: str, text: str, actor: Actor, today: date) -> dict:
+    """The bank's answer to a payment file: each line paid or failed. A failed one whose
+    payee account changed since is re-issued by the next file; otherwise finance and the
+    elder's village are alerted (notifications) to get the account fixed. The whole file is
+    refused if any line is wrong (nothing written)."""
+    rows = _return_rows(text)
+    with db.connect() as conn:
+        known = {r.entry_id: r for r in conn.execute(select(payments).where(payments.c.file_id == file_id)).all()}
+        if not known:
+            raise NotFoundError(f"no payment file {file_id!r}", field="file_id")
+        accounts = _accounts(conn, {r.elder_id for r in known.values()})
+    decided = []
+    for number, row in enumerate(rows, start=2):
+        payment = known.get(row["entry_id"])
+        if payment is None:
+            raise ValidationError({"csv": [f"row {number}: entry {row['entry_id']!r} is not in file {file_id}"]})
+        account = accounts.get(payment.elder_id)
+        state = d.Payment(payment.entry_id, payment.status, payment.attempt, payment.file_id, payment.account_version,
+                          payment.version)
+        decided.append((state, d.decide_return(state, payment.elder_id, payment.division_code, payment.run_id,
+                                               payment.amount_fen, file_id, row["result"], row.get("reason") or "",
+                                               row.get("bank_reference") or None,
+                                               account.version if account else None, today)))
+    events = [_alerted(calls, event, state.attempt, actor) for state, event in decided]
+
+    def write():
+        with db.unit_of_work() as uow:
+            current = _payment_states(uow.conn, [e.entry_id for e in events])
+            for event in events:
+                if current[event.entry_id].status != "issued":
+                    raise CommandRejected(f"entry {event.entry_id} was answered already", field="csv")
+            uow.append([_pending(e, d.record_id_of("payment", e.entry_id), actor) for e in events],
+                       {d.record_id_of("payment", e.entry_id): current[e.entry_id].version for e in events})
+    retry_on_concurrency(write)
+    failed = [e for e in events if isinstance(e, d.PaymentFailed)]
+    return {"file_id": file_id, "paid": len(events) - len(failed), "failed": len(failed),
+            "reissue": sum(1 for e in failed if e.next == "reissue"),
+            "alerted": sum(1 for e in failed if e.next == "alert")}
+
+
+def _alerted(calls, event, attempt: int, actor: Actor):
+    """A failed payment nobody can re-issue yet is an alert (never silently dropped)."""
+    if not isinstance(event, d.PaymentFailed) or event.next != "alert":
+        return event
+    alert = calls.send("notifications", "report_alert", {
+        "kind": "payment_failed", "division_code": event.division_code, "severity": "medium",
+        "elder_id": event.elder_id, "incident_key": f"payment_failed:{event.entry_id}:{attempt}",
+        "summary": (f"补贴发放失败：{event.entry_id}（{event.run_id}，{_yuan(event.amount_fen)} 元），银行回盘："
+                    f"{event.reason}。请核实收款账户后重新发放。")}, actor.to_dict(),
+        command_id=command_id("payment-failed", event.entry_id, attempt)).result()
+    return replace(event, alert_id=alert["alert_id"])

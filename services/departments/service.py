@@ -19,6 +19,7 @@ from contracts import CATALOGUE
 from contracts import departments_rpc as s
 from contracts.actors import ActorSchema
 from kernel.providers import LoggingContext, OutboxRelayRunner, ServiceDatabase, ping_answer
+from kernel.errors import CommandRejected
 from kernel.rpc import command_rpc
 from kernel.service_rpc import ServiceRpc
 from kernel.trace import events_about
@@ -26,11 +27,11 @@ from kernel.validation import load_or_refuse
 from kernel.ids import uuid7_string
 from services.departments import domain as d
 from services.departments import handlers
-from services.departments.adapters.projections import DepartmentsProjection
+from services.departments.adapters.projections import DepartmentsProjection, FinanceProjection
 
 log = structlog.get_logger(__name__)
 ACTOR = ActorSchema()
-SCHEMAS = {method: schema() for method, schema in s.COMMAND_REQUESTS.items()}
+SCHEMAS = {method: schema() for method, schema in {**s.COMMAND_REQUESTS, **s.FILE_REQUESTS}.items()}
 VIEW, CASE_VIEW, CASES, SUMMARY = s.RecordView(), s.CaseView(), s.CaseFilterSchema(), s.SummaryQuerySchema()
 
 
@@ -62,14 +63,16 @@ BUILDERS = {
     "close_case": ("case", lambda c, x: d.CloseCase(*c, outcome=x["outcome"], note=x["note"])),
     "record_cultural_service": ("culture", lambda c, x: d.RecordCulturalService(*c, service=x["service"],
                                                                                 provider=x["provider"])),
+    "set_payee_account": ("payee", lambda c, x: d.SetPayeeAccount(*c, payee_name=x["payee_name"], bank=x["bank"],
+                                                                  card=x["card"], account_number=x["account_number"])),
 }
-assert set(BUILDERS) == set(s.OWNERS)
+assert set(BUILDERS) | set(s.FILE_REQUESTS) == set(s.OWNERS)
 
 
 class DepartmentsService:
     name = "departments"
 
-    db = ServiceDatabase(CATALOGUE, projections=(DepartmentsProjection(),))
+    db = ServiceDatabase(CATALOGUE, projections=(DepartmentsProjection(), FinanceProjection()))
     relay = OutboxRelayRunner()
     calls = ServiceRpc("DEPARTMENTS")
     log = LoggingContext()
@@ -156,6 +159,33 @@ class DepartmentsService:
     @command_rpc
     def record_cultural_service(self, payload, actor):
         return self._run("record_cultural_service", payload, actor)
+
+    # -- finance ---------------------------------------------------------------------------------
+    @command_rpc
+    def set_payee_account(self, payload, actor):
+        """The account the elder's subsidies are paid into (the 惠民惠农 one-card account)."""
+        return self._run("set_payee_account", payload, actor)
+
+    def _finance(self, method: str, payload, actor):
+        data, who = load_or_refuse(SCHEMAS[method], payload), load_or_refuse(ACTOR, actor)
+        if who.department not in s.OWNERS[method]:
+            raise CommandRejected(f"{who.department} does not own payment files: finance does", field="department")
+        return data, who
+
+    @command_rpc
+    def issue_payment_file(self, payload, actor):
+        """A bank payment file (payee, account, amount) of an approved subsidy run: what is
+        payable and not yet issued, and failed payments whose account changed since."""
+        data, who = self._finance("issue_payment_file", payload, actor)
+        return s.PaymentFileView().dump(handlers.issue_payment_file(
+            self.db, self.calls, data["jurisdiction"], data["month"], who, self.db.clock.today()))
+
+    @command_rpc
+    def read_bank_return(self, payload, actor):
+        """The bank's return file: each line paid or failed (re-issued next, or alerted)."""
+        data, who = self._finance("read_bank_return", payload, actor)
+        return s.BankReturnView().dump(handlers.read_bank_return(self.db, self.calls, data["file_id"], data["csv"],
+                                                                 who, self.db.clock.today()))
 
     # -- reads ---------------------------------------------------------------------------------
     @command_rpc

@@ -27,7 +27,8 @@ CODES = {
     "return_risk": departments.RETURN_RISKS, "monitoring_outcome": departments.MONITORING_OUTCOMES,
     "case_kind": departments.CASE_KINDS, "legal_aid": departments.LEGAL_AID_KINDS,
     "case_outcome": departments.CASE_OUTCOMES, "cultural_service": departments.CULTURAL_SERVICES,
-    "record_status": departments.RECORD_STATUSES,
+    "record_status": departments.RECORD_STATUSES, "payee_card": departments.PAYEE_CARDS,
+    "payment_result": departments.PAYMENT_OUTCOMES, "after_failure": departments.AFTER_FAILURE,
 }
 
 

@@ -39,3 +39,34 @@ facts = Table(
 )
 Index("ix_department_facts_year", facts.c.type, facts.c.year, facts.c.division_code)
 Index("ix_department_facts_record", facts.c.record_id)
+
+# Finance: the payee account of each elder (personal: the finance department's own database
+# only; the account number never leaves it but in the bank's payment file).
+payee_accounts = Table(
+    "payee_accounts", departments_metadata,
+    Column("elder_id", String(64), primary_key=True),
+    Column("payee_name", String(64), nullable=False),
+    Column("bank", String(128), nullable=False),
+    Column("card", String(32), nullable=False),
+    Column("account_number", String(32), nullable=False),
+    Column("version", Integer, nullable=False),               # the payee stream's version
+)
+
+# Finance: each subsidy ledger entry paid (or being paid) through a bank payment file.
+payments = Table(
+    "payments", departments_metadata,
+    Column("entry_id", String(64), primary_key=True),
+    Column("run_id", String(64), nullable=False),
+    Column("file_id", String(80), nullable=False),            # the file it was last issued in
+    Column("elder_id", String(64), nullable=False),
+    Column("division_code", String(12), nullable=False),
+    Column("amount_fen", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),             # issued | paid | failed
+    Column("attempt", Integer, nullable=False),
+    Column("account_version", Integer, nullable=False),
+    Column("next", String(16)),                               # after a failure: reissue | alert
+    Column("alert_id", String(64)),
+    Column("version", Integer, nullable=False),
+)
+Index("ix_payments_file", payments.c.file_id)
+Index("ix_payments_run", payments.c.run_id, payments.c.status)
