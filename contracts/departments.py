@@ -173,6 +173,8 @@ class PaymentEventSchema(DepartmentEventSchema):
 
 
 class PaymentIssuedSchema(PaymentEventSchema):
+    jurisdiction = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{2,12}$"),
+                                 metadata={"description": "the run's (a division prefix)"})
     attempt = fields.Integer(strict=True, required=True)
     # The payee account's version the line was written with (the account itself stays in
     # the payee record: the file can be written again from it).

@@ -151,6 +151,14 @@ class PaymentFileView(Schema):
                                                                "not an elder's)"})
 
 
+class PaymentFileStatusView(Schema):
+    file_id = fields.String()
+    run_id = fields.String()
+    jurisdiction = fields.String()
+    lines = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                        metadata={"description": "lines by status: issued (awaiting the bank), paid, failed"})
+
+
 class BankReturnView(Schema):
     file_id = fields.String()
     paid = fields.Integer()

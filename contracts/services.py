@@ -290,6 +290,7 @@ DEPARTMENTS = ServiceContract(
         "elder_records": Rpc(answer=departments_rpc.RecordListItemView, many=True),
         "issue_payment_file": Rpc(departments_rpc.PaymentFileSchema, departments_rpc.PaymentFileView),
         "read_bank_return": Rpc(departments_rpc.BankReturnSchema, departments_rpc.BankReturnView),
+        "get_payment_file": Rpc(answer=departments_rpc.PaymentFileStatusView),
         "division_summary": Rpc(departments_rpc.SummaryQuerySchema, departments_rpc.SummaryView),
     }),
     seals_checkpoints=False, witnesses_checkpoints=False,

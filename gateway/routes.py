@@ -169,6 +169,7 @@ DEPARTMENT_ELDER_COMMANDS = {
                                                        "poverty"),
     "poverty-monitoring/end": ("end_poverty_monitoring", "Poverty office: the household no longer watched"),
     "cultural-services": ("record_cultural_service", "Culture / aging office: a cultural service delivered"),
+    "payee-account": ("set_payee_account", "Finance: the account the elder's subsidies are paid into (personal)"),
 }
 DEPARTMENT_CASE_COMMANDS = {
     "legal-aid": ("give_legal_aid", "Justice: legal aid given in a case"),
@@ -346,6 +347,19 @@ def _routes() -> list[Route]:
         Route("GET", "/api/elders/<elder_id>/department-records", "elder_department_records",
               "Every department's records of the elder (health, pension, poverty, cases, culture)", query(),
               _get("departments", "elder_records", "elder_id"), ("elder", "elder_id"), personal=True,
+              tag="departments"),
+        Route("POST", "/api/finance/payment-files", "issue_payment_file",
+              "Finance: the bank payment file (payee, account, amount) of an approved subsidy run; held entries "
+              "and why", department_command("issue_payment_file"), _command("departments", "issue_payment_file"),
+              ("body_prefix", "jurisdiction"), tag="departments"),
+        Route("POST", "/api/finance/bank-returns", "read_bank_return",
+              "Finance: the bank's return file — each line paid or failed (re-issued or alerted)",
+              department_command("read_bank_return"), _command("departments", "read_bank_return"),
+              ("payment_file", "file_id"), tag="departments"),
+        Route("GET", "/api/finance/payment-files/<file_id>", "get_payment_file",
+              "Finance: a payment file's run and its lines by status", query(COORDINATORS | {"department_officer",
+                                                                                          "auditor"}),
+              _get("departments", "get_payment_file", "file_id"), ("payment_file_path", "file_id"),
               tag="departments"),
         Route("GET", "/api/departments/summary", "department_summary",
               "Each department's work in a division: 65+ checked this year, open cases, pensions…", query(),

@@ -292,6 +292,7 @@ class PaymentEvent(Event):
 
 @dataclass(frozen=True)
 class PaymentIssued(PaymentEvent):
+    jurisdiction: str
     attempt: int
     account_version: int
 
@@ -568,6 +569,7 @@ class PaymentLine:
 
     entry_id: str
     run_id: str
+    jurisdiction: str
     beneficiary_id: str
     beneficiary_kind: str          # elder | facility
     division_code: str
@@ -599,7 +601,7 @@ def decide_issue(line: PaymentLine, payment: Payment, account_version: int | Non
     if payment.status == "failed" and account_version <= payment.account_version:
         return [], "failed; waiting for a corrected payee account"
     return [PaymentIssued(line.beneficiary_id, line.division_code, "finance", today, line.entry_id, line.run_id,
-                          file_id, line.amount_fen, payment.attempt + 1, account_version)], None
+                          file_id, line.amount_fen, line.jurisdiction, payment.attempt + 1, account_version)], None
 
 
 def decide_return(payment: Payment, elder_id: str, division_code: str, run_id: str, amount_fen: int, file_id: str,

@@ -152,6 +152,17 @@ def check_referral(calls, referral_id: str, department: str) -> None:
 
 # -- reads ---------------------------------------------------------------------------------
 
+def payment_file_view(conn, file_id: str) -> dict:
+    """A payment file's run, jurisdiction and lines by status (no payee, no account)."""
+    rows = conn.execute(select(payments.c.run_id, payments.c.jurisdiction, payments.c.status, func.count())
+                        .where(payments.c.file_id == file_id)
+                        .group_by(payments.c.run_id, payments.c.jurisdiction, payments.c.status)).all()
+    if not rows:
+        raise NotFoundError(f"no payment file {file_id!r}", field="file_id")
+    return {"file_id": file_id, "run_id": rows[0][0], "jurisdiction": rows[0][1],
+            "lines": {status: n for _run, _where, status, n in rows}}
+
+
 def elder_records(conn, elder_id: str) -> list[dict]:
     rows = conn.execute(select(records).where(records.c.elder_id == elder_id).order_by(records.c.record_id)).all()
     return [dict(r._mapping) for r in rows]
@@ -243,7 +254,7 @@ def run_lines(calls, jurisdiction: str, month: str) -> tuple[dict, list[d.Paymen
         raise CommandRejected(f"run {run['run_id']} is {run['status']}: approve it before its payment file",
                               field="month")
     answer = calls.query("subsidies", "payment_file", {"jurisdiction": jurisdiction, "month": month})
-    lines = [d.PaymentLine(row["entry_id"], answer["run_id"], row["beneficiary_id"], row["beneficiary_kind"],
+    lines = [d.PaymentLine(row["entry_id"], answer["run_id"], run["jurisdiction"], row["beneficiary_id"], row["beneficiary_kind"],
                            row["division_code"], fen_of(row["amount_yuan"]))
              for row in csv.DictReader(io.StringIO(answer["csv"]))]
     return run, lines
@@ -272,7 +283,7 @@ def issue_payment_file(db, calls, jurisdiction: str, month: str, actor: Actor, t
         with db.unit_of_work() as uow:
             issued_before = uow.conn.execute(select(func.count(func.distinct(payments.c.file_id))).where(
                 payments.c.run_id == run_id)).scalar_one()
-            file_id = f"{run_id}/file-{issued_before + 1}"
+            file_id = f"{run_id}.file-{issued_before + 1}"     # one path segment (no slash)
             states = _payment_states(uow.conn, [line.entry_id for line in lines])
             accounts = _accounts(uow.conn, {line.beneficiary_id for line in lines})
             issued, held = [], []

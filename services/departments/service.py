@@ -189,6 +189,12 @@ class DepartmentsService:
 
     # -- reads ---------------------------------------------------------------------------------
     @command_rpc
+    def get_payment_file(self, file_id):
+        """A payment file's run and jurisdiction, and its lines still awaiting the bank, paid, failed."""
+        with self.db.connect() as conn:
+            return handlers.payment_file_view(conn, file_id)
+
+    @command_rpc
     def get_case(self, case_id):
         with self.db.connect() as conn:
             return CASE_VIEW.dump(handlers.case_view(conn, case_id))

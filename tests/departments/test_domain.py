@@ -134,3 +134,34 @@ def test_culture_and_the_aging_office_both_record_cultural_services():
                                        d.RecordCulturalService("aging_office", day, service="elder_association_activity",
                                                                provider="老年协会")])
     assert events[0].department == "aging_office" and state.version == 2
+
+
+LINE = d.PaymentLine("entry-1", "run-1", "4109", "e1", "elder", "410928101201", 20000)
+
+
+def test_a_payment_is_issued_once_and_again_only_after_its_account_changed():
+    events, held = d.decide_issue(LINE, d.Payment("entry-1"), None, "f1", TODAY)
+    assert (events, held) == ([], "no payee account")
+    [issued], _ = d.decide_issue(LINE, d.Payment("entry-1"), 1, "f1", TODAY)
+    assert (issued.attempt, issued.account_version, issued.amount_fen) == (1, 1, 20000)
+    payment = d.evolve_payment(d.Payment("entry-1"), issued)
+    assert d.decide_issue(LINE, payment, 1, "f2", TODAY) == ([], None)            # awaiting the bank
+    failed = d.decide_return(payment, "e1", LINE.division_code, "run-1", 20000, "f1", "failed", "销户", None, 1, TODAY)
+    assert (type(failed), failed.next) == (d.PaymentFailed, "alert")
+    payment = d.evolve_payment(payment, failed)
+    assert d.decide_issue(LINE, payment, 1, "f2", TODAY)[1] == "failed; waiting for a corrected payee account"
+    [again], _ = d.decide_issue(LINE, payment, 2, "f2", TODAY)
+    assert (again.attempt, again.file_id) == (2, "f2")
+    with pytest.raises(ConflictError):
+        d.decide_return(payment, "e1", LINE.division_code, "run-1", 20000, "f1", "paid", "", None, 2, TODAY)
+
+
+def test_a_failure_after_the_account_changed_is_reissued_and_negatives_are_not_paid():
+    payment = d.Payment("entry-1", "issued", 1, "f1", 1)
+    failed = d.decide_return(payment, "e1", LINE.division_code, "run-1", 20000, "f1", "failed", "", None, 2, TODAY)
+    assert failed.next == "reissue"
+    from dataclasses import replace
+    assert d.decide_issue(replace(LINE, amount_fen=-500), d.Payment("entry-1"), 1, "f1", TODAY)[1].startswith(
+        "not a payment")
+    with pytest.raises(ValidationError):                                          # not in that file
+        d.decide_return(payment, "e1", LINE.division_code, "run-1", 20000, "f9", "paid", "", None, 1, TODAY)

@@ -58,6 +58,7 @@ payments = Table(
     Column("entry_id", String(64), primary_key=True),
     Column("run_id", String(64), nullable=False),
     Column("file_id", String(80), nullable=False),            # the file it was last issued in
+    Column("jurisdiction", String(12), nullable=False),       # the run's (a division prefix)
     Column("elder_id", String(64), nullable=False),
     Column("division_code", String(12), nullable=False),
     Column("amount_fen", BigInteger, nullable=False),

@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("entry_id", sa.String(64), primary_key=True),
         sa.Column("run_id", sa.String(64), nullable=False),
         sa.Column("file_id", sa.String(80), nullable=False),
+        sa.Column("jurisdiction", sa.String(12), nullable=False),
         sa.Column("elder_id", sa.String(64), nullable=False),
         sa.Column("division_code", sa.String(12), nullable=False),
         sa.Column("amount_fen", sa.BigInteger, nullable=False),
