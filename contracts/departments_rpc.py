@@ -141,7 +141,7 @@ class BankReturnSchema(Schema):
                                                  "[,bank_reference] with that header"})
 
 
-class PaymentFileView(Schema):
+class BankPaymentFileView(Schema):
     file_id = fields.String()
     run_id = fields.String()
     csv = fields.String(metadata={**PERSONAL, "description": "payee, account and amount per line (for the bank)"})

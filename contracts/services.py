@@ -288,7 +288,7 @@ DEPARTMENTS = ServiceContract(
         "get_case": Rpc(answer=departments_rpc.CaseView),
         "list_cases": Rpc(departments_rpc.CaseFilterSchema, departments_rpc.CaseView, many=True),
         "elder_records": Rpc(answer=departments_rpc.RecordListItemView, many=True),
-        "issue_payment_file": Rpc(departments_rpc.PaymentFileSchema, departments_rpc.PaymentFileView),
+        "issue_payment_file": Rpc(departments_rpc.PaymentFileSchema, departments_rpc.BankPaymentFileView),
         "read_bank_return": Rpc(departments_rpc.BankReturnSchema, departments_rpc.BankReturnView),
         "get_payment_file": Rpc(answer=departments_rpc.PaymentFileStatusView),
         "division_summary": Rpc(departments_rpc.SummaryQuerySchema, departments_rpc.SummaryView),

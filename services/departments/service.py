@@ -177,7 +177,7 @@ class DepartmentsService:
         """A bank payment file (payee, account, amount) of an approved subsidy run: what is
         payable and not yet issued, and failed payments whose account changed since."""
         data, who = self._finance("issue_payment_file", payload, actor)
-        return s.PaymentFileView().dump(handlers.issue_payment_file(
+        return s.BankPaymentFileView().dump(handlers.issue_payment_file(
             self.db, self.calls, data["jurisdiction"], data["month"], who, self.db.clock.today()))
 
     @command_rpc

@@ -87,3 +87,19 @@ def test_the_timeline_and_the_dashboard_show_the_departments_records(system, api
     assert 'data-figure="departments-open-cases">1<' in page
     english = web_session.get(f"/dashboard/{COUNTY}?token={system.token()}&lang=en").text
     assert "65+ checked this year" in english and "open cases" in english
+
+
+def test_finance_owns_payee_accounts_and_payment_files(system, api):
+    register(api, "elder-1", VILLAGE)
+    finance = system.token("cashier", "finance", "department_officer", COUNTY)
+    body = {"effective_date": "2026-11-01", "payee_name": "王秀英", "bank": "濮阳农商银行",
+            "account_number": "6221000000000001"}
+    assert api("POST", "/api/elders/elder-1/payee-account", json=body).status_code == 403   # civil affairs
+    assert api("POST", "/api/elders/elder-1/payee-account", token=finance, json=body).status_code == 201
+    short = api("POST", "/api/elders/elder-1/payee-account", token=finance, json={**body, "account_number": "12"})
+    assert short.status_code == 400 and "account_number" in short.json()["errors"]
+    no_run = api("POST", "/api/finance/payment-files", token=finance, json={"jurisdiction": "410928", "month": "2026-11"})
+    assert no_run.status_code == 404
+    unknown = api("POST", "/api/finance/bank-returns", token=finance,
+                  json={"file_id": "subsidy-run:410928:2026-11.file-1", "csv": "entry_id,result,reason\n"})
+    assert unknown.status_code == 404 and unknown.json()["field"] == "file_id"

@@ -90,7 +90,10 @@ REFUSALS = {
     # the departments' own records
     **{name: {"400": "effective_date not after today"} for name in (
         "end_family_doctor", "enrol_pension", "end_poverty_registration", "start_poverty_monitoring",
-        "end_poverty_monitoring", "give_legal_aid", "close_case", "record_cultural_service", "register_poverty")},
+        "end_poverty_monitoring", "give_legal_aid", "close_case", "record_cultural_service", "register_poverty",
+        "set_payee_account")},
+    "read_bank_return": {"400": "csv with the header entry_id,result,reason, each result paid or failed, each "
+                                "entry once and in that file"},
     "record_health_check": {"400": "effective_date not after today; a risk named with findings"},
     "record_chronic_followup": {"400": "effective_date not after today; next_due_on after it"},
     "sign_family_doctor": {"400": "effective_date not after today; valid_until after it"},
