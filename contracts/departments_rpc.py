@@ -258,6 +258,8 @@ class SummaryView(Schema):
     cases_closed_this_year = fields.Integer()
     legal_aid_this_year = fields.Integer()
     cultural_services_this_year = fields.Integer()
+    payments_awaiting_bank = fields.Integer(metadata={"description": "in a payment file, no bank answer yet"})
+    payments_failed = fields.Integer(metadata={"description": "returned failed, not yet paid again"})
 
 
 SUMMARY_FIGURES = tuple(name for name in SummaryView().fields if name not in ("division_code", "year"))

@@ -34,7 +34,8 @@ LABELS = {
            "family_doctor_contracts": "家庭医生签约", "pension_receiving": "领取养老金",
            "pension_suspended": "养老金暂停", "poverty_registered": "建档立卡", "poverty_monitored": "防返贫监测户",
            "open_cases": "未结案件", "cases_closed_this_year": "今年结案", "legal_aid_this_year": "今年法律援助",
-           "cultural_services_this_year": "今年文化服务"},
+           "cultural_services_this_year": "今年文化服务", "payments_awaiting_bank": "待银行回盘",
+           "payments_failed": "发放失败待重发"},
     "en": {"title": "Care for rural left-behind elders · joint meeting", "elders": "Elders", "active": "registered",
            "left_behind": "left-behind", "key_target": "key targets", "hospitalised": "in hospital",
            "deceased": "deceased", "visits": "Visits", "under_obligation": "owed visits",
@@ -52,7 +53,8 @@ LABELS = {
            "pension_suspended": "pension suspended", "poverty_registered": "registered as poor",
            "poverty_monitored": "watched for a return to poverty", "open_cases": "open cases",
            "cases_closed_this_year": "cases closed this year", "legal_aid_this_year": "legal aid this year",
-           "cultural_services_this_year": "cultural services this year"},
+           "cultural_services_this_year": "cultural services this year",
+           "payments_awaiting_bank": "payments awaiting the bank", "payments_failed": "failed payments to re-issue"},
 }
 AGE_BUCKETS = (("under_24h", "<24"), ("24h_to_72h", "24–72"), ("over_72h", ">72"))
 NOT_ANSWERING = (UnknownService, RpcTimeout, MethodNotFound, RemoteError)
@@ -202,6 +204,7 @@ DEPARTMENT_FIGURES = (
     (("poverty_alleviation",), ("poverty_registered", "poverty_monitored")),
     (("public_security", "justice"), ("open_cases", "cases_closed_this_year", "legal_aid_this_year")),
     (("culture", "aging_office"), ("cultural_services_this_year",)),
+    (("finance",), ("payments_awaiting_bank", "payments_failed")),
 )
 
 

@@ -223,7 +223,9 @@ def division_summary(conn, division_code: str, year: int) -> dict:
             "open_cases": in_force.get(("case", "open"), 0),
             "cases_closed_this_year": this_year.get("case_closed", 0),
             "legal_aid_this_year": this_year.get("legal_aid_given", 0),
-            "cultural_services_this_year": this_year.get("cultural_service_delivered", 0)}
+            "cultural_services_this_year": this_year.get("cultural_service_delivered", 0),
+            "payments_awaiting_bank": in_force.get(("payment", "issued"), 0),
+            "payments_failed": in_force.get(("payment", "failed"), 0)}
 
 
 # -- finance: payment files and bank returns -------------------------------------------------

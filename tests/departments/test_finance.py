@@ -120,5 +120,7 @@ def test_pay_a_run_hold_alert_and_reissue_a_failed_payment_once(county):
     assert second["file_id"] != first["file_id"] and rpc.departments.issue_payment_file(RUN, FINANCE)["rows"] == 0
     with pytest.raises(NotFoundError):
         rpc.departments.read_bank_return({"file_id": "nope", "csv": "entry_id,result,reason\n"}, FINANCE)
+    summary = rpc.departments.division_summary({"division_code": VILLAGE})
+    assert (summary["payments_awaiting_bank"], summary["payments_failed"]) == (3, 0)
     records = {r["record_id"]: r["status"] for r in rpc.departments.elder_records("elder-1")}
     assert sorted(records.values()) == ["active", "issued", "paid"]
