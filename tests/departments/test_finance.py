@@ -48,6 +48,7 @@ def county(rabbit_config, tmp_path, container_factory):
                 "resident_id": make_resident_id("140522", born, order_code(n, "female"), "female"),
                 "division_code": VILLAGE, "household_id": f"h-{n}", "address": "一组", "self_care_level": "semi_disabled",
                 "support_status": {"tekun": True}, "effective_date": "2026-01-05"}, CLERK)
+        rpc.urls = urls
         yield rpc
 
 
@@ -75,7 +76,7 @@ def lines(answer):
     return list(csv.DictReader(io.StringIO(answer["csv"])))
 
 
-def test_pay_a_run_hold_alert_and_reissue_a_failed_payment_once(county):
+def test_pay_a_run_hold_alert_and_reissue_a_failed_payment_once(county, tmp_path):
     rpc = county
     until(lambda: known(rpc, "elder-1") and known(rpc, "elder-2"))
     assert rpc.subsidies.start_run(RUN, CLERK)["disbursements"] == 4          # care subsidy and basic living each
@@ -124,3 +125,13 @@ def test_pay_a_run_hold_alert_and_reissue_a_failed_payment_once(county):
     assert (summary["payments_awaiting_bank"], summary["payments_failed"]) == (3, 0)
     records = {r["record_id"]: r["status"] for r in rpc.departments.elder_records("elder-1")}
     assert sorted(records.values()) == ["active", "issued", "paid"]
+    # Every read model here is the log's: a replay into a scratch database matches it.
+    from contracts import CATALOGUE
+    from kernel.db import create_service_engine
+    from kernel.replay import replay_and_compare
+    from services.departments.adapters.projections import DepartmentsProjection, FinanceProjection
+    engine = create_service_engine(rpc.urls["departments"])
+    replayed, drift = replay_and_compare("departments", engine, (DepartmentsProjection(), FinanceProjection()),
+                                         CATALOGUE, str(tmp_path))
+    engine.dispose()
+    assert (replayed, drift) == (10, [])       # 3 accounts, 2 + 3 lines issued, 2 answered
