@@ -2,10 +2,13 @@
 service over RPC — a division's figures (65+ checked this year, open cases, pensions…), its
 cases, one elder's records. The records themselves are written by each department's people
 through the API (``/api/elders/<id>/health-checks``, ``/api/cases`` …), signed in as
-themselves: the command line writes none."""
+themselves. The exception is finance's files, which an operator moves between the system
+and the bank: ``payment-file`` writes a run's bank file, ``bank-return`` reads the bank's
+answer (both as the finance officer named by ``--user``)."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -84,3 +87,38 @@ def records(elder_id: str):
         _fail(error)
     _table(found, ("record_id", "department", "status", "opened_on", "closed_on", "updated_on", "monthly_amount_fen"),
            elder_id)
+
+
+def _finance(user: str) -> dict:
+    return {"department": "finance", "user": user, "role": "department_officer"}
+
+
+@departments_app.command("payment-file")
+def payment_file(jurisdiction: str = typer.Option(..., help="the run's division prefix, e.g. 1405"),
+                 month: str = typer.Option(..., help="YYYY-MM"), out: Path = typer.Option(..., help="CSV to write"),
+                 user: str = typer.Option(..., help="the finance officer issuing it")):
+    """Write the bank payment file of an approved subsidy run (what became payable since the last)."""
+    try:
+        with _rpc() as rpc:
+            answer = rpc.departments.issue_payment_file({"jurisdiction": jurisdiction, "month": month}, _finance(user))
+    except EldercareError as error:
+        _fail(error)
+    out.write_text(answer["csv"], encoding="utf-8")
+    CONSOLE.print(f"[bold]{answer['file_id'] or 'nothing new to pay'}[/]: {answer['rows']} payments, "
+                  f"{answer['total_fen'] // 100}.{answer['total_fen'] % 100:02d} yuan → {out}; held {len(answer['held'])}")
+    for held in answer["held"]:
+        CONSOLE.print(f"  held {held['entry_id']} ({held['beneficiary_id']}): {held['reason']}")
+
+
+@departments_app.command("bank-return")
+def bank_return(file_id: str, returned: Path = typer.Argument(..., help="the bank's CSV: entry_id,result,reason"),
+                user: str = typer.Option(..., help="the finance officer reading it")):
+    """Read the bank's return file: each payment paid or failed (re-issued next, or alerted)."""
+    try:
+        with _rpc() as rpc:
+            answer = rpc.departments.read_bank_return({"file_id": file_id, "csv": returned.read_text(encoding="utf-8")},
+                                                      _finance(user))
+    except EldercareError as error:
+        _fail(error)
+    CONSOLE.print(f"{file_id}: paid {answer['paid']}, failed {answer['failed']} (re-issued next: {answer['reissue']}, "
+                  f"alerted: {answer['alerted']})")

@@ -135,3 +135,30 @@ def test_pay_a_run_hold_alert_and_reissue_a_failed_payment_once(county, tmp_path
                                          CATALOGUE, str(tmp_path))
     engine.dispose()
     assert (replayed, drift) == (10, [])       # 3 accounts, 2 + 3 lines issued, 2 answered
+
+
+def test_the_command_line_moves_the_files_between_finance_and_the_bank(county, tmp_path, rabbit_config):
+    import yaml
+    from typer.testing import CliRunner
+
+    from cli.app import app
+    rpc = county
+    until(lambda: known(rpc, "elder-1") and known(rpc, "elder-2"))
+    rpc.subsidies.start_run(RUN, CLERK)
+    rpc.subsidies.approve_run(RUN, FINANCE)
+    account(rpc, "elder-1", "6221000000000001")
+    config = tmp_path / "config.yml"
+    config.write_text(yaml.safe_dump({"AMQP_URI": rabbit_config["AMQP_URI"]}))
+    run = lambda *args: CliRunner().invoke(app, ["--config", str(config), "departments", *args])  # noqa: E731
+    out = tmp_path / "bank.csv"
+    issued = run("payment-file", "--jurisdiction", "1405", "--month", "2026-06", "--out", str(out), "--user", "cashier")
+    assert issued.exit_code == 0 and "2 payments, 993.00 yuan" in issued.output and "no payee account" in issued.output
+    entries = [row["entry_id"] for row in csv.DictReader(out.open(encoding="utf-8"))]
+    answer = tmp_path / "return.csv"
+    answer.write_text("entry_id,result,reason\n" + "".join(f"{e},paid,\n" for e in entries), encoding="utf-8")
+    file_id = "subsidy-run:1405:2026-06.file-1"
+    assert file_id in issued.output and rpc.departments.get_payment_file(file_id)["lines"] == {"issued": 2}
+    read = run("bank-return", file_id, str(answer), "--user", "cashier")
+    assert read.exit_code == 0 and "paid 2, failed 0" in read.output, read.output
+    wrong = run("bank-return", file_id, str(answer), "--user", "cashier")
+    assert wrong.exit_code == 1 and "answered already" in wrong.output
