@@ -12,7 +12,11 @@ from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import create_engine, func, select
 
 from demo.residents import make_resident_id, order_code
+from contracts import CATALOGUE
 from kernel import migrate
+from kernel.db import create_service_engine
+from kernel.replay import replay_and_compare
+from services.departments.adapters.projections import DepartmentsProjection, FinanceProjection
 from kernel.errors import CommandRejected, NotFoundError, ValidationError
 from kernel.schema import events
 from services.departments.service import DepartmentsService
@@ -131,7 +135,7 @@ def test_a_health_risk_and_a_case_raise_alerts_and_a_case_settles_its_referral(s
             summary["cases_closed_this_year"], summary["legal_aid_this_year"]) == (1, 1, 0, 1, 1)
 
 
-def test_every_department_writes_its_own_and_the_dashboard_counts_it(system):
+def test_every_department_writes_its_own_and_the_dashboard_counts_it(system, tmp_path):
     rpc = system
     rpc.departments.enrol_pension({"elder_id": "e1", "effective_date": "2026-01-02",
                                    "scheme": "urban_rural_residents"}, HR)
@@ -155,6 +159,11 @@ def test_every_department_writes_its_own_and_the_dashboard_counts_it(system):
     assert areas == {"pension": "receiving", "doctor": "signed", "culture": "active", "case": "open",
                      "monitoring": "monitored"}
     assert [c["kind"] for c in rpc.departments.list_cases({"division_code": "410928000000"})] == ["fraud"]
+    engine = create_service_engine(rpc.url)
+    replayed, drift = replay_and_compare("departments", engine, (DepartmentsProjection(), FinanceProjection()),
+                                         CATALOGUE, str(tmp_path))
+    engine.dispose()
+    assert (replayed, drift) == (6, [])                      # the read models are the log's
 
 
 def test_bad_input_is_refused_by_field_and_nothing_is_written(system):
