@@ -89,10 +89,6 @@ def elder_facts(calls, elder_id: str) -> d.ElderFacts:
                         bool((elder.get("support_status") or {}).get("poverty_registered")))
 
 
-def _support_status(calls, elder_id: str) -> dict:
-    return dict(calls.query("registry", "get_elder", elder_id)["support_status"])
-
-
 def perform(db, calls, record_id: str, elder_id: str | None, command: d.Command, owners: tuple[str, ...],
             actor: Actor, today: date) -> d.Record:
     """Decide ``command`` on the record, make the calls it needs, then append. ``elder_id``:
@@ -123,9 +119,10 @@ def _through_registry(calls, state: d.Record, command, elder_id: str, actor: Act
     the registry's own command (a recorded fact there, refused there by field if wrong), with
     a command id of this record and version so a resend is harmless."""
     registered = isinstance(command, d.RegisterPoverty)
-    status = _support_status(calls, elder_id)
-    if bool(status.get("poverty_registered")) == registered:
-        return command          # the registry holds it already: nothing to change there
+    elder = calls.query("registry", "get_elder", elder_id)
+    status = dict(elder["support_status"])
+    if bool(status.get("poverty_registered")) == registered or elder["record_status"] != "active":
+        return command          # the registry holds it already, or the record is closed (a death ends it)
     command_id_ = command_id(state.record_id, state.version)
     reason = (f"扶贫部门建档立卡（{state.record_id}）：{command.reason}" if registered
               else f"扶贫部门建档立卡终止（{state.record_id}）：{command.reason}")

@@ -99,6 +99,12 @@ def test_poverty_registration_changes_the_registrys_support_status(system):
     assert rpc.registry.get_elder("e1")["support_status"]["poverty_registered"] is False
     summary = rpc.departments.division_summary({"division_code": "410928000000"})
     assert summary["poverty_registered"] == 0
+    # Registered, then the elder dies: the registration ends here; the registry's record is closed.
+    rpc.departments.register_poverty({"elder_id": "e1", "effective_date": "2026-11-21", "reason": "因病返贫"}, POVERTY)
+    rpc.registry.record_death({"elder_id": "e1", "effective_date": "2026-11-22"}, CLERK)
+    ended = rpc.departments.end_poverty_registration({"elder_id": "e1", "effective_date": "2026-11-23",
+                                                      "reason": "deceased"}, POVERTY)
+    assert ended["status"] == "ended"
 
 
 def test_a_health_risk_and_a_case_raise_alerts_and_a_case_settles_its_referral(system):
