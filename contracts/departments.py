@@ -6,7 +6,9 @@ Streams (one per elder and record, or per case): ``health:<elder>`` (annual heal
 management checks of elders 65+, chronic-condition follow-ups), ``doctor:<elder>`` (the
 family-doctor contract, 签约), ``pension:<elder>``, ``poverty:<elder>`` (registration as poor,
 建档立卡), ``monitoring:<elder>`` (the household watched for a return to poverty),
-``culture:<elder>`` (cultural services delivered) and ``case:<case id>``. Every payload names
+``culture:<elder>`` (cultural services delivered), ``case:<case id>``, finance's
+``payee:<elder>`` (the account subsidies are paid into) and ``payment:<ledger entry>`` (a
+subsidy run's entry through the bank: issued, paid, failed, re-issued). Every payload names
 the ``elder_id``, the elder's village (``division_code``) and the ``department`` that wrote
 it; the envelope's ``time`` is the start of the local day the fact took effect.
 
