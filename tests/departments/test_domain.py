@@ -68,16 +68,18 @@ def test_only_the_owning_department_writes():
     with pytest.raises(CommandRejected) as not_owner:                 # justice may not close police's case
         run("case:c1", [opened, d.CloseCase("justice", date(2026, 11, 2), outcome="resolved")])
     assert not_owner.value.field == "department"
-    state, events = run("case:c1", [opened, d.GiveLegalAid("justice", date(2026, 11, 2), aid="legal_advice")])                                # legal aid is justice's in any case
+    # legal aid is justice's in any case
+    state, events = run("case:c1", [opened, d.GiveLegalAid("justice", date(2026, 11, 2), aid="legal_advice")])
     assert state.legal_aid == 1 and state.department == "public_security"
 
 
 def test_a_deceased_or_unknown_elder_gets_no_new_record():
+    enrol = d.EnrolPension("human_resources_social_security", TODAY, scheme="urban_rural_residents")
     with pytest.raises(CommandRejected) as dead:
-        run("pension:e3", [d.EnrolPension("human_resources_social_security", TODAY, scheme="urban_rural_residents")], elder=DEAD)
+        run("pension:e3", [enrol], elder=DEAD)
     assert dead.value.field == "elder_id"
     with pytest.raises(NotFoundError):
-        run("pension:e9", [d.EnrolPension("human_resources_social_security", TODAY, scheme="urban_rural_residents")], elder=None)
+        run("pension:e9", [enrol], elder=None)
 
 
 def test_pension_received_in_fen_then_suspended():

@@ -83,7 +83,8 @@ class FinanceProjection:
             return
         values = {"status": envelope.type.split(".")[1].removeprefix("payment_"), "version": envelope.sequence}
         if envelope.type == "departments.payment_issued.v1":
-            values.update(file_id=data["file_id"], jurisdiction=data["jurisdiction"], attempt=data["attempt"], account_version=data["account_version"],
+            values.update(file_id=data["file_id"], jurisdiction=data["jurisdiction"], attempt=data["attempt"],
+                          account_version=data["account_version"],
                           next=None, alert_id=None)
             if conn.execute(update(payments).where(payments.c.entry_id == data["entry_id"]).values(**values)
                             ).rowcount == 0:
