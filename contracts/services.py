@@ -14,8 +14,8 @@ from typing import Mapping
 
 from marshmallow import Schema
 
-from contracts import accounts, audit, facilities, gateway, imports, notifications, registry, subsidies, surveys, visits
-from contracts import (accounts_rpc, facilities_rpc, imports_rpc, notifications_rpc, registry_rpc, subsidies_rpc,
+from contracts import accounts, audit, departments, facilities, gateway, imports, notifications, registry, subsidies, surveys, visits
+from contracts import (accounts_rpc, departments_rpc, facilities_rpc, imports_rpc, notifications_rpc, registry_rpc, subsidies_rpc,
                        surveys_rpc, visits_rpc)
 from contracts.facilities import RESIDENCE_EVENTS
 from kernel.catalogue import EventCatalogue
@@ -172,6 +172,10 @@ NOTIFICATIONS = ServiceContract(
             "registry.elder_registered.v1", "registry.elder_details_corrected.v1", "registry.supporter_left.v1",
             "registry.carer_entrusted.v1", "registry.elder_moved.v1", "registry.elder_died.v1",
             "registry.key_target_changed.v1", "registry.elder_hospitalised.v1")),
+        # A health check's risk or a case raises an alert; a case from a referral accepts it and
+        # its closure settles it.
+        Consumes("on_departments_event", "departments", (
+            "departments.health_check_recorded.v1", "departments.case_opened.v1", "departments.case_closed.v1")),
     ),
 )
 
@@ -271,9 +275,30 @@ SURVEYS = ServiceContract(
     seals_checkpoints=False, witnesses_checkpoints=False,
 )
 
+# The departments' own records (issue 22): health, pensions, poverty registration, cases,
+# cultural services, finance's payee accounts and payment files. It calls the registry (elder
+# facts; a poverty registration's support status), notifications (a referral a case answers;
+# a failed payment) and subsidies (an approved run's entries) and consumes no events. Its log is
+# not sealed yet, as the other newest services'.
+DEPARTMENTS = ServiceContract(
+    name="departments", runs="services.departments.service:DepartmentsService", events=departments,
+    rpc=MappingProxyType({
+        **_commands(departments_rpc.COMMAND_REQUESTS, departments_rpc.RecordView),
+        **PING, **ELDER_EVENTS,
+        "get_case": Rpc(answer=departments_rpc.CaseView),
+        "list_cases": Rpc(departments_rpc.CaseFilterSchema, departments_rpc.CaseView, many=True),
+        "elder_records": Rpc(answer=departments_rpc.RecordListItemView, many=True),
+        "issue_payment_file": Rpc(departments_rpc.PaymentFileSchema, departments_rpc.BankPaymentFileView),
+        "read_bank_return": Rpc(departments_rpc.BankReturnSchema, departments_rpc.BankReturnView),
+        "get_payment_file": Rpc(answer=departments_rpc.PaymentFileStatusView),
+        "division_summary": Rpc(departments_rpc.SummaryQuerySchema, departments_rpc.SummaryView),
+    }),
+    seals_checkpoints=False, witnesses_checkpoints=False,
+)
+
 SERVICES: Mapping[str, ServiceContract] = MappingProxyType(
     {service.name: service for service in (REGISTRY, VISITS, FACILITIES, NOTIFICATIONS, SUBSIDIES, AUDIT, ACCOUNTS,
-                                           IMPORTS, SURVEYS)})
+                                           IMPORTS, SURVEYS, DEPARTMENTS)})
 SEALING_SERVICES = tuple(name for name, service in SERVICES.items() if service.seals_checkpoints)
 # The gateway: not a nameko RPC service others call, but a process of its own with a log.
 GATEWAY = ServiceContract(name="gateway", runs="gateway.service:GatewayService", rpc=MappingProxyType({}),

@@ -65,7 +65,7 @@ def test_the_generated_table_covers_every_write_route():
 
 
 def test_every_write_route_admits_its_owners_and_refuses_other_departments_and_auditors(api, system):
-    ids = seed_records(api)
+    ids = seed_records(api, system)
     wrong = []
     for row in write_access_rows():
         path = re.sub(r"<(\w+)>", lambda match: ids[match.group(1)], row.route.path)
