@@ -146,6 +146,7 @@ FACILITY_COMMANDS = {
     "admissions": ("admit_elder", "Admit an elder"),
     "discharges": ("discharge_elder", "Discharge an elder"),
     "transfers": ("transfer_elder", "Transfer an elder to another facility"),
+    "home-services": ("declare_home_services", "Home services offered to elders at home, with daily capacity"),
 }
 
 
