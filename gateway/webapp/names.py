@@ -57,7 +57,8 @@ NAMES: dict[str, dict[str, str]] = {
                    "became_key_target": N_("Became a key target"), "hospitalised": N_("In hospital"),
                    "heartbeat_missing": N_("Device silent"), "contact_unreachable": N_("Contact unreachable"),
                    "break_glass_read": N_("Emergency read outside jurisdiction"),
-                   "survey_behind_schedule": N_("Survey behind schedule")},
+                   "survey_behind_schedule": N_("Survey behind schedule"),
+                   "home_service_unaccepted": N_("Home-service order not accepted")},
     "outcome": {"resolved": N_("Resolved"), "referred": N_("Referred to a department"),
                 "family_took_over": N_("Family took over"), "false_alarm": N_("False alarm"),
                 "elder_hospitalised": N_("Elder hospitalised"), "elder_deceased": N_("Elder deceased"),
@@ -70,6 +71,12 @@ NAMES: dict[str, dict[str, str]] = {
     "key_target_reason": {"hard_up": N_("Hard-up"), "advanced_age": N_("Advanced age"), "disabled": N_("Disabled"),
                           "living_alone": N_("Living alone")},
     "period_outcome": {"met": N_("Met"), "overdue": N_("Overdue"), "resolved": N_("Met late")},
+    "home_service": {"meals": N_("Meals"), "bathing": N_("Bathing"), "cleaning": N_("Cleaning"),
+                     "medical_help": N_("Medical help"), "accompaniment": N_("Accompaniment")},
+    "order_status": {"offered": N_("Waiting for the facility"), "accepted": N_("Accepted"),
+                     "completed": N_("Delivered"), "unrouted": N_("No facility took it")},
+    "caller": {"elder": N_("The elder"), "family": N_("Family member"), "visitor": N_("Visitor"),
+               "device": N_("Device call")},
 }
 # Alerts raised from a visit's risk are named as the risk is.
 NAMES["alert_kind"].update(NAMES["risk"])

@@ -7,7 +7,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from contracts import facilities, notifications, registry, subsidies, visits
+from contracts import facilities, notifications, orders, registry, subsidies, visits
 from contracts.actors import DEFAULT_DEPARTMENTS, ROLES
 from gateway.webapp.i18n import catalogue_path, translations
 from gateway.webapp.names import NAMES, name_of
@@ -21,6 +21,7 @@ CODES = {
     "alert_kind": notifications.ALERT_KINDS, "outcome": notifications.OUTCOMES,
     "run_status": subsidies.RUN_STATUSES, "sex": registry.SEXES, "self_care": registry.SELF_CARE_LEVELS,
     "key_target_reason": registry.KEY_TARGET_REASONS,
+    "home_service": facilities.HOME_SERVICE_KINDS, "order_status": orders.ORDER_STATUSES, "caller": orders.CALLERS,
 }
 
 
