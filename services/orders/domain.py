@@ -351,6 +351,8 @@ def decide_decline(state: Order, command: DeclineOrder, candidates: list[Candida
     routed = route(state.division_code, candidates, excluded=declined)
     if routed is not None:
         return events + [_offer(state.order_id, state.service_kind, state.service_date, routed)]
+    if state.unaccepted:                     # raised already (its deadline passed): once is enough
+        return events
     return events + [OrderUnaccepted(state.order_id, state.elder_id, state.division_code, state.service_kind,
                                      state.service_date, "no_facility_accepted", None, declined, state.accept_by)]
 
@@ -403,14 +405,15 @@ def evolve(state: Order, event) -> Order:
     if isinstance(event, OrderOffered):
         return replace(state, status="offered", facility_id=event.facility_id, nearness=event.nearness)
     if isinstance(event, OrderDeclined):
-        return replace(state, declined_by=state.declined_by + (event.facility_id,), facility_id=None)
+        # unrouted until the next offer (decided with the decline, if a facility is left)
+        return replace(state, status="unrouted", declined_by=state.declined_by + (event.facility_id,),
+                       facility_id=None)
     if isinstance(event, OrderAccepted):
         return replace(state, status="accepted", facility_id=event.facility_id)
     if isinstance(event, OrderCompleted):
         return replace(state, status="completed", delivered_on=event.delivered_on)
     if isinstance(event, OrderUnaccepted):
-        return replace(state, unaccepted=True,
-                       status="unrouted" if event.reason == "no_facility_accepted" else state.status)
+        return replace(state, unaccepted=True)
     if isinstance(event, MealDelivered):
         return state
     raise TypeError(f"orders cannot apply {type(event).__name__}")

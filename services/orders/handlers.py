@@ -46,9 +46,9 @@ def _wire(value):
     return list(value) if isinstance(value, tuple) else value
 
 
-def _pending(event, state: d.Order, actor: Actor, now: datetime) -> PendingEvent:
+def _pending(event, jurisdiction: str, actor: Actor, now: datetime) -> PendingEvent:
+    """Every event of an order is filed under the elder's village."""
     data = {k: _wire(v) for k, v in asdict(event).items()}
-    jurisdiction = getattr(event, "division_code", None) or state.division_code
     return PendingEvent(event.order_id, TYPES[type(event)], data, now, actor, jurisdiction)
 
 
@@ -74,7 +74,8 @@ def _append(uow, events: list, state: d.Order, actor: Actor) -> d.Order:
     if not events:
         return state
     before = state
-    uow.append([_pending(e, state, actor, uow.now()) for e in events], {state.order_id: state.version})
+    jurisdiction = state.division_code or events[0].division_code        # a placing sets it
+    uow.append([_pending(e, jurisdiction, actor, uow.now()) for e in events], {state.order_id: state.version})
     for event in events:
         state = d.evolve(state, event)
         _apply_load(uow.conn, event, state)

@@ -79,6 +79,9 @@ def test_an_unaccepted_order_is_raised_once_at_its_deadline():
     assert state.status == "offered" and d.decide_overdue(state, NOW + timedelta(hours=5)) == []
     accepted = d.decide_accept(state, d.AcceptOrder("o1", "f-village"))  # late, but still accepted
     assert d.fold("o1", events + raised + accepted).status == "accepted"
+    declined = d.decide_decline(state, d.DeclineOrder("o1", "f-village", "满员"), [SAME_VILLAGE])
+    assert [type(e) for e in declined] == [d.OrderDeclined]            # nobody left, but raised already
+    assert d.fold("o1", events + raised + declined).status == "unrouted"
 
 
 def test_accept_then_complete_counts_the_meal_for_the_month():
