@@ -341,6 +341,12 @@ class GatewayService:
             return self.rpc["imports"].get_import(params[name])["jurisdiction"]
         if kind == "campaign":
             return self.rpc["surveys"].get_campaign(params[name])["jurisdiction"].ljust(12, "0")
+        if kind == "order":
+            return self.rpc["orders"].get_order(params[name])["division_code"]
+        if kind == "body_facility":
+            facility_id = body.get(name)
+            return self.rpc["facilities"].get_facility(facility_id)["division_code"] \
+                if isinstance(facility_id, str) else None
         if kind == "body_elder":
             elder_id = body.get(name)
             return self.rpc["registry"].get_elder(elder_id)["division_code"] if isinstance(elder_id, str) else None

@@ -13,6 +13,7 @@ from kernel.providers import find_database
 from services.accounts.service import AccountsService
 from services.facilities.service import FacilitiesService
 from services.imports.service import ImportsService
+from services.orders.service import OrdersService
 from services.surveys.service import SurveysService
 from services.notifications.service import NotificationsService
 from services.registry.service import RegistryService
@@ -26,7 +27,7 @@ VILLAGE = "410928101201"
 OTHER_VILLAGE = "410928101202"
 OTHER_TOWNSHIP_VILLAGE = "410928102201"
 SERVICES = (RegistryService, VisitsService, FacilitiesService, NotificationsService, SubsidiesService, AccountsService,
-            ImportsService, SurveysService, GatewayService)
+            ImportsService, SurveysService, OrdersService, GatewayService)
 
 
 @pytest.fixture
