@@ -202,6 +202,8 @@ SUBSIDIES = ServiceContract(
         Consumes("on_facility_event", "facilities", (
             "facilities.elder_admitted.v1", "facilities.elder_discharged.v1", "facilities.elder_transferred.v1",
             "facilities.star_award_granted.v1", "facilities.operating_subsidy_eligible.v1")),
+        # Meals delivered at home (with the month's count): a per-meal meal subsidy pays by them.
+        Consumes("on_orders_event", "orders", ("orders.meal_delivered.v1",)),
     ),
 )
 
