@@ -4,14 +4,18 @@ Orders learns elders from the registry's events and facilities' home services fr
 facilities' events; an unaccepted order reaches notifications as an event."""
 from __future__ import annotations
 
+import re
 import time
 from datetime import date, timedelta
 
 import eventlet
 import pytest
+import yaml
 from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
+from cli.app import app
 from demo.residents import make_resident_id, order_code
 from kernel import migrate
 from kernel.db import create_service_engine
@@ -108,6 +112,7 @@ def system(rabbit_config, database_url, tmp_path, container_factory):
         container.start()
     with ClusterRpcProxy(config, timeout=60) as rpc:
         system = System(rpc, database_url, {name: find_database(c).clock for name, c in containers.items()})
+        system.config = config
         system.register("e1")
         system.facility("f-village", HOME, {"meals": 1, "bathing": 2})
         system.facility("f-township", NEIGHBOUR, {"meals": 5})
@@ -212,3 +217,22 @@ def test_bad_orders_are_refused_naming_the_field_and_write_nothing(system):
                                                     CLERK)
     assert set(float_capacity.value.errors) == {"offers.0.daily_capacity"}
     assert system.events()[len(before):] == ["orders.order_placed.v1", "orders.order_offered.v1"]
+
+
+def test_the_command_line_places_lists_and_completes(system, tmp_path):
+    config = tmp_path / "config.yml"
+    config.write_text(yaml.safe_dump({"AMQP_URI": system.config["AMQP_URI"]}))
+
+    def eldercare(*args):
+        return CliRunner().invoke(app, ["--config", str(config), "order", *args])
+    placed = eldercare("place", "e1", "meals", "--caller", "elder")
+    assert placed.exit_code == 0, placed.output
+    assert "f-village (village)" in placed.output
+    order_id = re.search(r"ord-[0-9a-f]{20}", placed.output).group(0)
+    assert order_id in eldercare("list", "--facility", "f-village").output
+    early = eldercare("complete", order_id, "--facility", "f-village")
+    assert early.exit_code == 1 and "after accepting" in early.output
+    assert eldercare("accept", order_id, "--facility", "f-village").exit_code == 0
+    assert "completed" in eldercare("complete", order_id, "--facility", "f-village").output
+    unknown = eldercare("place", "e1", "massage")
+    assert unknown.exit_code == 1 and "service_kind" in unknown.output
