@@ -9,8 +9,9 @@ from dataclasses import asdict
 from datetime import date, datetime
 
 import structlog
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from kernel.divisions import significant_prefix
 from kernel.envelope import Actor, Envelope, PendingEvent, format_time, parse_time
@@ -70,7 +71,29 @@ def load_order(source, order_id: str) -> d.Order:
 
 # --- the order's tables, in the append's transaction ----------------------------------------
 
-def _append(uow, events: list, state: d.Order, actor: Actor) -> d.Order:
+# Statements built once: building SQLAlchemy expressions per order cost more than running them.
+_KEY = (daily_load.c.facility_id == bindparam("f"), daily_load.c.service_kind == bindparam("k"),
+        daily_load.c.service_date == bindparam("d"))
+_CAPACITY = select(home_offers.c.daily_capacity).where(home_offers.c.facility_id == bindparam("f"),
+                                                      home_offers.c.service_kind == bindparam("k")).scalar_subquery()
+TAKE_PLACE = update(daily_load).where(*_KEY, daily_load.c.taken < _CAPACITY).values(taken=daily_load.c.taken + 1)
+FREE_PLACE = update(daily_load).where(*_KEY).values(taken=daily_load.c.taken - 1)
+LOAD_OF = select(daily_load.c.taken).where(*_KEY)
+UPDATE_ORDER = update(orders).where(orders.c.order_id == bindparam("o"))
+ELDER = select(order_elders).where(order_elders.c.elder_id == bindparam("e"))
+_LOAD = daily_load.alias("load")
+CANDIDATES = (
+    select(home_offers.c.facility_id, order_facilities.c.division_code, home_offers.c.daily_capacity, _LOAD.c.taken)
+    .join(order_facilities, order_facilities.c.facility_id == home_offers.c.facility_id)
+    .outerjoin(_LOAD, and_(_LOAD.c.facility_id == home_offers.c.facility_id, _LOAD.c.service_kind == bindparam("k"),
+                           _LOAD.c.service_date == bindparam("d")))
+    .where(home_offers.c.county_code == bindparam("county"), home_offers.c.service_kind == bindparam("k"),
+           order_facilities.c.in_operation.is_(True)))
+
+
+def _append(uow, events: list, state: d.Order, actor: Actor, loaded: dict | None = None) -> d.Order:
+    """``loaded``: for each candidate facility, whether it has a load row that day (as read
+    in this transaction), so taking a place is one statement."""
     if not events:
         return state
     before = state
@@ -78,25 +101,24 @@ def _append(uow, events: list, state: d.Order, actor: Actor) -> d.Order:
     uow.append([_pending(e, jurisdiction, actor, uow.now()) for e in events], {state.order_id: state.version})
     for event in events:
         state = d.evolve(state, event)
-        _apply_load(uow.conn, event, state)
+        _apply_load(uow.conn, event, state, loaded or {})
     row = {"status": state.status, "facility_id": state.facility_id, "unaccepted": state.unaccepted,
            "delivered_on": state.delivered_on.isoformat() if state.delivered_on else None, "version": state.version}
     if not before.exists:
-        uow.conn.execute(insert(orders).values(
-            order_id=state.order_id, elder_id=state.elder_id, division_code=state.division_code,
-            service_kind=state.service_kind, service_date=state.service_date.isoformat(), caller=state.caller,
-            accept_by=format_time(state.accept_by), **row))
+        uow.conn.execute(insert(orders), {
+            "order_id": state.order_id, "elder_id": state.elder_id, "division_code": state.division_code,
+            "service_kind": state.service_kind, "service_date": state.service_date.isoformat(),
+            "caller": state.caller, "accept_by": format_time(state.accept_by), **row})
     else:
-        uow.conn.execute(update(orders).where(orders.c.order_id == state.order_id).values(**row))
+        uow.conn.execute(UPDATE_ORDER, {"o": state.order_id, **row})
     return state
 
 
-def _apply_load(conn: Connection, event, state: d.Order) -> None:
+def _apply_load(conn: Connection, event, state: d.Order, loaded: dict) -> None:
     if isinstance(event, d.OrderOffered):
-        _reserve(conn, event.facility_id, event.service_kind, event.service_date)
+        _reserve(conn, event.facility_id, event.service_kind, event.service_date, loaded.get(event.facility_id))
     elif isinstance(event, d.OrderDeclined):
-        conn.execute(update(daily_load).where(*_load_key(event.facility_id, state.service_kind, state.service_date))
-                     .values(taken=daily_load.c.taken - 1))
+        conn.execute(FREE_PLACE, {"f": event.facility_id, "k": state.service_kind, "d": state.service_date.isoformat()})
     elif isinstance(event, d.MealDelivered):
         key = (meals_delivered.c.elder_id == event.elder_id, meals_delivered.c.month == event.month)
         if conn.execute(update(meals_delivered).where(*key).values(meals=event.meals_in_month)).rowcount == 0:
@@ -105,47 +127,38 @@ def _apply_load(conn: Connection, event, state: d.Order) -> None:
                                                         meals=event.meals_in_month))
 
 
-def _load_key(facility_id: str, kind: str, on: date):
-    return (daily_load.c.facility_id == facility_id, daily_load.c.service_kind == kind,
-            daily_load.c.service_date == on.isoformat())
-
-
-def _reserve(conn: Connection, facility_id: str, kind: str, on: date) -> None:
-    """Take one place of the facility's day. Conditional on a place being left, so two
-    orders routed at once on PostgreSQL cannot both take the last one: the loser's
-    transaction is retried and routes again on the new load."""
-    capacity = select(home_offers.c.daily_capacity).where(
-        home_offers.c.facility_id == facility_id, home_offers.c.service_kind == kind).scalar_subquery()
-    taken = conn.execute(update(daily_load).where(*_load_key(facility_id, kind, on), daily_load.c.taken < capacity)
-                         .values(taken=daily_load.c.taken + 1)).rowcount
-    if taken:
+def _reserve(conn: Connection, facility_id: str, kind: str, on: date, has_row: bool | None) -> None:
+    """Take one place of the facility's day. Conditional on a place being left (and the
+    first place by an INSERT the primary key guards), so two orders routed at once on
+    PostgreSQL cannot both take the last one: the loser's transaction is retried and routes
+    again on the new load. ``has_row``: whether the day's load row existed when routed."""
+    key = {"f": facility_id, "k": kind, "d": on.isoformat()}
+    if has_row is None:
+        has_row = conn.execute(LOAD_OF, key).first() is not None
+    if has_row:
+        if conn.execute(TAKE_PLACE, key).rowcount == 0:
+            raise ConcurrencyError(f"daily load of {facility_id} ({kind}, {on})", 0, 1)
         return
-    if conn.execute(select(daily_load.c.taken).where(*_load_key(facility_id, kind, on))).first() is not None:
-        raise ConcurrencyError(f"daily load of {facility_id} ({kind}, {on})", 0, 1)
-    conn.execute(insert(daily_load).values(facility_id=facility_id, service_kind=kind,
-                                           service_date=on.isoformat(), taken=1))
+    try:
+        conn.execute(insert(daily_load), {"facility_id": facility_id, "service_kind": kind,
+                                          "service_date": on.isoformat(), "taken": 1})
+    except IntegrityError as exc:          # another order took the day's first place meanwhile
+        raise ConcurrencyError(f"daily load of {facility_id} ({kind}, {on})", 0, 1) from exc
 
 
 # --- what the rules are given ---------------------------------------------------------------
 
 def known_elder(conn: Connection, elder_id: str) -> d.KnownElder | None:
-    row = conn.execute(select(order_elders).where(order_elders.c.elder_id == elder_id)).first()
+    row = conn.execute(ELDER, {"e": elder_id}).first()
     return d.KnownElder(row.elder_id, row.division_code, row.record_status) if row else None
 
 
-def candidates(conn: Connection, division_code: str, kind: str, on: date) -> list[d.Candidate]:
+def candidates(conn: Connection, division_code: str, kind: str, on: date) -> tuple[list[d.Candidate], dict]:
     """Facilities in operation in the county of ``division_code`` offering ``kind``, with
-    their load on ``on``."""
-    load = daily_load.alias("load")
-    rows = conn.execute(
-        select(home_offers.c.facility_id, order_facilities.c.division_code, home_offers.c.daily_capacity,
-               func.coalesce(load.c.taken, 0))
-        .join(order_facilities, order_facilities.c.facility_id == home_offers.c.facility_id)
-        .outerjoin(load, and_(load.c.facility_id == home_offers.c.facility_id, load.c.service_kind == kind,
-                              load.c.service_date == on.isoformat()))
-        .where(home_offers.c.county_code == division_code[:6], home_offers.c.service_kind == kind,
-               order_facilities.c.in_operation.is_(True))).all()
-    return [d.Candidate(*row) for row in rows]
+    their load on ``on``; and for each, whether it has a load row that day."""
+    rows = conn.execute(CANDIDATES, {"county": division_code[:6], "k": kind, "d": on.isoformat()}).all()
+    return ([d.Candidate(f, division, capacity, taken or 0) for f, division, capacity, taken in rows],
+            {row[0]: row[3] is not None for row in rows})
 
 
 # --- commands ------------------------------------------------------------------------------
@@ -155,10 +168,10 @@ def place_order(db, policy: d.DeadlinePolicy, command: d.PlaceOrder, actor: Acto
         with db.unit_of_work() as uow:
             state = load_order(uow, command.order_id)
             elder = known_elder(uow.conn, command.elder_id)
-            found = candidates(uow.conn, elder.division_code, command.service_kind, command.service_date) \
-                if elder else []
+            found, loaded = candidates(uow.conn, elder.division_code, command.service_kind,
+                                       command.service_date) if elder else ([], {})
             events = d.decide_place(state, command, elder, found, policy, uow.now(), db.clock.today())
-            return _append(uow, events, state, actor)
+            return _append(uow, events, state, actor, loaded)
     state = retry_on_concurrency(attempt)
     log.info("order placed", order_id=state.order_id, elder_id=state.elder_id, kind=state.service_kind,
              facility_id=state.facility_id, nearness=state.nearness)
@@ -177,9 +190,9 @@ def decline_order(db, command: d.DeclineOrder, actor: Actor) -> d.Order:
     def attempt():
         with db.unit_of_work() as uow:
             state = load_order(uow, command.order_id)
-            found = candidates(uow.conn, state.division_code, state.service_kind, state.service_date) \
-                if state.exists else []
-            return _append(uow, d.decide_decline(state, command, found), state, actor)
+            found, loaded = candidates(uow.conn, state.division_code, state.service_kind,
+                                       state.service_date) if state.exists else ([], {})
+            return _append(uow, d.decide_decline(state, command, found), state, actor, loaded)
     state = retry_on_concurrency(attempt)
     log.info("order declined", order_id=state.order_id, now_offered_to=state.facility_id, status=state.status)
     return state
