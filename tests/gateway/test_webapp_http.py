@@ -7,6 +7,8 @@ from gateway.webapp.sessions import SESSION_COOKIE
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from tests.gateway.conftest import COUNTY, VILLAGE
+from tests.gateway.test_api import register, wait_for
+from tests.gateway.test_orders_api import open_facility
 from tests.gateway.webapp_support import PASSWORD, one_time_code, start_accounts
 
 QINSHUI = "140521000000"
@@ -153,8 +155,6 @@ def test_a_supporter_coming_back_is_recorded_from_the_card_and_a_bad_date_is_ref
 
 def test_a_home_service_is_ordered_from_the_card_and_the_facility_accepts_and_completes_it(system, web_session,
                                                                                            api):
-    from tests.gateway.test_api import register, wait_for
-    from tests.gateway.test_orders_api import open_facility
     register(api)
     open_facility(api, "canteen-1", VILLAGE)
     wait_for(lambda: api("GET", "/api/facilities/canteen-1/orders").status_code == 200)
