@@ -260,13 +260,13 @@ FACILITY_OPERATING = {"facilities.facility_opened.v1": True, "facilities.facilit
                       "facilities.facility_closed.v1": False}
 
 
-def apply_facility_fact(conn: Connection, envelope: Envelope) -> None:
+def apply_facility_fact(conn: Connection, envelope: Envelope) -> bool:
     """Where a facility is, whether it operates and what it offers, kept at the facility
-    stream's version (a replayed or repeated event changes nothing)."""
+    stream's version (a replayed or repeated event changes nothing: answers False)."""
     data, facility_id = envelope.data, envelope.subject
     current = conn.execute(select(order_facilities).where(order_facilities.c.facility_id == facility_id)).first()
     if current is not None and envelope.sequence <= current.version:
-        return
+        return False
     changes: dict = {"version": envelope.sequence}
     if envelope.type in FACILITY_OPERATING:
         changes["in_operation"] = FACILITY_OPERATING[envelope.type]
@@ -289,6 +289,30 @@ def apply_facility_fact(conn: Connection, envelope: Envelope) -> None:
                   for offer in data["offers"]]
         if offers:
             conn.execute(insert(home_offers), offers)
+    return True
+
+
+STOPPED = {"facilities.facility_suspended.v1": "机构暂停运营", "facilities.facility_merged.v1": "机构已合并",
+           "facilities.facility_closed.v1": "机构已关闭"}
+
+
+def apply_facility_event(uow, envelope: Envelope) -> int:
+    """A consumed facilities event, in the consumer's transaction: the view of the facility,
+    and when it stops operating, every order still waiting for its acceptance goes to the
+    next nearest facility (as if it had declined). Answers how many orders moved."""
+    if not apply_facility_fact(uow.conn, envelope) or envelope.type not in STOPPED:
+        return 0
+    waiting = uow.conn.execute(select(orders.c.order_id).where(
+        orders.c.facility_id == envelope.subject, orders.c.status == "offered")).scalars().all()
+    for order_id in waiting:
+        state = load_order(uow, order_id)
+        found, loaded = candidates(uow.conn, state.division_code, state.service_kind, state.service_date)
+        command = d.DeclineOrder(order_id, envelope.subject, f"{STOPPED[envelope.type]}（{envelope.type}）")
+        _append(uow, d.decide_decline(state, command, found), state, SYSTEM, loaded)
+    if waiting:
+        log.info("orders moved from a facility that stopped operating", facility_id=envelope.subject,
+                 orders=len(waiting))
+    return len(waiting)
 
 
 # --- reads --------------------------------------------------------------------------------

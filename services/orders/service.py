@@ -144,5 +144,6 @@ class OrdersService:
 
     @durable_event_handler(*ORDERS.consumer("on_facility_event").arguments)
     def on_facility_event(self, event, uow):
-        """Where facilities are, whether they operate, which home services they offer."""
-        handlers.apply_facility_fact(uow.conn, event)
+        """Where facilities are, whether they operate, which home services they offer; the
+        orders waiting on a facility that stops operating go to the next nearest."""
+        handlers.apply_facility_event(uow, event)

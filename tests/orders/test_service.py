@@ -186,6 +186,20 @@ def test_every_facility_declining_raises_the_order_at_once(system):
     assert system.rpc.orders.raise_overdue() == 0
 
 
+def test_orders_waiting_on_a_facility_that_is_suspended_go_to_the_next_nearest(system):
+    waiting = system.place()
+    accepted = system.place(service_kind="bathing")
+    system.act("accept_order", accepted, "f-village")
+    system.rpc.facilities.suspend_facility({"facility_id": "f-village", "effective_date": TODAY.isoformat(),
+                                            "reason": "厨房整修"}, CLERK)
+    wait_for(lambda: system.rpc.orders.get_order(waiting["order_id"])["facility_id"] == "f-township",
+             message="the waiting order to move")
+    moved = system.rpc.orders.get_order(waiting["order_id"])
+    assert (moved["status"], moved["declined_by"]) == ("offered", ["f-village"])
+    assert system.rpc.orders.get_order(accepted["order_id"])["status"] == "accepted"   # taken: the facility's to do
+    assert system.place()["facility_id"] == "f-township"                               # no longer offered there
+
+
 def test_bad_orders_are_refused_naming_the_field_and_write_nothing(system):
     system.register("e2", 1)
     system.rpc.registry.record_death({"elder_id": "e2", "effective_date": "2026-11-20"}, CLERK)
