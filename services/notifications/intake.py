@@ -1,4 +1,4 @@
-"""What other services' events mean here: which alert a visits or registry event raises.
+"""What other services' events mean here: which alert a visits, orders or registry event raises.
 
 The incident key says which reports are the same incident: the same kind of risk for the
 same elder while an alert is open, the same overdue period, the same status change.
