@@ -164,3 +164,11 @@ def test_the_shipped_policy_file_loads():
     from kernel.policy_files import load_policy_file
     policy = load_policy_file("policies/orders.yml", d.DeadlinePolicy.from_dict, "ORDERS.policy_file")
     assert policy.in_force(VILLAGE, TODAY).minutes["medical_help"] == 60
+
+
+def test_the_domain_and_the_contracts_name_the_same_codes():
+    from contracts import orders
+    from services.facilities.domain import HomeServiceKind
+    assert d.SERVICE_KINDS == orders.SERVICE_KINDS == tuple(k.value for k in HomeServiceKind)
+    assert d.CALLERS == orders.CALLERS and d.UNACCEPTED_REASONS == orders.UNACCEPTED_REASONS
+    assert {name for name, _ in d.NEARNESS} | {"chosen"} == set(orders.NEARNESS)
