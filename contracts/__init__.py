@@ -9,13 +9,14 @@ from contracts import subsidies
 from contracts import imports
 from contracts import surveys
 from contracts import departments
+from contracts import orders
 
 
 def full_catalogue() -> EventCatalogue:
     """Every public event type of every service."""
     catalogue = EventCatalogue()
     for module in (accounts, audit, gateway, registry, visits, facilities, notifications, subsidies, imports,
-                   surveys, departments):
+                   surveys, departments, orders):
         catalogue.merge(module.catalogue())
     return catalogue
 

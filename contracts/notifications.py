@@ -36,7 +36,7 @@ DEVICE_ALARMS = ("one_key_call", "bracelet_sos", "bracelet_fall", "smoke_alarm",
 ALERT_KINDS = RISK_KINDS + DEVICE_ALARMS + (
     "visit_overdue", "became_key_target", "hospitalised", "heartbeat_missing", "contact_unreachable",
     "break_glass_read", "survey_behind_schedule", "health_risk_found", "case_opened",
-    "payment_failed")
+    "payment_failed", "home_service_unaccepted")
 ALERT_SEVERITIES = SEVERITIES
 ROUTE_ROLES = ("responsible", "informed")   # responsible parties acknowledge; informed are told
 ROUTE_REASONS = ("raised", "escalated", "policy_changed")

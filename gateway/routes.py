@@ -4,7 +4,8 @@ generated from) is in ``gateway.service_schemas``, by route name.
 
 ``scope`` says where the division code that the caller's jurisdiction must contain comes
 from: ``("elder", param)`` the elder's record in the registry, ``("facility", param)`` the
-facility's, ``("alert", param)`` the alert's, ``("body", field)`` / ``("query", field)`` a
+facility's, ``("alert", param)`` the alert's, ``("order", param)`` the order's (its elder's village),
+``("body_facility", field)`` the facility named in the body, ``("body", field)`` / ``("query", field)`` a
 division code in the request, ``None`` nothing to check (e.g. the caller's own inbox).
 ``personal`` marks reads of an elder's personal record: each is written to the access log.
 """
@@ -147,7 +148,16 @@ FACILITY_COMMANDS = {
     "admissions": ("admit_elder", "Admit an elder"),
     "discharges": ("discharge_elder", "Discharge an elder"),
     "transfers": ("transfer_elder", "Transfer an elder to another facility"),
+    "home-services": ("declare_home_services", "Home services offered to elders at home, with daily capacity"),
 }
+
+ORDER_COMMANDS = {
+    "acceptance": ("accept_order", "The facility offered the order accepts it"),
+    "declines": ("decline_order", "The facility cannot take it: the next nearest facility is offered it"),
+    "completion": ("complete_order", "The service was delivered (only after acceptance)"),
+}
+# Who answers for a facility's orders: civil affairs' people at the facility's place.
+FACILITY_STAFF = command(CIVIL_AFFAIRS, COORDINATORS | {"township_officer", "village_worker"})
 
 
 # The departments' own records (services/departments): each command is its owning
@@ -333,6 +343,20 @@ def _routes() -> list[Route]:
         Route("POST", "/api/surveys/<campaign_id>/closure", "close_campaign", "Close the campaign with its report",
               command(CIVIL_AFFAIRS, COORDINATORS), _command("surveys", "close_campaign", "campaign_id"),
               ("campaign", "campaign_id"), tag="surveys"),
+        # home-service orders (助餐、助浴、助洁、助医、陪护): placed for an elder by whoever takes the
+        # call; the facility offered it accepts, declines or completes it (civil affairs runs them).
+        Route("POST", "/api/orders", "place_order",
+              "Order a home service for an elder: routed to the nearest facility with a place that day",
+              command(ANY), _command("orders", "place_order"), ("body_elder", "elder_id"), tag="orders"),
+        Route("GET", "/api/orders/meals", "meals_delivered", "Meals delivered per elder in a month under a division",
+              query(), _filters("orders", "meals_delivered"), ("query", "division_code"), tag="orders"),
+        Route("GET", "/api/orders/<order_id>", "get_order", "An order: status, facility, deadline", query(),
+              _get("orders", "get_order", "order_id"), ("order", "order_id"), tag="orders"),
+        Route("GET", "/api/elders/<elder_id>/orders", "elder_orders", "An elder's home-service orders", query(),
+              _with_path("orders", "elder_orders", "elder_id"), ("elder", "elder_id"), tag="orders"),
+        Route("GET", "/api/facilities/<facility_id>/orders", "facility_orders",
+              "A facility's orders (offered to it, accepted, delivered)", query(),
+              _with_path("orders", "facility_orders", "facility_id"), ("facility", "facility_id"), tag="orders"),
     ]
     routes += [
         # the departments' own work
@@ -371,6 +395,9 @@ def _routes() -> list[Route]:
     for segment, (method, summary) in DEPARTMENT_CASE_COMMANDS.items():
         routes.append(Route("POST", f"/api/cases/<case_id>/{segment}", method, summary, department_command(method),
                             _command("departments", method, "case_id"), ("case", "case_id"), tag="departments"))
+    for segment, (method, summary) in ORDER_COMMANDS.items():
+        routes.append(Route("POST", f"/api/orders/<order_id>/{segment}", method, summary, FACILITY_STAFF,
+                            _command("orders", method, "order_id"), ("body_facility", "facility_id"), tag="orders"))
     for segment, (method, summary) in REGISTRY_COMMANDS.items():
         routes.append(Route("POST", f"/api/elders/<elder_id>/{segment}", method, summary, command(CIVIL_AFFAIRS),
                             _command("registry", method, "elder_id"), ("elder", "elder_id")))

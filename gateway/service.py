@@ -349,6 +349,12 @@ class GatewayService:
             return self.rpc["departments"].get_payment_file(params[name])["jurisdiction"].ljust(12, "0")
         if kind == "case":
             return self.rpc["departments"].get_case(params[name])["division_code"]
+        if kind == "order":
+            return self.rpc["orders"].get_order(params[name])["division_code"]
+        if kind == "body_facility":
+            facility_id = body.get(name)
+            return self.rpc["facilities"].get_facility(facility_id)["division_code"] \
+                if isinstance(facility_id, str) else None
         if kind == "body_elder":
             elder_id = body.get(name)
             return self.rpc["registry"].get_elder(elder_id)["division_code"] if isinstance(elder_id, str) else None

@@ -59,7 +59,8 @@ NAMES: dict[str, dict[str, str]] = {
                    "break_glass_read": N_("Emergency read outside jurisdiction"),
                    "survey_behind_schedule": N_("Survey behind schedule"),
                    "health_risk_found": N_("Health check found a risk"), "case_opened": N_("Case opened"),
-                   "payment_failed": N_("Subsidy payment failed")},
+                   "payment_failed": N_("Subsidy payment failed"),
+                   "home_service_unaccepted": N_("Home-service order not accepted")},
     "outcome": {"resolved": N_("Resolved"), "referred": N_("Referred to a department"),
                 "family_took_over": N_("Family took over"), "false_alarm": N_("False alarm"),
                 "elder_hospitalised": N_("Elder hospitalised"), "elder_deceased": N_("Elder deceased"),
@@ -121,6 +122,12 @@ NAMES: dict[str, dict[str, str]] = {
                          "festival_activity": N_("Festival activity"),
                          "elder_association_activity": N_("Elder association activity"),
                          "sports_activity": N_("Sports and fitness activity")},
+    "home_service": {"meals": N_("Meals"), "bathing": N_("Bathing"), "cleaning": N_("Cleaning"),
+                     "medical_help": N_("Medical help"), "accompaniment": N_("Accompaniment")},
+    "order_status": {"offered": N_("Waiting for the facility"), "accepted": N_("Accepted"),
+                     "completed": N_("Delivered"), "unrouted": N_("No facility took it")},
+    "caller": {"elder": N_("The elder"), "family": N_("Family member"), "visitor": N_("Visitor"),
+               "device": N_("Device call")},
 }
 # Alerts raised from a visit's risk are named as the risk is.
 NAMES["alert_kind"].update(NAMES["risk"])

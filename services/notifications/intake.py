@@ -1,4 +1,4 @@
-"""What other services' events mean here: which alert a visits, registry or departments
+"""What other services' events mean here: which alert a visits, registry, departments or orders
 event raises, and which referral step a department's case is.
 
 The incident key says which reports are the same incident: the same kind of risk for the
@@ -37,6 +37,23 @@ def alert_for_visits_event(envelope: Envelope, now: datetime) -> RaiseAlert:
                                    f"{data['effective_date']}. Visitor: {data.get('visitor_id') or 'none assigned'}."),
                           **common)
     raise ValueError(f"no alert for {envelope.type}")
+
+
+SERVICE_NAMES_ZH = {"meals": "助餐", "bathing": "助浴", "cleaning": "助洁", "medical_help": "助医",
+                    "accompaniment": "陪护"}
+
+
+def alert_for_orders_event(envelope: Envelope, now: datetime) -> RaiseAlert:
+    """An order nobody accepted in time (or every facility declined): once per order."""
+    data = envelope.data
+    service = SERVICE_NAMES_ZH.get(data["service_kind"], data["service_kind"])
+    why = ("无机构接单，已逐一拒绝：" + "、".join(data["declined_by"]) if data["reason"] == "no_facility_accepted"
+           else f"截至 {data['accept_by']} 未被接单（待 {data['facility_id']} 接单）")
+    return RaiseAlert(alert_id=alert_id_for(envelope), at=now, kind="home_service_unaccepted",
+                      incident_key=f"order_unaccepted:{data['order_id']}", division_code=data["division_code"],
+                      elder_id=data["elder_id"], severity="high" if data["service_kind"] == "medical_help" else "medium",
+                      summary=f"{data['service_date']} {service}订单 {data['order_id']} {why}",
+                      cause_type=envelope.type, cause_id=envelope.id)
 
 
 def alert_for_registry_event(envelope: Envelope, now: datetime) -> RaiseAlert | None:

@@ -33,7 +33,8 @@ from services.notifications.adapters.projections import notifications_projection
 from services.notifications.adapters.tables import alert_routes, alerts, inbox_messages, referrals
 from services.notifications.domain import (AcceptReferral, AcknowledgeAlert, ChannelAddress, CloseAlert, CloseReferral,
                                            CreateReferral, RaiseAlert, RecordReferralAction)
-from services.notifications.intake import alert_for_departments_event, alert_for_registry_event, alert_for_visits_event
+from services.notifications.intake import (alert_for_departments_event, alert_for_orders_event,
+                                           alert_for_registry_event, alert_for_visits_event)
 from services.notifications.rules import NotificationsRules, settings
 
 log = structlog.get_logger(__name__)
@@ -81,6 +82,11 @@ class NotificationsService(checkpoint_witness(SEALING_SERVICES, own="notificatio
     @durable_event_handler(*NOTIFICATIONS.consumer("on_visits_event").arguments)
     def on_visits_event(self, event, uow):
         h.raise_alert(uow, self.rules.context, alert_for_visits_event(event, uow.now()), self._meta())
+
+    @durable_event_handler(*NOTIFICATIONS.consumer("on_orders_event").arguments)
+    def on_orders_event(self, event, uow):
+        """A home-service order nobody accepted in time: the village committee arranges help."""
+        h.raise_alert(uow, self.rules.context, alert_for_orders_event(event, uow.now()), self._meta())
 
     @durable_event_handler(*NOTIFICATIONS.consumer("on_registry_event").arguments)
     def on_registry_event(self, event, uow):

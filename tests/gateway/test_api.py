@@ -64,9 +64,20 @@ def seed_records(api, system) -> dict:
     for response in created:
         assert response.status_code == 201, response.text
     _visitor, facility, alert, referral, ledger, campaign, _case = (response.json() for response in created)
+    offer = api("POST", "/api/facilities/facility-1/home-services", json={
+        "effective_date": "2026-01-02", "offers": [{"service_kind": "meals", "daily_capacity": 50}]})
+    assert offer.status_code == 201, offer.text
+    order = {}
+
+    def placed():        # once orders has heard of the elder and the facility's offer
+        response = api("POST", "/api/orders", json={"elder_id": "elder-1", "service_kind": "meals",
+                                                    "caller": "family"})
+        order.update(response.json())
+        return response.status_code == 201
+    wait_for(placed)
     return {"elder_id": "elder-1", "facility_id": facility["facility_id"], "alert_id": alert["alert_id"],
             "referral_id": referral["referral_id"], "import_id": ledger["import_id"],
-            "campaign_id": campaign["campaign_id"], "case_id": "case-1"}
+            "campaign_id": campaign["campaign_id"], "case_id": "case-1", "order_id": order["order_id"]}
 
 
 def test_register_read_and_search_through_the_gateway(api):

@@ -167,7 +167,7 @@ def acceptance_config(finance_token: str, department_tokens: dict | None = None)
 def test_schemathesis_finds_no_server_error_and_no_undocumented_response(api, system, web_config_port, tmp_path):
     ids = seed_records(api, system)
     known = {"path.elder_id": ["elder-1", "elder-2"], **{f"path.{name}": [ids[name]] for name in (
-        "facility_id", "alert_id", "referral_id", "case_id")}, "query.division_code": [VILLAGE, COUNTY],
+        "facility_id", "alert_id", "referral_id", "case_id", "order_id")}, "query.division_code": [VILLAGE, COUNTY],
         "body.division_code": [VILLAGE], "body.elder_id": ["elder-1", "elder-2"], "body.jurisdiction": [COUNTY[:6]]}
     token = system.token("fuzzer", "civil_affairs", "admin", NATIONWIDE)
     finance = system.token("fuzzer-cashier", "finance", "department_officer", NATIONWIDE)

@@ -7,7 +7,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from contracts import departments, facilities, notifications, registry, subsidies, visits
+from contracts import departments, facilities, notifications, orders, registry, subsidies, visits
 from contracts.actors import DEFAULT_DEPARTMENTS, ROLES
 from gateway.webapp.i18n import catalogue_path, translations
 from gateway.webapp.names import NAMES, name_of
@@ -29,6 +29,7 @@ CODES = {
     "case_outcome": departments.CASE_OUTCOMES, "cultural_service": departments.CULTURAL_SERVICES,
     "record_status": departments.RECORD_STATUSES, "payee_card": departments.PAYEE_CARDS,
     "payment_result": departments.PAYMENT_OUTCOMES, "after_failure": departments.AFTER_FAILURE,
+    "home_service": facilities.HOME_SERVICE_KINDS, "order_status": orders.ORDER_STATUSES, "caller": orders.CALLERS,
 }
 
 

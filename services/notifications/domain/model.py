@@ -20,7 +20,7 @@ ALARMS_OF_DEVICE = {"one_key_button": ("one_key_call",), "smart_bracelet": ("bra
 ALERT_KINDS = RISK_KINDS + DEVICE_ALARMS + (
     "visit_overdue", "became_key_target", "hospitalised", "heartbeat_missing", "contact_unreachable",
     "break_glass_read", "survey_behind_schedule", "health_risk_found", "case_opened",
-    "payment_failed")
+    "payment_failed", "home_service_unaccepted")
 SEVERITIES = ("low", "medium", "high", "critical")
 CHANNELS = ("sms", "email", "webhook", "inbox")
 OUTCOMES = ("resolved", "referred", "family_took_over", "false_alarm", "elder_hospitalised",
