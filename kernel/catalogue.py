@@ -32,6 +32,7 @@ class EventContract:
     # key seals them (None: the payload's ``elder_id``, else the stream).
     personal_paths: tuple = ()
     personal_subject: str | None = None
+    personal_tree: dict | None = None
 
     def certainly_valid(self, data: dict) -> bool:
         if self.acceptor is None:
@@ -57,9 +58,11 @@ class EventCatalogue:
         if type_ in self._contracts:
             raise ValueError(f"event type {type_!r} is already registered")
         instance = schema()
-        from kernel.personal import personal_paths_of
+        from kernel.personal import compile_tree, personal_paths_of, remember_tree
+        paths = personal_paths_of(instance)
         self._contracts[type_] = EventContract(type_, instance, description, example, compile_acceptor(instance),
-                                               personal_paths_of(instance), getattr(schema, "personal_subject", None))
+                                               paths, getattr(schema, "personal_subject", None), compile_tree(paths))
+        remember_tree(type_, compile_tree(paths))
 
     def merge(self, other: "EventCatalogue") -> "EventCatalogue":
         for contract in other:

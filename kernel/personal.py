@@ -4,9 +4,8 @@ person, so that erasing a person (destroying their key) needs no change to the l
 - A contract marks its personal fields (``contracts.fields.personal``); the catalogue
   derives their paths (``name``, ``contacts.*.phone``, ``changes.resident_id``). Unmarked
   fields, and every event of a contract with none, are stored as before.
-- On append the store replaces each personal value by ``pii:v1:<person>:<base64>``: AES-GCM
-  under the person's data key, the person and the field's path as associated data (a value
-  moved to another field or person does not open). The hash chain, Merkle checkpoints,
+- On append the store replaces each personal value by ``pii:v1`` and puts the values, with
+  their places, in one AES-GCM box per event under the person's data key (``BOX``). The hash chain, Merkle checkpoints,
   proofs and export bundles cover these stored bytes, so they verify before and after an
   erasure alike.
 - Each data key is stored wrapped (AES-GCM) by a master key held outside the database
@@ -20,6 +19,7 @@ person, so that erasing a person (destroying their key) needs no change to the l
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import os
 import secrets
@@ -39,7 +39,6 @@ from sqlalchemy.engine import Connection, Engine
 from kernel.errors import EldercareError
 from kernel.schema import personal_keys
 
-PREFIX = "pii:v1:"
 # What a personal value of an erased person reads as, everywhere (API answers, pages, exports).
 ERASED = "[erased]"
 DEFAULT_MASTER_KEY_FILE = "var/keys/master-keys.json"
@@ -259,27 +258,6 @@ def person_of(subject_field: str | None, data: Mapping, stream_id: str) -> str:
     return value if subject_field == "elder_id" else f"{subject_field}:{value}"
 
 
-def _visit(value, path: PersonalPath, at: tuple, change):
-    """Apply ``change(value, path_taken)`` to every value at ``path``; containers are copied
-    on the way down, so the caller's payload is never modified."""
-    if not path:
-        return change(value, at)
-    step, rest = path[0], path[1:]
-    if step == "*":
-        if not isinstance(value, list):
-            return value
-        return [_visit(item, rest, at + ("*",), change) for item in value]
-    if not isinstance(value, dict) or step not in value or value[step] is None:
-        return value
-    copy = dict(value)
-    copy[step] = _visit(value[step], rest, at + (step,), change)
-    return copy
-
-
-def is_sealed(value) -> bool:
-    return isinstance(value, str) and value.startswith(PREFIX)
-
-
 def erased_paths(data, paths: Sequence[PersonalPath]) -> list[tuple]:
     """The concrete places (list indexes included) where ``data`` holds ``ERASED`` at a personal path."""
     found: list[tuple] = []
@@ -304,10 +282,10 @@ def erased_paths(data, paths: Sequence[PersonalPath]) -> list[tuple]:
 
 def redacted(data: Mapping, paths: Sequence[PersonalPath]) -> dict:
     """``data`` with every personal value replaced by ``ERASED`` (for copies a consumer keeps)."""
-    result = dict(data)
-    for path in paths:
-        result = _visit(result, path, (), lambda value, _at: value if value is None else ERASED)
-    return result
+    tree = compile_tree(paths)
+    stored = _sealed_copy(data, tree, [])
+    _fill(stored, tree, itertools.repeat(ERASED))
+    return stored
 
 
 # -- data keys per person ------------------------------------------------------------------
@@ -394,86 +372,160 @@ def keys_of(engine: Engine) -> PersonalKeys:
 
 
 # -- sealing and opening ------------------------------------------------------------------
-def _aad(person_id: str, at: tuple) -> bytes:
-    return f"{person_id}|{'.'.join(at)}".encode()
+# As stored, each personal value of an event is replaced by ``SEALED`` and the values, in the
+# order of the contract's personal paths, go into one AES-GCM box under ``BOX``
+# (``<person>:<base64 nonce+ciphertext>``, with the person and the event id as associated
+# data): one encryption per event, and a box opens only in the event it was made for.
+SEALED = "pii:v1"
+BOX = "pii:v1:box"
+_LEAF = None
+# The personal paths of every registered event type, as a tree (``compile_tree``): reads find
+# the sealed places of a stored payload by its type, whichever catalogue registered it.
+_TREES: dict[str, dict] = {}
 
 
-def seal_payloads(conn: Connection, items: Sequence[tuple[Any, Mapping, str]]) -> list[dict]:
-    """Each ``(contract, data, stream_id)`` → the data as stored. Only contracts with personal
-    paths are touched; their person's key is made on first use (in this transaction)."""
-    todo = [(i, contract, data, person_of(contract.personal_subject, data, stream_id))
-            for i, (contract, data, stream_id) in enumerate(items) if contract.personal_paths]
-    result = [data for _contract, data, _stream in items]
+def compile_tree(paths: Sequence[PersonalPath]) -> dict:
+    tree: dict = {}
+    for path in paths:
+        node = tree
+        for step in path[:-1]:
+            node = node.setdefault(step, {})
+        node[path[-1]] = _LEAF
+    return tree
+
+
+def remember_tree(type_: str, tree: dict) -> None:
+    if tree:
+        _TREES[type_] = tree
+
+
+def _sealed_copy(value, tree: dict, values: list):
+    """A copy of ``value`` with each personal value (appended to ``values``) replaced by ``SEALED``."""
+    if "*" in tree:
+        sub = tree["*"]
+        if not isinstance(value, list):
+            return value
+        if sub is _LEAF:
+            values.extend(item for item in value if item is not None)
+            return [None if item is None else SEALED for item in value]
+        return [None if item is None else _sealed_copy(item, sub, values) for item in value]
+    if not isinstance(value, dict):
+        return value
+    copy = dict(value)
+    for key, sub in tree.items():
+        item = value.get(key)
+        if item is None:
+            continue
+        if sub is _LEAF:
+            values.append(item)
+            copy[key] = SEALED
+        else:
+            copy[key] = _sealed_copy(item, sub, values)
+    return copy
+
+
+def _fill(value, tree: dict, supply) -> None:
+    """Put the next value of ``supply`` at each ``SEALED`` place of ``value`` (in place), in
+    the order ``_sealed_copy`` took them."""
+    if "*" in tree:
+        sub = tree["*"]
+        if isinstance(value, list):
+            if sub is _LEAF:
+                for index, item in enumerate(value):
+                    if item == SEALED:
+                        value[index] = next(supply)
+            else:
+                for item in value:
+                    if item is not None:
+                        _fill(item, sub, supply)
+        return
+    if isinstance(value, dict):
+        for key, sub in tree.items():
+            item = value.get(key)
+            if item is None:
+                continue
+            if sub is _LEAF:
+                if item == SEALED:
+                    value[key] = next(supply)
+            else:
+                _fill(item, sub, supply)
+
+
+def _aad(person: str, event_id: str) -> bytes:
+    return f"{person}|{event_id}".encode()
+
+
+def seal_payloads(conn: Connection, items: Sequence[tuple[Any, Mapping, str, str]]) -> list[dict]:
+    """Each ``(contract, data, stream_id, event_id)`` → the data as stored. Only contracts with
+    personal paths are touched; their person's key is made on first use (in this transaction)."""
+    result = [item[1] for item in items]
+    todo = []
+    for index, (contract, data, stream_id, event_id) in enumerate(items):
+        if contract.personal_paths:
+            values: list = []
+            stored = _sealed_copy(data, contract.personal_tree, values)
+            if values:
+                todo.append((index, stored, values, person_of(contract.personal_subject, data, stream_id), event_id,
+                             contract.personal_tree))
     if not todo:
         return result
-    keys = keys_of(conn.engine).keys_for(conn, {person for *_rest, person in todo}, create=True)
-    for index, contract, data, person in todo:
+    keys = keys_of(conn.engine).keys_for(conn, {item[3] for item in todo}, create=True)
+    for index, stored, values, person, event_id, tree in todo:
         key = keys[person]
-
-        def seal(value, at, key=key, person=person):
-            if value is None or is_sealed(value):
-                return value
-            if key is _ERASED_KEY:
-                return ERASED               # an erased person's data is not taken in again
-            nonce = secrets.token_bytes(_NONCE)
-            sealed = key.encrypt(nonce, json.dumps(value, ensure_ascii=False).encode(), _aad(person, at))
-            return f"{PREFIX}{person}:{base64.b64encode(nonce + sealed).decode('ascii')}"
-
-        stored = dict(data)
-        for path in contract.personal_paths:
-            stored = _visit(stored, path, (), seal)
+        if key is _ERASED_KEY:          # an erased person's data is not taken in again
+            _fill(stored, tree, itertools.repeat(ERASED))
+        else:
+            nonce = os.urandom(_NONCE)
+            box = key.encrypt(nonce, json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode(),
+                              _aad(person, event_id))
+            stored[BOX] = f"{person}:{base64.b64encode(nonce + box).decode('ascii')}"
         result[index] = stored
     return result
 
 
 def needs_opening(data_text: str) -> bool:
-    return PREFIX in data_text
+    return BOX in data_text
 
 
-def open_payloads(conn: Connection, payloads: Sequence[dict]) -> list[dict]:
-    """Stored payloads (parsed) with every sealed value opened; an erased person's read ``ERASED``."""
-    people: set[str] = set()
-    for data in payloads:
-        _collect_people(data, people)
-    if not people:
+def open_payloads(conn: Connection, payloads: Sequence[dict], event_ids: Sequence[str],
+                  types: Sequence[str]) -> list[dict]:
+    """Stored payloads (parsed; opened in place) of the events ``event_ids`` of ``types`` with
+    their personal values back; an erased person's read ``ERASED``."""
+    boxed = [(data, event_id, type_) for data, event_id, type_ in zip(payloads, event_ids, types) if BOX in data]
+    if not boxed:
         return list(payloads)
+    people = {data[BOX].rpartition(":")[0] for data, _, _ in boxed}
     keys = keys_of(conn.engine).keys_for(conn, people, create=False)
-    return [_open_value(data, (), keys) for data in payloads]
+    for data, event_id, type_ in boxed:
+        _open(data, event_id, type_, keys)
+    return list(payloads)
 
 
-def open_text(conn: Connection, data_text: str) -> dict:
+def open_text(conn: Connection, data_text: str, event_id: str, type_: str) -> dict:
     data = json.loads(data_text)
-    return open_payloads(conn, [data])[0] if needs_opening(data_text) else data
+    return open_payloads(conn, [data], [event_id], [type_])[0] if needs_opening(data_text) else data
 
 
-def _collect_people(value, people: set) -> None:
-    if isinstance(value, dict):
-        for item in value.values():
-            _collect_people(item, people)
-    elif isinstance(value, list):
-        for item in value:
-            _collect_people(item, people)
-    elif is_sealed(value):
-        people.add(value[len(PREFIX):].rsplit(":", 1)[0])
-
-
-def _open_value(value, at: tuple, keys):
-    if isinstance(value, dict):
-        return {k: _open_value(v, at + (k,), keys) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_open_value(v, at + ("*",), keys) for v in value]
-    if not is_sealed(value):
-        return value
-    person, _, encoded = value[len(PREFIX):].rpartition(":")
+def _open(data: dict, event_id: str, type_: str, keys) -> None:
+    person, _, encoded = data.pop(BOX).rpartition(":")
+    tree = _TREES.get(type_)
+    if tree is None:
+        raise PersonalDataError(f"{type_} holds sealed personal values but no contract of this process "
+                                f"declares its personal fields", field="type")
     key = keys.get(person)
     if key is None or key is _ERASED_KEY:
-        return ERASED                # erased, or (a copied log without its keys) no key at all
+        _fill(data, tree, itertools.repeat(ERASED))   # erased (or a copied log without its keys)
+        return
     raw = base64.b64decode(encoded)
     try:
-        return json.loads(key.decrypt(raw[:_NONCE], raw[_NONCE:], _aad(person, at)))
-    except InvalidTag:
-        raise PersonalDataError(f"a personal value of {person!r} at {'.'.join(at)} does not open with its key: "
-                                f"the stored event was altered", field=".".join(at)) from None
+        supply = iter(json.loads(key.decrypt(raw[:_NONCE], raw[_NONCE:], _aad(person, event_id))))
+        _fill(data, tree, supply)
+        left_over = next(supply, None) is not None
+    except (InvalidTag, StopIteration):
+        left_over = True
+    if left_over:
+        raise PersonalDataError(f"the personal values of {person!r} do not open in event {event_id}: "
+                                f"the stored event was altered", field=BOX)
 
 
 # -- erasure and rotation -----------------------------------------------------------------

@@ -80,7 +80,8 @@ def envelopes_from_rows(rows, conn: Connection | None = None) -> list[Envelope]:
     if sealed:
         if conn is None:
             raise TypeError("a stored event holds sealed personal values: read it with its connection")
-        opened = open_payloads(conn, [envelopes[i].data for i in sealed])
+        opened = open_payloads(conn, [envelopes[i].data for i in sealed], [envelopes[i].id for i in sealed],
+                               [envelopes[i].type for i in sealed])
         for index, data in zip(sealed, opened):
             envelopes[index].__dict__["data"] = data
     return envelopes
@@ -121,25 +122,31 @@ class _EnvelopeBuilder:
                         f"at most {CORRELATION_ID_LENGTH} characters"]})
         self.catalogue.validate_many([(event.type, event.data) for event in pending])
 
-    def stored_payloads(self, conn: Connection | None, pending) -> list[dict] | None:
-        """The payloads as the log keeps them: personal values sealed (``kernel.personal``).
-        None when no event of the batch has a personal field (the common case costs nothing)."""
+    @staticmethod
+    def event_ids(pending) -> list[str]:
+        fresh_ids = iter(new_event_ids(sum(1 for event in pending if not event.id)))
+        return [event.id or next(fresh_ids) for event in pending]
+
+    def stored_payloads(self, conn: Connection | None, pending, ids: list[str]) -> list[dict] | None:
+        """The payloads as the log keeps them: personal values sealed (``kernel.personal``),
+        bound to their event's id. None when no event of the batch has a personal field."""
         contracts = [self.catalogue.contract(event.type) for event in pending]
         if not any(contract.personal_paths for contract in contracts) or conn is None:
             return None
-        return seal_payloads(conn, [(contract, event.data, event.stream_id)
-                                    for contract, event in zip(contracts, pending)])
+        return seal_payloads(conn, [(contract, event.data, event.stream_id, event_id)
+                                    for contract, event, event_id in zip(contracts, pending, ids)])
 
     def build(self, pending, versions: dict[str, int], head_position: int, head_hash: str,
-              recorded_time: datetime, stored: list[dict] | None = None) -> tuple[list[Envelope], list[dict]]:
+              recorded_time: datetime, stored: list[dict] | None = None,
+              ids: list[str] | None = None) -> tuple[list[Envelope], list[dict]]:
         sealed, rows, position, previous_hash = [], [], head_position, head_hash
         recorded = format_time(recorded_time)
-        fresh_ids = iter(new_event_ids(sum(1 for event in pending if not event.id)))
+        ids = ids or self.event_ids(pending)
         for index, event in enumerate(pending):
             versions[event.stream_id] += 1
             position += 1
             row = {
-                "position": position, "event_id": event.id or next(fresh_ids), "stream_id": event.stream_id,
+                "position": position, "event_id": ids[index], "stream_id": event.stream_id,
                 "sequence": versions[event.stream_id], "type": event.type, "source": self.source,
                 "time": format_time(event.time), "recorded_time": recorded,
                 "actor": _actor_json(event.actor), "jurisdiction": event.jurisdiction,
@@ -178,12 +185,13 @@ class SqlAlchemyEventStore:
     def append(self, conn: Connection, pending: Sequence[PendingEvent],
                expected_versions: Mapping[str, int], recorded_time: datetime | None = None) -> list[Envelope]:
         self._builder.check(pending, expected_versions)
-        stored = self._builder.stored_payloads(conn, pending)
+        ids = self._builder.event_ids(pending)
+        stored = self._builder.stored_payloads(conn, pending, ids)
         self._lock_log(conn)
         current, (head_position, head_hash) = self._versions_and_head(conn, list(expected_versions))
         _check_versions(expected_versions, current)
         sealed, rows = self._builder.build(pending, {s: current.get(s, 0) for s in expected_versions},
-                                           head_position, head_hash, recorded_time or utc_now(), stored)
+                                           head_position, head_hash, recorded_time or utc_now(), stored, ids)
         try:
             insert_many(conn, events_table, rows)
         except IntegrityError as exc:

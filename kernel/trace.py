@@ -35,7 +35,7 @@ def _plain(row: dict, conn) -> dict:
     return {"source": row["source"], "position": row["position"], "type": row["type"], "time": row["time"],
             "recorded_time": row["recorded_time"], "stream_id": row["stream_id"], "event_id": row["event_id"],
             "actor": f"{actor['department']}/{actor['user']}", "hash": row["hash"], "causation_id": row["causation_id"],
-            "data": open_text(conn, row["data"])}
+            "data": open_text(conn, row["data"], row["event_id"], row["type"])}
 
 
 def run_events(engine: Engine, run_id: str) -> list[dict]:

@@ -88,7 +88,8 @@ def test_personal_fields_are_stored_sealed_and_read_back_opened(log):
         assert value not in stored[0]
     sealed = json.loads(stored[0])
     assert sealed["village"] == "村一" and sealed["contacts"][0]["relationship"] == "son"
-    assert sealed["name"].startswith("pii:v1:e-1:")
+    assert sealed["name"] == sealed["resident_id"] == sealed["contacts"][0]["name"] == pii.SEALED
+    assert sealed[pii.BOX].startswith("e-1:")
     assert json.loads(stored[1]) == {"text": NAME}   # an unmarked field stays plaintext
     [event] = store.read_stream("e-1")
     assert event.data == _person().data
@@ -127,18 +128,25 @@ def test_the_person_is_the_elder_or_the_field_the_contract_names(log):
     engine, store = log
     _append(engine, store, [PendingEvent(stream_id="v-1", type="pii.visitor_noted.v1", time=T0, actor=ACTOR,
                                          jurisdiction=JURISDICTION, data={"visitor_id": "v-1", "phone": PHONE})])
-    assert json.loads(_stored(engine)[0])["phone"].startswith("pii:v1:visitor_id:v-1:")
+    assert json.loads(_stored(engine)[0])[pii.BOX].startswith("visitor_id:v-1:")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT person_id FROM personal_keys")).scalars().all() == ["visitor_id:v-1"]
 
 
-def test_a_sealed_value_moved_to_another_field_or_altered_does_not_open(log):
+def test_sealed_values_moved_to_another_event_or_altered_do_not_open(log):
     engine, store = log
-    _append(engine, store, [_person()])
-    sealed = json.loads(_stored(engine)[0])
+    _append(engine, store, [_person(), _person("e-2")])
+    first, second = (json.loads(data) for data in _stored(engine))
     with engine.connect() as conn:
-        with pytest.raises(pii.PersonalDataError, match="altered"):
-            pii.open_payloads(conn, [{**sealed, "phone": sealed["name"]}])
+        ids = conn.execute(text("SELECT event_id FROM events ORDER BY position")).scalars().all()
+    box = first[pii.BOX]
+    with engine.connect() as conn:
+        for doctored, event_id in (({**second, pii.BOX: box}, ids[1]),              # another event's box
+                                   ({**first}, ids[1]),                             # under another event id
+                                   ({**first, pii.BOX: box[:-8] + "AAAAAAA="}, ids[0]),   # altered
+                                   ({**first, "phone": "13000000000"}, ids[0])):    # a sealed place replaced
+            with pytest.raises(pii.PersonalDataError, match="altered"):
+                pii.open_payloads(conn, [json.loads(json.dumps(doctored))], [event_id], ["pii.person_noted.v1"])
 
 
 def test_the_master_key_rotates_and_old_keys_are_rewrapped_while_readers_keep_reading(log, tmp_path, monkeypatch):
