@@ -13,6 +13,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from contracts.fields import DivisionCode, EnumValue, personal  # noqa: F401 - EnumValue is part of this contract's API
 from kernel.personal import personal_paths_of
+from contracts.privacy import LEGAL_GROUNDS
 from kernel.catalogue import EventCatalogue
 
 SELF_CARE_LEVELS = ("full_self_care", "semi_disabled", "fully_disabled")
@@ -162,6 +163,16 @@ class KeyTargetChangedSchema(ElderEventSchema):
     previous_reasons = fields.List(fields.String(validate=validate.OneOf(KEY_TARGET_REASONS)), required=True)
 
 
+class ElderErasedSchema(ElderEventSchema):
+    """The elder's personal data was erased: the registry destroyed their key (every past
+    and future read of their personal fields answers ``[erased]``); every service that keeps
+    copies drops them on this event. Who erased it is the envelope's actor; ``reason`` must
+    not quote personal data (it is kept in clear, as the record of the erasure)."""
+
+    legal_ground = fields.String(required=True, validate=validate.OneOf(LEGAL_GROUNDS))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
 class EnteredFacilitySchema(ElderEventSchema):
     """Recorded from facilities' admission or transfer events; ``admission_kind`` is the
     facilities contract's (``centralised_support`` means centralised support)."""
@@ -200,7 +211,10 @@ EVENTS = [
     ("registry.entered_facility.v1", EnteredFacilitySchema,
      "the elder was admitted to (or transferred to) a facility, as facilities reported"),
     ("registry.left_facility.v1", LeftFacilitySchema, "the elder was discharged from a facility"),
+    ("registry.elder_erased.v1", ElderErasedSchema,
+     "the elder's personal data was erased (legal ground, by whom); consumers drop their copies"),
 ]
+ERASURE_EVENT = "registry.elder_erased.v1"
 
 
 def catalogue() -> EventCatalogue:

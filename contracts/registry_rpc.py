@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from contracts.privacy import LEGAL_GROUNDS
 from contracts.fields import DIVISION_PREFIX, AcceptedDate, DivisionCode, EnumValue, PageOffset, ResidentId
 from contracts.registry import (SELF_CARE_LEVELS, SEXES, CarerSchema, ContactSchema, SupporterSchema,
                                 SupportStatusSchema)
@@ -102,6 +103,21 @@ class UnmergeRecordsRequest(ElderCommand):
 
 
 # RPC method -> the request its payload is checked with.
+class EraseElderRequest(ElderCommand):
+    """Erase the elder's personal data (PIPL art. 47): the legal ground from the fixed list,
+    a reason that quotes no personal data; only a role the privacy policy names may."""
+    legal_ground = fields.String(required=True, validate=validate.OneOf(LEGAL_GROUNDS))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class ErasureView(Schema):
+    """What ``erase_elder`` answers: no personal data."""
+    elder_id = fields.String(required=True)
+    erased_on = fields.String(required=True, metadata={"description": "local date of the erasure"})
+    legal_ground = fields.String(required=True)
+    version = fields.Integer(required=True)
+
+
 COMMAND_REQUESTS: dict[str, type[Schema]] = {
     "register_elder": RegisterElderRequest, "correct_details": CorrectDetailsRequest,
     "record_supporter_left": RecordSupporterLeftRequest,
@@ -110,6 +126,7 @@ COMMAND_REQUESTS: dict[str, type[Schema]] = {
     "record_move": RecordMoveRequest, "record_hospitalisation": RecordHospitalisationRequest,
     "record_hospital_discharge": RecordHospitalDischargeRequest, "record_death": RecordDeathRequest,
     "merge_records": MergeRecordsRequest, "unmerge_records": UnmergeRecordsRequest,
+    "erase_elder": EraseElderRequest,
 }
 
 

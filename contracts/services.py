@@ -82,6 +82,7 @@ REGISTRY = ServiceContract(
     name="registry", runs="services.registry.service:RegistryService", events=registry,
     rpc=MappingProxyType({
         **_commands(registry_rpc.COMMAND_REQUESTS, registry_rpc.ElderView),
+        "erase_elder": Rpc(registry_rpc.EraseElderRequest, registry_rpc.ErasureView),
         **PING, **ELDER_EVENTS,
         "get_elder": Rpc(answer=registry_rpc.ElderView),
         "get_elder_as_of": Rpc(registry_rpc.AsOfSchema, registry_rpc.ElderView),

@@ -14,6 +14,7 @@ from sqlalchemy import and_, select
 from contracts import CATALOGUE
 from contracts.services import SEALING_SERVICES, REGISTRY
 from contracts.actors import ActorSchema
+from kernel import personal
 from kernel.consumer import durable_event_handler
 from kernel.envelope import Actor
 from kernel.errors import NotFoundError
@@ -125,6 +126,21 @@ class RegistryService(checkpoint_witness(SEALING_SERVICES, own="registry")):
     @command_rpc
     def unmerge_records(self, payload, actor):
         return self._run("unmerge_records", payload, actor)
+
+    @command_rpc
+    def erase_elder(self, payload, actor):
+        """Erase the elder's personal data (legal ground, by a role the privacy policy names):
+        their key is destroyed, the directory keeps ``[erased]``, and ``registry.elder_erased``
+        tells every other service to drop its copies. Answers no personal data (the answer
+        is kept for a redelivery of the command)."""
+        command = load_or_refuse(COMMAND_SCHEMAS["erase_elder"], payload)
+        meta = CommandMeta(load_or_refuse(ACTOR_SCHEMA, actor), **self.call)
+        state = self._execute(command, meta)
+        personal.purge_freed_pages(self.db.engine)
+        log.info("personal data erased", elder_id=command.elder_id, legal_ground=command.legal_ground,
+                 department=meta.actor.department, user=meta.actor.user, role=meta.actor.role)
+        return {"elder_id": state.elder_id, "erased_on": state.erased_on.isoformat(),
+                "legal_ground": command.legal_ground, "version": state.version}
 
     @command_rpc
     def check_registrations(self, payloads, actor):

@@ -44,6 +44,11 @@ _decoded: dict[str, ElderEvent] = {}
 _DECODED_LIMIT = 200_000
 
 
+def forget_decoded() -> None:
+    """After an erasure: decoded events hold the personal values as they were read."""
+    _decoded.clear()
+
+
 def event_from_envelope(envelope: Envelope, catalogue: EventCatalogue) -> ElderEvent:
     event = _decoded.get(envelope.id)
     if event is None:

@@ -211,12 +211,20 @@ class LeftFacility(ElderEvent):
     reason: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class ElderErased(ElderEvent):
+    TYPE: ClassVar[str] = "registry.elder_erased.v1"
+
+    legal_ground: str
+    reason: str
+
+
 EVENT_CLASSES: tuple[type[ElderEvent], ...] = (
     ElderRegistered, DetailsCorrected, SupporterLeft, SupporterReturned, CarerEntrusted,
     SelfCareAssessed, SupportStatusChanged, ElderMoved, ElderHospitalised,
     ElderDischargedFromHospital, ElderDied, RecordMergedInto, DuplicateAbsorbed,
     RecordUnmerged, DuplicateReleased, BecameLeftBehind, CeasedLeftBehind, KeyTargetChanged,
-    EnteredFacility, LeftFacility,
+    EnteredFacility, LeftFacility, ElderErased,
 )
 
 EVENT_TYPES: dict[str, type[ElderEvent]] = {cls.TYPE: cls for cls in EVENT_CLASSES}

@@ -153,6 +153,7 @@ class ElderState:
     admission_kind: str | None = None
     in_facility_since: date | None = None
     status_as_of: date | None = None
+    erased_on: date | None = None           # personal data erased: the record takes no more commands
     last_changed_on: dict[str, date] = field(default_factory=dict)
 
     @classmethod
