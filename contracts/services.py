@@ -121,7 +121,7 @@ VISITS = ServiceContract(
         "registry.elder_registered.v1", "registry.elder_details_corrected.v1", "registry.supporter_left.v1",
         "registry.support_status_changed.v1", "registry.elder_moved.v1", "registry.elder_died.v1",
         "registry.record_merged_into.v1", "registry.record_unmerged.v1", "registry.became_left_behind.v1",
-        "registry.ceased_left_behind.v1", "registry.key_target_changed.v1")),),
+        "registry.ceased_left_behind.v1", "registry.key_target_changed.v1", registry.ERASURE_EVENT)),),
 )
 
 FACILITIES = ServiceContract(
@@ -139,7 +139,7 @@ FACILITIES = ServiceContract(
     # The registry facts that change whether and where an elder may be admitted.
     consumes=(Consumes("on_registry_event", "registry", (
         "registry.elder_registered.v1", "registry.elder_moved.v1", "registry.elder_died.v1",
-        "registry.record_merged_into.v1", "registry.record_unmerged.v1")),),
+        "registry.record_merged_into.v1", "registry.record_unmerged.v1", registry.ERASURE_EVENT)),),
 )
 
 NOTIFICATIONS = ServiceContract(
@@ -172,7 +172,7 @@ NOTIFICATIONS = ServiceContract(
         Consumes("on_registry_event", "registry", (
             "registry.elder_registered.v1", "registry.elder_details_corrected.v1", "registry.supporter_left.v1",
             "registry.carer_entrusted.v1", "registry.elder_moved.v1", "registry.elder_died.v1",
-            "registry.key_target_changed.v1", "registry.elder_hospitalised.v1")),
+            "registry.key_target_changed.v1", "registry.elder_hospitalised.v1", registry.ERASURE_EVENT)),
     ),
 )
 
@@ -195,7 +195,7 @@ SUBSIDIES = ServiceContract(
         Consumes("on_registry_event", "registry", (
             "registry.elder_registered.v1", "registry.elder_details_corrected.v1", "registry.self_care_assessed.v1",
             "registry.support_status_changed.v1", "registry.elder_moved.v1", "registry.elder_died.v1",
-            "registry.record_merged_into.v1", "registry.record_unmerged.v1")),
+            "registry.record_merged_into.v1", "registry.record_unmerged.v1", registry.ERASURE_EVENT)),
         # Residence (support mode) from facilities itself, the source of admissions (the
         # registry's entered/left-facility echoes of the same facts are not consumed), and grants.
         Consumes("on_facility_event", "facilities", (

@@ -542,6 +542,22 @@ def erase(conn: Connection, person_id: str, erasure: str, erased_at: str) -> boo
     return bool(existed)
 
 
+def erase_copies(conn: Connection, envelope, updates: Sequence = (), person_ids: Iterable[str] = ()) -> None:
+    """What a consuming service does on an erasure event (``registry.elder_erased``), in its
+    inbox transaction: destroy its own key for the elder (and ``person_ids``, e.g. the
+    streams it keeps about them), run its ``updates`` (statements dropping the copies in
+    its read models), and forget kept command answers that name the elder. SQLite's freed
+    pages are zeroed (secure_delete); the write-ahead log is truncated after the commit by
+    ``purge_freed_pages``."""
+    from kernel.envelope import format_time
+    elder_id = envelope.data["elder_id"]
+    for person_id in (elder_id, *person_ids):
+        erase(conn, person_id, envelope.id, format_time(envelope.recorded_time))
+    for statement in updates:
+        conn.execute(statement)
+    drop_command_answers_naming(conn, elder_id)
+
+
 def is_erased(conn: Connection, person_id: str) -> bool:
     row = conn.execute(select(personal_keys.c.erased_at).where(personal_keys.c.person_id == person_id)).first()
     return bool(row and row.erased_at)
