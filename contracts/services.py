@@ -88,6 +88,7 @@ REGISTRY = ServiceContract(
         "get_elder_as_of": Rpc(registry_rpc.AsOfSchema, registry_rpc.ElderView),
         "search_elders": Rpc(registry_rpc.SearchSchema, registry_rpc.ElderListItemView, many=True),
         "division_summary": Rpc(), "quarterly_figures": Rpc(), "elder_history": Rpc(), "review_statuses": Rpc(),
+        "apply_retention": Rpc(),
         # The ledger import's dry run: register_elder's answer for each of a batch, writing nothing.
         "check_registrations": Rpc(registry_rpc.CheckRegistrationsSchema, registry_rpc.CheckRegistrationView,
                                    many=True),

@@ -70,13 +70,30 @@ def _erase_personal_data(uow: UnitOfWork, ctx: RegistryContext, command: EraseEl
     """Destroy the elder's data key before the erasure event is appended (same transaction):
     the directory then folds the stream to ``[erased]`` values, and the answers kept for
     redelivered commands that quote the elder are forgotten."""
-    ctx.privacy.in_force(command.effective_date).check_may_erase(meta.actor.role)
+    if not (meta.actor.role == "system" and command.legal_ground == "retention_expired"):
+        ctx.privacy.in_force(command.effective_date).check_may_erase(meta.actor.role)
     [event] = pending
     event = replace(event, id=new_event_ids(1)[0])
     personal.erase(uow.conn, command.elder_id, event.id, format_time(uow.now()))
     personal.drop_command_answers_naming(uow.conn, command.elder_id)
     forget_decoded()
     return [event]
+
+
+def due_for_retention(conn, ctx: RegistryContext, today: date, limit: int = 500) -> list[tuple[str, str, int]]:
+    """Deceased elders whose personal fields the privacy policy keeps no longer
+    (``retention.deceased_elder_years`` after death), not yet erased: (elder_id, died_on, years)."""
+    from kernel.schema import personal_keys
+    years = ctx.privacy.in_force(today).retention.get("deceased_elder_years")
+    if years is None:
+        return []
+    cutoff = today.replace(year=today.year - years) if not (today.month == 2 and today.day == 29) \
+        else today.replace(year=today.year - years, day=28)
+    erased = select(personal_keys.c.person_id).where(personal_keys.c.erased_at.is_not(None))
+    rows = conn.execute(select(elders.c.elder_id, elders.c.died_on).where(
+        elders.c.record_status == "deceased", elders.c.died_on <= cutoff.isoformat(),
+        elders.c.elder_id.not_in(erased)).order_by(elders.c.died_on).limit(limit)).all()
+    return [(row.elder_id, row.died_on, years) for row in rows]
 
 
 def _with_survivor_side(uow, ctx, command, meta, duplicate: ElderState, pending, expected):

@@ -36,7 +36,8 @@ from kernel.validation import load_or_refuse, refuse_future_known_at
 from services.registry.adapters.tables import elders
 from services.registry.checks import check_registrations
 from services.registry.domain import EvaluateStatus
-from services.registry.handlers import CommandMeta, elder_as_of, execute, load_elder, record_residence
+from services.registry.handlers import (CommandMeta, due_for_retention, elder_as_of, execute, load_elder,
+                                        record_residence)
 from services.registry.rules import RegistryRules, registry_projections
 from services.registry.queries import DIVISION_SCHEMA, QUARTER_SCHEMA, division_counts, quarterly_figures
 from contracts.registry_rpc import AsOfSchema, CheckRegistrationsSchema, ElderView, SearchSchema
@@ -141,6 +142,30 @@ class RegistryService(checkpoint_witness(SEALING_SERVICES, own="registry")):
                  department=meta.actor.department, user=meta.actor.user, role=meta.actor.role)
         return {"elder_id": state.elder_id, "erased_on": state.erased_on.isoformat(),
                 "legal_ground": command.legal_ground, "version": state.version}
+
+    @configured_timer("REGISTRY.retention_interval_seconds", 86400)
+    def apply_retention_on_timer(self):
+        with self.db.exclusively("retention") as mine:
+            if mine:
+                self.apply_retention()
+
+    @command_rpc(idempotent=True)
+    def apply_retention(self):
+        """Erase the personal data of deceased elders kept longer than the privacy policy's
+        ``retention`` (legal ground ``retention_expired``, by the registry itself): each is a
+        ``registry.elder_erased`` event. Returns the elder ids erased."""
+        from services.registry.domain import EraseElder
+        today = self.db.clock.today()
+        with self.db.connect() as conn:
+            due = due_for_retention(conn, self.rules, today)
+        for elder_id, died_on, years in due:
+            self._execute(EraseElder(elder_id, today, "retention_expired",
+                                     f"retention: died on {died_on}; the policy keeps personal data {years} years"),
+                          CommandMeta(SYSTEM_ACTOR, **self.call))
+        if due:
+            personal.purge_freed_pages(self.db.engine)
+            log.info("retention applied", erased=len(due), today=str(today))
+        return [elder_id for elder_id, _died, _years in due]
 
     @command_rpc
     def check_registrations(self, payloads, actor):

@@ -188,3 +188,33 @@ def test_erasure_refuses_bad_input_naming_the_field_and_writes_nothing(county):
     with pytest.raises(Exception) as again:                  # an erased record takes no more commands
         _erase(county, elder_id=elder["elder_id"])
     assert again.value.field == "elder_id"
+
+
+def test_the_retention_timer_erases_deceased_elders_kept_longer_than_the_policy(county):
+    engines, stores, clock, context, projections, _visits, elder, _ = county
+    from services.registry.domain import EraseElder
+    from services.registry.handlers import due_for_retention
+    death = load_or_refuse(COMMAND_SCHEMAS["record_death"], {"elder_id": elder["elder_id"],
+                                                             "effective_date": TODAY.isoformat()})
+    with unit_of_work(engines["registry"], stores["registry"], clock, projections) as uow:
+        execute(uow, context, death, COORDINATOR, TODAY)
+    kept_until, due_on = date(2036, 10, 31), date(2036, 11, 1)      # policies/privacy.yml: 10 years
+    def due(on):        # the demo county has other deceased elders, who died earlier
+        with engines["registry"].connect() as conn:
+            return [item for item in due_for_retention(conn, context, on) if item[0] == elder["elder_id"]]
+
+    assert due(kept_until) == []
+    assert due(due_on) == [(elder["elder_id"], TODAY.isoformat(), 10)]
+    system = CommandMeta(Actor.system("registry"))
+    with pytest.raises(NotPermittedError):      # only the registry itself erases on this ground without the role
+        with unit_of_work(engines["registry"], stores["registry"], clock, projections) as uow:
+            execute(uow, context, EraseElder(elder["elder_id"], due_on, "retention_expired", "retention"),
+                    VILLAGE_WORKER, due_on)
+    with unit_of_work(engines["registry"], stores["registry"], clock, projections) as uow:
+        execute(uow, context, EraseElder(elder["elder_id"], due_on, "retention_expired", "retention: 10 years"),
+                system, due_on)
+    erasure = stores["registry"].read_stream(elder["elder_id"])[-1]
+    assert (erasure.type, erasure.data["legal_ground"], erasure.actor.role) == (
+        "registry.elder_erased.v1", "retention_expired", "system")
+    assert stores["registry"].read_stream(elder["elder_id"])[0].data["name"] == personal.ERASED
+    assert due(due_on) == []
