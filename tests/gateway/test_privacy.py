@@ -84,3 +84,23 @@ def test_refused_unmasked_and_list_reads_are_in_the_elders_access_log(api, syste
         ("cadre", "refused", "get_elder"), ("cadre", "read", "get_elder"), ("clerk", "listed", "search_elders")]
     assert log[0]["unmasked"] == ["resident_id"] and log[0]["purpose"] == "case_review"
     assert log[1]["unmasked"] == [] and "audit" in log[2]["reason"]
+
+
+def test_an_erasure_through_the_api_is_authorised_and_reaches_the_consumers(api, system):
+    from tests.gateway.test_api import wait_for
+    register(api)
+    wait_for(lambda: api("GET", "/api/elders/elder-1/visit-plan").status_code == 200)
+    worker = system.token(**VILLAGE_WORKER)
+    body = {"effective_date": "2026-11-20", "legal_ground": "consent_withdrawn", "reason": "request 2026-117"}
+    assert api("POST", "/api/elders/elder-1/erasure", token=worker, json=body).status_code == 403
+    missing = api("POST", "/api/elders/elder-1/erasure", json={**body, "legal_ground": None})
+    assert missing.status_code == 400 and "legal_ground" in missing.json()["errors"]
+    assert api("GET", "/api/elders/elder-1").json()["name"] == "王秀英"        # nothing was erased
+    erased = api("POST", "/api/elders/elder-1/erasure", json=body)
+    assert erased.status_code == 201, erased.text
+    assert erased.json() == {"elder_id": "elder-1", "erased_on": "2026-11-20", "legal_ground": "consent_withdrawn",
+                             "version": erased.json()["version"]}
+    assert api("GET", "/api/elders/elder-1").json()["name"] == "[erased]"
+    wait_for(lambda: api("GET", "/api/elders/elder-1/visit-plan").json().get("name") == "[erased]")
+    again = api("POST", "/api/elders/elder-1/erasure", json=body)
+    assert again.status_code == 409 and again.json()["field"] == "elder_id"
