@@ -306,6 +306,8 @@ def keys(action: str = typer.Argument("init", help="init | personal | rotate | r
     if action == "retire":
         if not key_id:
             _fail("retire needs the id of the master key to drop (key_id)", 2)
+        if key_id == _master_keyring().active:
+            _fail(f"key_id: {key_id} is the active master key; rotate first", 2)
         still = {service: n for service in PROCESSES if (n := _keys_in_use(service).get(key_id))}
         if still:
             _fail(f"master key {key_id} still wraps data keys ({still}); run `eldercare keys rewrap` first")

@@ -70,6 +70,15 @@ NAMES: dict[str, dict[str, str]] = {
     "key_target_reason": {"hard_up": N_("Hard-up"), "advanced_age": N_("Advanced age"), "disabled": N_("Disabled"),
                           "living_alone": N_("Living alone")},
     "period_outcome": {"met": N_("Met"), "overdue": N_("Overdue"), "resolved": N_("Met late")},
+    "legal_ground": {"purpose_fulfilled": N_("Purpose fulfilled or no longer necessary"),
+                     "retention_expired": N_("Retention period expired"), "consent_withdrawn": N_("Consent withdrawn"),
+                     "unlawful_processing": N_("Unlawful processing"), "law_requires": N_("Required by law")},
+    "purpose": {"visit": N_("Visit"), "care_coordination": N_("Care coordination"), "emergency": N_("Emergency"),
+                "case_review": N_("Case review"), "eligibility": N_("Eligibility check"),
+                "ledger_maintenance": N_("Ledger maintenance"), "statistics": N_("Statistics"),
+                "referral": N_("Referral"), "health_service": N_("Health service"), "payment": N_("Payment"),
+                "audit": N_("Audit"), "erasure_request": N_("Erasure request")},
+    "access_outcome": {"read": N_("Read"), "listed": N_("Listed"), "refused": N_("Refused")},
 }
 # Alerts raised from a visit's risk are named as the risk is.
 NAMES["alert_kind"].update(NAMES["risk"])

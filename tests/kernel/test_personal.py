@@ -190,3 +190,40 @@ def test_a_personal_field_that_is_not_a_string_is_refused_at_registration():
         birth = personal(fields.Date(required=True))
     with pytest.raises(TypeError, match="String"):
         EventCatalogue().register("pii.bad.v1", Bad, "bad")
+
+
+def test_eldercare_keys_rotate_rewraps_every_services_keys_and_retire_drops_the_old_one(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from cli.app import app
+    from contracts.services import PROCESSES
+    key_file = tmp_path / "keys" / "master-keys.json"
+    monkeypatch.delenv("MASTER_KEY", raising=False)
+    monkeypatch.setenv("MASTER_KEY_FILE", str(key_file))
+    for service in PROCESSES:      # none migrated but the registry: they hold no keys
+        monkeypatch.setenv(f"{service.upper()}_DATABASE_URL", f"sqlite:///{tmp_path / f'{service}.db'}")
+    registry_url = f"sqlite:///{tmp_path / 'registry.db'}"
+    migrate.upgrade("registry", registry_url)
+    engine = create_service_engine(registry_url)
+    store = SqlAlchemyEventStore(engine, "registry", _catalogue())
+    try:
+        pii.configure({})
+        _append(engine, store, [_person("e-1"), _person("e-2")])
+        first = pii.master_keyring().active
+        runner = CliRunner()
+        assert runner.invoke(app, ["keys", "retire", first]).exit_code == 2        # the active key
+        result = runner.invoke(app, ["keys", "rotate"])
+        assert result.exit_code == 0, result.output
+        active = json.loads(key_file.read_text())["active"]
+        assert active != first and "registry: 2 data key(s) rewrapped" in result.output
+        assert pii.master_keys_in_use(engine) == {active: 2}
+        result = runner.invoke(app, ["keys", "retire", first])
+        assert result.exit_code == 0, result.output
+        assert list(json.loads(key_file.read_text())["keys"]) == [active]
+        pii.configure({})
+        pii._keys_by_engine.clear()
+        assert store.read_stream("e-2")[0].data["name"] == NAME
+    finally:
+        engine.dispose()
+        pii.configure({})
+        pii._keys_by_engine.clear()
