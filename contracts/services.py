@@ -239,8 +239,9 @@ ACCOUNTS = ServiceContract(
     witnesses_checkpoints=False,
 )
 
-# The ledger import and survey campaigns call the registry (and notifications) over RPC and
-# consume no events; their logs hold their own decisions. They do not seal checkpoints yet.
+# The ledger import and survey campaigns call the registry (and notifications) over RPC; the
+# import consumes only erasures. Their logs hold their own decisions. They do not seal
+# checkpoints yet.
 IMPORTS = ServiceContract(
     name="imports", runs="services.imports.service:ImportsService", events=imports,
     rpc=MappingProxyType({
@@ -255,6 +256,8 @@ IMPORTS = ServiceContract(
         # The payload is only the import id (in the gateway, the path): no body to describe.
         "commit": Rpc(answer=imports_rpc.ImportView),
     }),
+    # Only erasures: the staged rows and uploaded files hold the registered elders' details.
+    consumes=(Consumes("on_registry_event", "registry", (registry.ERASURE_EVENT,)),),
     seals_checkpoints=False, witnesses_checkpoints=False,
 )
 
