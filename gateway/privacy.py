@@ -81,6 +81,41 @@ def _masked(value):
     return MASK
 
 
+# Which view field a personal path of an event belongs to (its first key; a correction's
+# changed field); a path this table does not know is treated as a health detail (shown least).
+_CATEGORY = {"resident_id": "resident_id", "name": "name", "visitor_name": "name", "phone": "phone",
+             "visitor_phone": "phone", "address": "address", "health": "health", "hospital": "health",
+             "findings": "health", "risks": "health", "description": "health", "differences": "health",
+             "supporters": "supporters", "whereabouts": "supporters", "recipients": "supporters",
+             "contacts": "contacts", "carer": "carer", "channels": "phone"}
+
+
+def _category(path: tuple) -> str:
+    steps = [step for step in path if step not in ("changes", "*")]
+    return _CATEGORY.get(steps[0], "health") if steps else "health"
+
+
+def cut_timeline(answer: dict, version: PrivacyVersion, role: str, unmasked: frozenset[str]) -> dict:
+    """The timeline's events with the personal fields the role may not see (as in
+    ``cut_to_view``) masked, by each event's contract."""
+    from contracts import CATALOGUE
+    from kernel.personal import redacted
+
+    def shown(path):
+        field = _category(path)
+        return version.visible(role, field) and (field not in PURPOSE_BOUND or field in unmasked)
+
+    items = []
+    for item in answer.get("items", []):
+        try:
+            paths = CATALOGUE.contract(item["type"]).personal_paths
+        except Exception:               # noqa: BLE001 - a type from a newer contract: shown as the service sent it
+            paths = ()
+        hidden = [path for path in paths if not shown(path)]
+        items.append({**item, "data": redacted(item["data"], hidden, MASK)} if hidden else item)
+    return {**answer, "items": items}
+
+
 def elders_in(answer) -> list[str]:
     """The elders a list answer names (``elder_id``; an elder beneficiary; a payment file's rows)."""
     found: dict[str, None] = {}

@@ -246,6 +246,8 @@ class GatewayService:
             result = route.call(self.rpc, principal, params, args, body)
         if route.name in privacy.RECORD_ROUTES:
             result = privacy.cut_to_view(result, self._privacy(), principal.role, unmask)
+        elif route.name == "elder_timeline":
+            result = privacy.cut_timeline(result, self._privacy(), principal.role, unmask)
         if route.personal:
             why = purpose or (break_glass if broke_glass else None)
             record_read(self.db, params["elder_id"], principal, route.name, why, broke_glass, self.rpc, unmask)

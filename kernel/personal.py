@@ -280,11 +280,14 @@ def erased_paths(data, paths: Sequence[PersonalPath]) -> list[tuple]:
     return found
 
 
-def redacted(data: Mapping, paths: Sequence[PersonalPath]) -> dict:
-    """``data`` with every personal value replaced by ``ERASED`` (for copies a consumer keeps)."""
+def redacted(data: Mapping, paths: Sequence[PersonalPath], marker: str = ERASED) -> dict:
+    """A copy of ``data`` with every value at ``paths`` replaced by ``marker`` (``ERASED`` for
+    copies a consumer keeps of an erased person; a mask for a view)."""
+    if not paths:
+        return dict(data)
     tree = compile_tree(paths)
     stored = _sealed_copy(data, tree, [])
-    _fill(stored, tree, itertools.repeat(ERASED))
+    _fill(stored, tree, itertools.repeat(marker))
     return stored
 
 

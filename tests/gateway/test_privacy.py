@@ -104,3 +104,24 @@ def test_an_erasure_through_the_api_is_authorised_and_reaches_the_consumers(api,
     wait_for(lambda: api("GET", "/api/elders/elder-1/visit-plan").json().get("name") == "[erased]")
     again = api("POST", "/api/elders/elder-1/erasure", json=body)
     assert again.status_code == 409 and again.json()["field"] == "elder_id"
+
+
+def test_the_timeline_masks_each_events_personal_fields_by_the_role_s_view():
+    registered = {"type": "registry.elder_registered.v1", "source": "registry",
+                  "data": {**RECORD, "sex": "female", "income_sources": [], "lives_alone": False}}
+    corrected = {"type": "registry.elder_details_corrected.v1", "source": "registry",
+                 "data": {"elder_id": "e-1", "changes": {"resident_id": "410928194103090020", "name": "王秀英"},
+                          "reason": "typo"}}
+    visit = {"type": "visits.visit_recorded.v1", "source": "visits",
+             "data": {"elder_id": "e-1", "findings": {"health": "高血压", "needs": None}, "risks": []}}
+    answer = {"elder_id": "e-1", "items": [registered, corrected, visit], "sources_unavailable": []}
+    worker = privacy.cut_timeline(answer, VERSION, "village_worker", frozenset())["items"]
+    assert worker[0]["data"]["name"] == "王秀英" and worker[0]["data"]["resident_id"] == MASK
+    assert worker[0]["data"]["supporters"][0]["phone"] == "13800000001" and worker[0]["data"]["health"] == MASK
+    assert worker[1]["data"]["changes"] == {"resident_id": MASK, "name": "王秀英"}
+    assert worker[2]["data"]["findings"] == {"health": MASK, "needs": None}
+    city = privacy.cut_timeline(answer, VERSION, "city_coordinator", frozenset())["items"]
+    assert city[0]["data"]["supporters"][0]["phone"] == MASK and city[0]["data"]["address"] == MASK
+    coordinator = privacy.cut_timeline(answer, VERSION, "county_coordinator", frozenset({"health"}))["items"]
+    assert coordinator[2]["data"]["findings"]["health"] == "高血压" and coordinator[0]["data"]["resident_id"] == MASK
+    assert answer["items"][0]["data"]["resident_id"] == RECORD["resident_id"]      # the answer itself untouched
