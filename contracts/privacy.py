@@ -22,12 +22,17 @@ LEGAL_GROUNDS = (
     "unlawful_processing",    # 违反法律、行政法规或约定处理
     "law_requires",           # 法律、行政法规规定的其他情形
 )
+# What an elder may consent to separately (PIPL art. 29: sensitive information; art. 23: to
+# another handler): their health details shown to named departments other than health.
+CONSENT_SCOPES = ("share_health_with_departments",)
 PURPOSES = ("visit", "care_coordination", "emergency", "case_review", "eligibility", "ledger_maintenance",
             "statistics", "referral", "health_service", "payment", "audit", "erasure_request")
 # The fields of an elder's record a view shows or masks (supporters/contacts/carer: their
 # names, phones and whereabouts).
 SENSITIVE_FIELDS = ("resident_id", "name", "phone", "address", "health", "supporters", "contacts", "carer")
-VISIBILITIES = ("visible", "masked")
+# consent: visible to the health department, and to another department only while the
+# elder's recorded consent (share_health_with_departments) names it.
+VISIBILITIES = ("visible", "masked", "consent")
 MASK = "***"
 DEFAULT_POLICY_FILE = "policies/privacy.yml"
 
@@ -54,8 +59,13 @@ class PrivacyVersion:
             raise NotPermittedError(f"purpose {purpose!r} is not one role {role} may name "
                                     f"(may: {', '.join(allowed) or 'none'})", field="purpose")
 
-    def visible(self, role: str, field: str) -> bool:
-        return self.views.get(role, {}).get(field) == "visible"
+    def visible(self, role: str, field: str, department: str | None = None, consented: tuple = ()) -> bool:
+        """Whether ``role`` (of ``department``) sees ``field``; ``consented``: the departments
+        the elder's consent to share health details names."""
+        visibility = self.views.get(role, {}).get(field)
+        if visibility == "consent":
+            return department == "health" or (department is not None and department in consented)
+        return visibility == "visible"
 
 
 @dataclass(frozen=True)

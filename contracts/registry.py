@@ -13,7 +13,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from contracts.fields import DivisionCode, EnumValue, personal  # noqa: F401 - EnumValue is part of this contract's API
 from kernel.personal import personal_paths_of
-from contracts.privacy import LEGAL_GROUNDS
+from contracts.privacy import CONSENT_SCOPES, LEGAL_GROUNDS
 from kernel.catalogue import EventCatalogue
 
 SELF_CARE_LEVELS = ("full_self_care", "semi_disabled", "fully_disabled")
@@ -173,6 +173,14 @@ class ElderErasedSchema(ElderEventSchema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
 
+class ConsentSchema(ElderEventSchema):
+    """A separate consent (PIPL art. 29) given or withdrawn: ``departments`` it names."""
+
+    scope = fields.String(required=True, validate=validate.OneOf(CONSENT_SCOPES))
+    departments = fields.List(fields.String(validate=validate.Length(min=1, max=48)), required=True,
+                              validate=validate.Length(min=1))
+
+
 class EnteredFacilitySchema(ElderEventSchema):
     """Recorded from facilities' admission or transfer events; ``admission_kind`` is the
     facilities contract's (``centralised_support`` means centralised support)."""
@@ -211,6 +219,9 @@ EVENTS = [
     ("registry.entered_facility.v1", EnteredFacilitySchema,
      "the elder was admitted to (or transferred to) a facility, as facilities reported"),
     ("registry.left_facility.v1", LeftFacilitySchema, "the elder was discharged from a facility"),
+    ("registry.consent_given.v1", ConsentSchema,
+     "the elder consented separately (e.g. to share health details with the departments named)"),
+    ("registry.consent_withdrawn.v1", ConsentSchema, "the elder withdrew a consent for the departments named"),
     ("registry.elder_erased.v1", ElderErasedSchema,
      "the elder's personal data was erased (legal ground, by whom); consumers drop their copies"),
 ]

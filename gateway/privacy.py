@@ -47,25 +47,37 @@ def unmask_request(text: str | None) -> frozenset[str]:
 
 
 def check_unmask(version: PrivacyVersion, principal: Principal, fields: frozenset[str], purpose: str | None) -> None:
-    """An unmasked read names a purpose the role may name, and only fields the role's view shows."""
+    """An unmasked read names a purpose the role may name, and only fields the role's view
+    can show (a ``consent`` field: the record then shows it only as the elder's consent says)."""
     if not fields:
         return
     version.check_purpose(principal.role, purpose)
-    hidden = sorted(field for field in fields if not version.visible(principal.role, field))
+    hidden = sorted(field for field in fields if version.views.get(principal.role, {}).get(field)
+                    not in ("visible", "consent"))
     if hidden:
         raise NotPermittedError(f"role {principal.role} may not see {', '.join(hidden)} unmasked",
                                 field="unmask")
 
 
-def cut_to_view(record: dict, version: PrivacyVersion, role: str, unmasked: frozenset[str]) -> dict:
-    """``record`` as ``role`` sees it: fields its view masks, and purpose-bound fields not
-    asked for, read ``***`` (supporters' and carers' names, phones and whereabouts)."""
+# Fields of the record shown or masked with a sensitive field of the view.
+ALONGSIDE = {"hospital": "health"}
+HEALTH_CONSENT = "share_health_with_departments"
+
+
+def cut_to_view(record: dict, version: PrivacyVersion, role: str, unmasked: frozenset[str],
+                department: str | None = None) -> dict:
+    """``record`` as ``role`` (of ``department``) sees it: fields its view masks, and
+    purpose-bound fields not asked for, read ``***`` (supporters' and carers' names, phones
+    and whereabouts). A ``consent`` field shows as the elder's recorded consent says."""
     result = dict(record)
-    for field in SENSITIVE_FIELDS:
+    consented = tuple((record.get("consents") or {}).get(HEALTH_CONSENT, ()))
+    for field in (*SENSITIVE_FIELDS, *ALONGSIDE):
         value = result.get(field)
         if value in (None, "", []):
             continue
-        shown = version.visible(role, field) and (field not in PURPOSE_BOUND or field in unmasked)
+        category = ALONGSIDE.get(field, field)
+        shown = (version.visible(role, category, department, consented)
+                 and (category not in PURPOSE_BOUND or category in unmasked))
         if not shown:
             result[field] = _masked(value)
     return result

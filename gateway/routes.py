@@ -133,6 +133,8 @@ REGISTRY_COMMANDS = {
     "death": ("record_death", "The elder died"),
     "merges": ("merge_records", "This record duplicates another: merge into the survivor"),
     "unmerges": ("unmerge_records", "Undo a merge"),
+    "consents": ("give_consent", "The elder's separate consent (e.g. health details shown to named departments)"),
+    "consent-withdrawals": ("withdraw_consent", "The elder withdrew a consent"),
 }
 
 FACILITY_COMMANDS = {

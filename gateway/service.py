@@ -245,7 +245,7 @@ class GatewayService:
         else:
             result = route.call(self.rpc, principal, params, args, body)
         if route.name in privacy.RECORD_ROUTES:
-            result = privacy.cut_to_view(result, self._privacy(), principal.role, unmask)
+            result = privacy.cut_to_view(result, self._privacy(), principal.role, unmask, principal.department)
         elif route.name == "elder_timeline":
             result = privacy.cut_timeline(result, self._privacy(), principal.role, unmask)
         if route.personal:

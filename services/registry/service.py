@@ -121,6 +121,15 @@ class RegistryService(checkpoint_witness(SEALING_SERVICES, own="registry")):
         return self._run("record_death", payload, actor)
 
     @command_rpc
+    def give_consent(self, payload, actor):
+        """The elder's separate consent (e.g. health details shown to the departments named)."""
+        return self._run("give_consent", payload, actor)
+
+    @command_rpc
+    def withdraw_consent(self, payload, actor):
+        return self._run("withdraw_consent", payload, actor)
+
+    @command_rpc
     def merge_records(self, payload, actor):
         return self._run("merge_records", payload, actor)
 

@@ -125,3 +125,21 @@ def test_the_timeline_masks_each_events_personal_fields_by_the_role_s_view():
     coordinator = privacy.cut_timeline(answer, VERSION, "county_coordinator", frozenset({"health"}))["items"]
     assert coordinator[2]["data"]["findings"]["health"] == "高血压" and coordinator[0]["data"]["resident_id"] == MASK
     assert answer["items"][0]["data"]["resident_id"] == RECORD["resident_id"]      # the answer itself untouched
+
+
+def test_health_details_reach_another_department_only_while_the_elders_consent_names_it():
+    everything = frozenset(SENSITIVE_FIELDS)
+    record = {**RECORD, "hospital": "县人民医院", "consents": {"share_health_with_departments": ["justice"]}}
+
+    def health_seen(department, consents):
+        view = privacy.cut_to_view({**record, "consents": consents}, VERSION, "department_officer", everything,
+                                   department)
+        assert (view["health"] == RECORD["health"]) == (view["hospital"] == "县人民医院")
+        return view["health"] == RECORD["health"]
+
+    assert health_seen("health", {})                                   # the health department
+    assert not health_seen("finance", {})                              # no consent
+    assert not health_seen("finance", record["consents"])              # consent names another department
+    assert health_seen("justice", record["consents"])
+    assert not health_seen("justice", {"share_health_with_departments": []})     # withdrawn
+    assert not privacy.cut_to_view(record, VERSION, "department_officer", frozenset(), "justice")["health"] == "高血压"

@@ -218,3 +218,30 @@ def test_the_retention_timer_erases_deceased_elders_kept_longer_than_the_policy(
         "registry.elder_erased.v1", "retention_expired", "system")
     assert stores["registry"].read_stream(elder["elder_id"])[0].data["name"] == personal.ERASED
     assert due(due_on) == []
+
+
+def test_a_consent_is_given_and_withdrawn_by_department_and_refused_when_it_changes_nothing(county):
+    engines, stores, clock, context, projections, _visits, elder, _ = county
+    from kernel.errors import CommandRejected
+
+    def run(command, **payload):
+        request = load_or_refuse(COMMAND_SCHEMAS[command], {"elder_id": elder["elder_id"], "effective_date":
+                                                            TODAY.isoformat(),
+                                                            "scope": "share_health_with_departments", **payload})
+        with unit_of_work(engines["registry"], stores["registry"], clock, projections) as uow:
+            return execute(uow, context, request, COORDINATOR, TODAY)
+
+    assert run("give_consent", departments=["justice", "finance"]).consents == {
+        "share_health_with_departments": ("finance", "justice")}
+    with pytest.raises(CommandRejected) as nothing_new:
+        run("give_consent", departments=["justice"])
+    assert nothing_new.value.field == "departments"
+    assert run("withdraw_consent", departments=["finance"]).consents == {"share_health_with_departments": ("justice",)}
+    with pytest.raises(CommandRejected) as not_given:
+        run("withdraw_consent", departments=["culture"])
+    assert not_given.value.field == "departments"
+    with pytest.raises(ValidationError) as bad:
+        run("give_consent", departments=[], scope="everything")
+    assert {"departments", "scope"} <= set(bad.value.errors)
+    types = [e.type for e in stores["registry"].read_stream(elder["elder_id"])][-2:]
+    assert types == ["registry.consent_given.v1", "registry.consent_withdrawn.v1"]

@@ -28,6 +28,7 @@ VALUE_OBJECTS = {
     "previous_level": SelfCareLevel,
     "income_sources": tuple,
     "reasons": tuple,
+    "departments": tuple,
     "previous_reasons": tuple,
 }
 

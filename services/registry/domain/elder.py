@@ -374,6 +374,35 @@ def _release_duplicate(survivor: ElderState, command: c.UnmergeRecords) -> list[
                                 duplicate_id=command.elder_id, reason=command.reason)]
 
 
+def _give_consent(state: ElderState, command: c.GiveConsent) -> list[e.ElderEvent]:
+    new = tuple(sorted(set(command.departments) - set(state.consents.get(command.scope, ()))))
+    if not new:
+        raise CommandRejected(f"the elder's consent {command.scope} already names {', '.join(command.departments)}",
+                              field="departments")
+    return [e.ConsentGiven(elder_id=state.elder_id, effective_date=command.effective_date, scope=command.scope,
+                           departments=new)]
+
+
+def _withdraw_consent(state: ElderState, command: c.WithdrawConsent) -> list[e.ElderEvent]:
+    held = set(state.consents.get(command.scope, ()))
+    missing = sorted(set(command.departments) - held)
+    if missing:
+        raise CommandRejected(f"the elder's consent {command.scope} does not name {', '.join(missing)} "
+                              f"(names: {', '.join(sorted(held)) or 'none'})", field="departments")
+    return [e.ConsentWithdrawn(elder_id=state.elder_id, effective_date=command.effective_date, scope=command.scope,
+                               departments=tuple(sorted(set(command.departments))))]
+
+
+def _consent_given(state: ElderState, event: e.ConsentGiven) -> ElderState:
+    held = set(state.consents.get(event.scope, ())) | set(event.departments)
+    return replace(state, consents={**state.consents, event.scope: tuple(sorted(held))})
+
+
+def _consent_withdrawn(state: ElderState, event: e.ConsentWithdrawn) -> ElderState:
+    held = set(state.consents.get(event.scope, ())) - set(event.departments)
+    return replace(state, consents={**state.consents, event.scope: tuple(sorted(held))})
+
+
 def _erase(state: ElderState, command: c.EraseElder) -> list[e.ElderEvent]:
     return [e.ElderErased(elder_id=state.elder_id, effective_date=command.effective_date,
                           legal_ground=command.legal_ground, reason=command.reason)]
@@ -385,6 +414,8 @@ def _erased(state: ElderState, event: e.ElderErased) -> ElderState:
 
 _DECIDERS: dict[type, Decider] = {
     c.EraseElder: _erase,
+    c.GiveConsent: _give_consent,
+    c.WithdrawConsent: _withdraw_consent,
     c.RegisterElder: _register,
     c.CorrectDetails: _correct_details,
     c.RecordSupporterLeft: _supporter_left,
@@ -670,6 +701,8 @@ _EVOLVERS: dict[type, Callable[[ElderState, e.ElderEvent], ElderState]] = {
     e.EnteredFacility: _entered_facility,
     e.LeftFacility: _left_facility,
     e.ElderErased: _erased,
+    e.ConsentGiven: _consent_given,
+    e.ConsentWithdrawn: _consent_withdrawn,
 }
 
 

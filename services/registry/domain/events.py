@@ -212,6 +212,22 @@ class LeftFacility(ElderEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ConsentGiven(ElderEvent):
+    TYPE: ClassVar[str] = "registry.consent_given.v1"
+
+    scope: str
+    departments: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsentWithdrawn(ElderEvent):
+    TYPE: ClassVar[str] = "registry.consent_withdrawn.v1"
+
+    scope: str
+    departments: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
 class ElderErased(ElderEvent):
     TYPE: ClassVar[str] = "registry.elder_erased.v1"
 
@@ -224,7 +240,7 @@ EVENT_CLASSES: tuple[type[ElderEvent], ...] = (
     SelfCareAssessed, SupportStatusChanged, ElderMoved, ElderHospitalised,
     ElderDischargedFromHospital, ElderDied, RecordMergedInto, DuplicateAbsorbed,
     RecordUnmerged, DuplicateReleased, BecameLeftBehind, CeasedLeftBehind, KeyTargetChanged,
-    EnteredFacility, LeftFacility, ElderErased,
+    EnteredFacility, LeftFacility, ConsentGiven, ConsentWithdrawn, ElderErased,
 )
 
 EVENT_TYPES: dict[str, type[ElderEvent]] = {cls.TYPE: cls for cls in EVENT_CLASSES}
