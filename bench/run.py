@@ -24,10 +24,11 @@ from bench.gateway_load import DEFAULT_GATEWAY_ELDERS, bench_gateway
 from bench.accounts_load import bench_accounts
 from bench.personal_load import bench_personal
 from bench.imports_load import DEFAULT_IMPORT_ROWS, bench_imports
+from bench.orders_load import DEFAULT_ORDER_ELDERS, DEFAULT_ORDER_FACILITIES, DEFAULT_ORDERS, bench_orders
 from bench.infra import EventLog, open_backend, progress, rabbit_version, seed_log, throwaway_vhost
 
 BENCHMARKS = ("append", "relay", "rebuild", "verify", "audit", "registry", "visits", "facilities", "notifications", "subsidies", "cluster",
-              "gateway", "accounts", "imports", "personal")
+              "gateway", "accounts", "imports", "personal", "orders")
 BACKENDS = ("sqlite", "postgresql")
 DEFAULT_EVENTS = 20_000
 # The durable consumer applies one event per transaction (~200/s on PostgreSQL here), so the
@@ -72,6 +73,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                              f"{DEFAULT_GATEWAY_ELDERS:,}, about 16 events each; the issue asks about 1,000,000)")
     parser.add_argument("--import-rows", type=int, default=DEFAULT_IMPORT_ROWS,
                         help=f"rows of the ledger the imports benchmark imports (default {DEFAULT_IMPORT_ROWS:,})")
+    parser.add_argument("--orders", type=int, default=DEFAULT_ORDERS,
+                        help=f"home-service orders the orders benchmark routes (default {DEFAULT_ORDERS:,}, over "
+                             f"{DEFAULT_ORDER_FACILITIES:,} facilities and {DEFAULT_ORDER_ELDERS:,} elders)")
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table (for the README)")
     args = parser.parse_args(argv)
     if args.events < 1:
@@ -98,7 +102,9 @@ def run(events: int, only, backends, amqp_uri: str | None = None,
         elders: int = DEFAULT_ELDERS, visit_elders: int = DEFAULT_VISIT_ELDERS,
         subsidy_elders: int = DEFAULT_SUBSIDY_ELDERS,
         gateway_elders: int = DEFAULT_GATEWAY_ELDERS,
-        import_rows: int = DEFAULT_IMPORT_ROWS) -> tuple[list[report.Result], list[str]]:
+        import_rows: int = DEFAULT_IMPORT_ROWS, orders: int = DEFAULT_ORDERS,
+        order_facilities: int = DEFAULT_ORDER_FACILITIES,
+        order_elders: int = DEFAULT_ORDER_ELDERS) -> tuple[list[report.Result], list[str]]:
     """Run the selected benchmarks; returns the result rows and environment lines. The relay
     uses the shared log when ``relay_events`` equals ``events``, else a log of its own."""
     relay_events = relay_events or events
@@ -160,6 +166,10 @@ def run(events: int, only, backends, amqp_uri: str | None = None,
                 progress(f"{backend_name}: imports, a ledger of {import_rows:,} rows: dry run, commit, and the "
                          "registry's own command rate …")
                 results.append(bench_imports(backend, import_rows))
+            if "orders" in only:
+                progress(f"{backend_name}: orders, {orders:,} home-service orders routed over {order_facilities:,} "
+                         f"facilities and {order_elders:,} elders …")
+                results.append(bench_orders(backend, orders, order_facilities, order_elders))
             if "gateway" in only:
                 progress(f"{backend_name}: gateway, dashboard and timeline latency over {gateway_elders:,} elders …")
                 results.append(bench_gateway(backend, gateway_elders))
@@ -194,7 +204,8 @@ def main(argv=None) -> int:
     results, versions = run(args.events, args.only, args.backends, relay_events=args.relay_events,
                             repeat=args.repeat, elders=args.elders,
                                  visit_elders=args.visit_elders, subsidy_elders=args.subsidy_elders,
-                                 gateway_elders=args.gateway_elders, import_rows=args.import_rows)
+                                 gateway_elders=args.gateway_elders, import_rows=args.import_rows,
+                                 orders=args.orders)
     elapsed = time.perf_counter() - started
     header = [f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · Python {platform.python_version()} · "
               f"{os.cpu_count()} CPUs · " + " · ".join(versions),

@@ -33,6 +33,10 @@ from cli.imports import STATE as IMPORT_STATE, import_app  # noqa: E402
 app.add_typer(import_app, name="import")
 from cli.surveys import STATE as SURVEY_STATE, survey_app  # noqa: E402
 app.add_typer(survey_app, name="survey")
+from cli.departments import STATE as DEPARTMENTS_STATE, departments_app  # noqa: E402
+app.add_typer(departments_app, name="departments")
+from cli.orders import STATE as ORDER_STATE, order_app  # noqa: E402
+app.add_typer(order_app, name="order")
 console = Console(stderr=True, soft_wrap=True)
 
 
@@ -45,6 +49,7 @@ STATE = {"config_path": None}
 @app.callback()
 def _options(config: Optional[Path] = typer.Option(None, "--config", help="config.yml to use")):
     STATE["config_path"] = IMPORT_STATE["config_path"] = SURVEY_STATE["config_path"] = config
+    DEPARTMENTS_STATE["config_path"] = ORDER_STATE["config_path"] = config
 
 
 def _config() -> dict:

@@ -8,13 +8,15 @@ from contracts import notifications
 from contracts import subsidies
 from contracts import imports
 from contracts import surveys
+from contracts import departments
+from contracts import orders
 
 
 def full_catalogue() -> EventCatalogue:
     """Every public event type of every service."""
     catalogue = EventCatalogue()
     for module in (accounts, audit, gateway, registry, visits, facilities, notifications, subsidies, imports,
-                   surveys):
+                   surveys, departments, orders):
         catalogue.merge(module.catalogue())
     return catalogue
 

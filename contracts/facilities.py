@@ -34,6 +34,9 @@ OPERATING_MODELS = (
 # services to an elder who lives at home (dispersed support).
 ADMISSION_KINDS = ("centralised_support", "day_care", "family_bed")
 STAR_LEVELS = (1, 2, 3, 4, 5)
+# Home services a facility brings to elders who live at home (seeds 003/004: 助餐、助浴、助洁、
+# 助医、陪护); the orders service routes elders' orders for them.
+HOME_SERVICE_KINDS = ("meals", "bathing", "cleaning", "medical_help", "accompaniment")
 
 _ID = validate.Length(min=1, max=64)
 
@@ -155,6 +158,20 @@ class ElderTransferredOutSchema(AdmissionEventSchema):
     reason = fields.String(required=True)
 
 
+class HomeServiceOfferSchema(Schema):
+    service_kind = EnumValue(HOME_SERVICE_KINDS, required=True)
+    daily_capacity = fields.Integer(strict=True, required=True, validate=validate.Range(min=1),
+                                    metadata={"description": "orders of this service it can take a day"})
+
+
+class HomeServicesDeclaredSchema(FacilityEventSchema):
+    """The facility's whole current offer of home services (an empty list: none any more),
+    from ``effective_date``; ``division_code`` is the facility's, for routing by nearness."""
+
+    division_code = DivisionCode(required=True)
+    offers = fields.List(fields.Nested(HomeServiceOfferSchema), required=True)
+
+
 EVENTS = [
     ("facilities.facility_opened.v1", FacilityOpenedSchema, "a facility opened (kind, operator, capacity)"),
     ("facilities.facility_details_changed.v1", FacilityDetailsChangedSchema,
@@ -175,11 +192,20 @@ EVENTS = [
     ("facilities.elder_discharged.v1", ElderDischargedSchema, "an elder was discharged"),
     ("facilities.elder_transferred.v1", ElderTransferredSchema, "an elder moved here from another facility"),
     ("facilities.elder_transferred_out.v1", ElderTransferredOutSchema, "an elder moved to another facility"),
+    ("facilities.home_services_declared.v1", HomeServicesDeclaredSchema,
+     "the home services (meals, bathing, …) the facility offers elders at home, each with its daily capacity"),
 ]
 
 # What the registry (elder residence) and subsidies (support mode) consume.
 RESIDENCE_EVENTS = ("facilities.elder_admitted.v1", "facilities.elder_discharged.v1",
                     "facilities.elder_transferred.v1")
+
+
+# What orders needs to route home-service orders: where a facility is, whether it operates,
+# and what it offers.
+HOME_SERVICE_EVENTS = ("facilities.facility_opened.v1", "facilities.facility_suspended.v1",
+                       "facilities.facility_reinstated.v1", "facilities.facility_merged.v1",
+                       "facilities.facility_closed.v1", "facilities.home_services_declared.v1")
 
 
 def catalogue() -> EventCatalogue:

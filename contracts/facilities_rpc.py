@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from contracts.facilities import ADMISSION_KINDS, FACILITY_KINDS, OPERATING_MODELS, DetailChangesSchema
+from contracts.facilities import (ADMISSION_KINDS, FACILITY_KINDS, HOME_SERVICE_KINDS, OPERATING_MODELS,
+                                 DetailChangesSchema)
 from contracts.fields import DIVISION_PREFIX, AcceptedDate, DivisionCode, EnumValue, PageOffset
 
 FACILITY_STATUSES = ("open", "suspended", "merged", "closed")
@@ -85,6 +86,17 @@ class AssessOperatingSubsidyRequest(FacilityCommand):
     year = fields.Integer(required=True, strict=True, validate=validate.Range(min=2000, max=2100))
 
 
+class HomeServiceOfferRequest(Schema):
+    service_kind = fields.String(required=True, validate=validate.OneOf(HOME_SERVICE_KINDS))
+    daily_capacity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=10_000))
+
+
+class DeclareHomeServicesRequest(FacilityCommand):
+    offers = fields.List(fields.Nested(HomeServiceOfferRequest), required=True,
+                         metadata={"description": "every home service offered from effective_date (replaces the "
+                                                  "previous offer; empty: none)"})
+
+
 # RPC method -> the request its payload is checked with.
 COMMAND_REQUESTS: dict[str, type[Schema]] = {
     "open_facility": OpenFacilityRequest,
@@ -99,6 +111,7 @@ COMMAND_REQUESTS: dict[str, type[Schema]] = {
     "discharge_elder": DischargeElderRequest,
     "transfer_elder": TransferElderRequest,
     "assess_operating_subsidy": AssessOperatingSubsidyRequest,
+    "declare_home_services": DeclareHomeServicesRequest,
 }
 
 
@@ -113,6 +126,11 @@ class ResidentView(Schema):
     elder_id = fields.String()
     admission_kind = EnumValue(ADMISSION_KINDS)
     admitted_on = fields.Date()
+
+
+class HomeServiceOfferView(Schema):
+    service_kind = EnumValue(HOME_SERVICE_KINDS)
+    daily_capacity = fields.Integer()
 
 
 class FacilityView(Schema):
@@ -130,6 +148,7 @@ class FacilityView(Schema):
     occupancy = fields.Integer()
     free_places = fields.Integer()
     services = fields.List(fields.String())
+    home_services = fields.List(fields.Nested(HomeServiceOfferView))
     opened_on = fields.Date(allow_none=True)
     stars = fields.Integer(allow_none=True)
     rated_on = fields.Date(allow_none=True)

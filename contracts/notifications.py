@@ -35,7 +35,8 @@ DEVICE_KINDS = ("one_key_button", "smart_bracelet", "smoke_alarm", "smart_pill_b
 DEVICE_ALARMS = ("one_key_call", "bracelet_sos", "bracelet_fall", "smoke_alarm", "pill_missed")
 ALERT_KINDS = RISK_KINDS + DEVICE_ALARMS + (
     "visit_overdue", "became_key_target", "hospitalised", "heartbeat_missing", "contact_unreachable",
-    "break_glass_read", "survey_behind_schedule")
+    "break_glass_read", "survey_behind_schedule", "health_risk_found", "case_opened",
+    "payment_failed", "home_service_unaccepted")
 ALERT_SEVERITIES = SEVERITIES
 ROUTE_ROLES = ("responsible", "informed")   # responsible parties acknowledge; informed are told
 ROUTE_REASONS = ("raised", "escalated", "policy_changed")

@@ -85,6 +85,8 @@ class FactsUsedSchema(Schema):
     facility_id = fields.String(allow_none=True, load_default=None)
     grant_id = fields.String(allow_none=True, load_default=None)
     grant_policy_source = fields.String(allow_none=True, load_default=None)
+    # A per-meal rule (meal_subsidy per_meal_fen): the meals delivered that month it paid for.
+    meals_delivered = fields.Integer(strict=True, allow_none=True, load_default=None)
 
 
 class EntryEventSchema(RunEventSchema):

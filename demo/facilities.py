@@ -1,9 +1,11 @@
 """The facility seed figures as a demo dataset (DOMAIN.md §5), and a loader over RPC.
 
 ``generate_facilities()`` yields ``{"command": ..., "payload": {...}}`` for the facilities
-service: one ``open_facility`` per facility in the seed figures, then a star rating for
-about a third of the rated kinds (Sanmenxia's ratings earn the one-time awards its policy
-pays). Same seed, same commands.
+service: one ``open_facility`` per facility in the seed figures, the home services (meals,
+bathing, …, each with a daily capacity) of the facilities in the demo county and of
+Jincheng's day-care centres, so that orders can be placed for the demo's elders, then a star
+rating for about a third of the rated kinds (Sanmenxia's ratings earn the one-time awards
+its policy pays). Same seed, same commands.
 
 Seed figures: Puyang 9 county support centres, 75 township homes, 2,016 happiness homes
 (000); Jincheng 34 township homes, 371 rural day-care centres (004); Sanmenxia 167
@@ -65,6 +67,14 @@ COUNTY_NAMES = {
     "140502": "城区", "140521": "沁水县", "140522": "阳城县", "140524": "陵川县", "140525": "泽州县", "140581": "高平市",
     "411202": "湖滨区", "411203": "陕州区", "411221": "渑池县", "411224": "卢氏县", "411281": "义马市", "411282": "灵宝市",
 }
+# Home services by kind: (service, least, most orders a day). Guesses, not data.
+HOME_SERVICES = {
+    "county_support_centre": (("meals", 30, 60), ("bathing", 4, 8), ("medical_help", 4, 8), ("cleaning", 2, 6)),
+    "township_nursing_home": (("meals", 15, 40), ("bathing", 2, 6), ("medical_help", 2, 4)),
+    "happiness_home": (("meals", 8, 20), ("accompaniment", 1, 3)),
+    "day_care_centre_with_meals": (("meals", 20, 50), ("bathing", 2, 4), ("cleaning", 2, 4), ("accompaniment", 1, 3)),
+}
+HOME_SERVICE_COUNTIES = ("410928",)          # the demo county (`eldercare demo load`)
 OPERATING_MODELS = ("public_built_public_run", "public_built_private_run", "private_built_public_subsidised")
 TOWNSHIPS_PER_COUNTY = 12
 RATED_SHARE = 0.35
@@ -76,17 +86,29 @@ def seed_totals() -> Counter:
 
 
 def generate_facilities(seed: int = 42, today: date = date(2026, 11, 1)) -> Iterator[dict]:
-    """Every ``open_facility`` first, then the ratings (each dated after its opening)."""
-    ratings = []
+    """Every ``open_facility`` first, then the home services (dated on the opening day, so no
+    rating is dated before them), then the ratings (each dated after its opening)."""
+    offers, ratings = [], []
     for spec in SEEDS:
         rng = random.Random(f"demo-facilities/{spec.city}/{spec.kind}/{seed}")
         for number in range(1, spec.count + 1):
             payload = _opening(spec, number, rng, today)
             yield {"command": "open_facility", "payload": payload}
+            if payload["division_code"][:6] in HOME_SERVICE_COUNTIES or spec.kind == "day_care_centre_with_meals" \
+                    and spec.city == "1405":
+                offers.append(_home_services(payload, rng))
             # Happiness homes are rated far less often than institutions.
             if rng.random() < (RATED_SHARE / 3 if spec.kind == "happiness_home" else RATED_SHARE):
                 ratings.append(_rating(payload, rng, today))
+    yield from offers
     yield from ratings
+
+
+def _home_services(opening: dict, rng: random.Random) -> dict:
+    return {"command": "declare_home_services", "payload": {
+        "facility_id": opening["facility_id"], "effective_date": opening["effective_date"],
+        "offers": [{"service_kind": kind, "daily_capacity": rng.randint(least, most)}
+                   for kind, least, most in HOME_SERVICES[opening["kind"]]]}}
 
 
 def _opening(spec: Seed, number: int, rng: random.Random, today: date) -> dict:

@@ -28,7 +28,14 @@ LABELS = {
            "facilities": "养老设施", "beds": "床位", "residents": "入住", "occupancy": "入住率",
            "places": "下级区划", "unavailable": "暂不可用", "age": "已开", "hours": "小时", "department": "部门",
            "hard_up": "经济困难", "advanced_age": "高龄", "disabled": "失能", "living_alone": "独居",
-           "updated": "数据时间", "language": "English", "disbursements": "本月补贴发放", "amount": "金额（元）"},
+           "updated": "数据时间", "language": "English", "disbursements": "本月补贴发放", "amount": "金额（元）",
+           "departments": "各部门工作", "health_checked_this_year": "今年已健康体检（65岁以上）",
+           "health_risks_this_year": "体检发现风险", "chronic_followups_this_year": "今年慢病随访",
+           "family_doctor_contracts": "家庭医生签约", "pension_receiving": "领取养老金",
+           "pension_suspended": "养老金暂停", "poverty_registered": "建档立卡", "poverty_monitored": "防返贫监测户",
+           "open_cases": "未结案件", "cases_closed_this_year": "今年结案", "legal_aid_this_year": "今年法律援助",
+           "cultural_services_this_year": "今年文化服务", "payments_awaiting_bank": "待银行回盘",
+           "payments_failed": "发放失败待重发"},
     "en": {"title": "Care for rural left-behind elders · joint meeting", "elders": "Elders", "active": "registered",
            "left_behind": "left-behind", "key_target": "key targets", "hospitalised": "in hospital",
            "deceased": "deceased", "visits": "Visits", "under_obligation": "owed visits",
@@ -39,7 +46,15 @@ LABELS = {
            "unavailable": "unavailable", "age": "open for", "hours": "h", "department": "department",
            "hard_up": "hard-up", "advanced_age": "80+", "disabled": "disabled", "living_alone": "living alone",
            "updated": "as of", "language": "中文", "disbursements": "Disbursements this month",
-           "amount": "amount (yuan)"},
+           "amount": "amount (yuan)", "departments": "Departments' work",
+           "health_checked_this_year": "65+ checked this year", "health_risks_this_year": "health risks found",
+           "chronic_followups_this_year": "chronic follow-ups this year",
+           "family_doctor_contracts": "family-doctor contracts", "pension_receiving": "receiving a pension",
+           "pension_suspended": "pension suspended", "poverty_registered": "registered as poor",
+           "poverty_monitored": "watched for a return to poverty", "open_cases": "open cases",
+           "cases_closed_this_year": "cases closed this year", "legal_aid_this_year": "legal aid this year",
+           "cultural_services_this_year": "cultural services this year",
+           "payments_awaiting_bank": "payments awaiting the bank", "payments_failed": "failed payments to re-issue"},
 }
 AGE_BUCKETS = (("under_24h", "<24"), ("24h_to_72h", "24–72"), ("over_72h", ">72"))
 NOT_ANSWERING = (UnknownService, RpcTimeout, MethodNotFound, RemoteError)
@@ -71,6 +86,7 @@ def gather(rpc, division_code: str, month: str, now: datetime) -> dict:
             {"division_code": division_code, "now": now.isoformat()})),
         "facilities": _ask(lambda: rpc["facilities"].facility_statistics.call_async(division_code)),
         "runs": _ask(lambda: rpc["subsidies"].list_runs.call_async({"month": month, "limit": 1000})),
+        "departments": _ask(lambda: rpc["departments"].division_summary.call_async({"division_code": division_code})),
     }
     return {name: answer() for name, answer in asked.items()}
 
@@ -94,7 +110,7 @@ def render_dashboard(rpc, division_code: str, lang: str, today, config) -> str:
     name = place.name if place else division_code
     sections = [_elders(data["elders"], labels, divisions, lang), _visits(data["visits"], labels),
                 _alerts(data["alerts"], labels), _facilities(data["facilities"], labels),
-                _disbursements(data["runs"], division_code, labels, divisions)]
+                _disbursements(data["runs"], division_code, labels, divisions), _departments(data["departments"], labels)]
     other = "en" if lang != "en" else "zh"
     return (f"<!doctype html><html lang='{'en' if lang == 'en' else 'zh-CN'}'><head><meta charset='utf-8'>"
             f"<title>{html.escape(labels['title'])} · {html.escape(name)}</title>"
@@ -177,6 +193,33 @@ def _facilities(statistics, labels) -> str:
             f"<tr><td>{labels['residents']}</td><td>{_figure('facilities-residents', total['residents'])}</td></tr>"
             f"<tr><td>{labels['occupancy']}</td><td>{_figure('facilities-occupancy', _percent(total['occupancy_rate']))}</td></tr>"
             f"</table><table>{kinds}</table></section>")
+
+
+# Each department's figures, under its name (health; HR & social security; poverty office;
+# public security and justice; culture and the aging office).
+DEPARTMENT_FIGURES = (
+    (("health",), ("health_checked_this_year", "health_risks_this_year", "chronic_followups_this_year",
+                "family_doctor_contracts")),
+    (("human_resources_social_security",), ("pension_receiving", "pension_suspended")),
+    (("poverty_alleviation",), ("poverty_registered", "poverty_monitored")),
+    (("public_security", "justice"), ("open_cases", "cases_closed_this_year", "legal_aid_this_year")),
+    (("culture", "aging_office"), ("cultural_services_this_year",)),
+    (("finance",), ("payments_awaiting_bank", "payments_failed")),
+)
+
+
+def _departments(summary, labels) -> str:
+    """What each department recorded in the division this year, and its records in force."""
+    if summary is None:
+        return _unavailable(labels["departments"], labels)
+    rows = []
+    for departments, figures in DEPARTMENT_FIGURES:
+        names = " / ".join(labels["name"]("department", department) for department in departments)
+        rows.append(f"<tr><th colspan='2'>{names}</th></tr>")
+        rows += [f"<tr><td>{labels[key]}</td><td>{_figure('departments-' + key.replace('_', '-'), summary[key])}</td></tr>"
+                 for key in figures]
+    return (f"<section><h2>{labels['departments']} · {summary['year']}</h2><table>{''.join(rows)}</table>"
+            "</section>")
 
 
 def _disbursements(runs, division_code: str, labels, divisions) -> str:

@@ -4,7 +4,8 @@ generated from) is in ``gateway.service_schemas``, by route name.
 
 ``scope`` says where the division code that the caller's jurisdiction must contain comes
 from: ``("elder", param)`` the elder's record in the registry, ``("facility", param)`` the
-facility's, ``("alert", param)`` the alert's, ``("body", field)`` / ``("query", field)`` a
+facility's, ``("alert", param)`` the alert's, ``("order", param)`` the order's (its elder's village),
+``("body_facility", field)`` the facility named in the body, ``("body", field)`` / ``("query", field)`` a
 division code in the request, ``None`` nothing to check (e.g. the caller's own inbox).
 ``personal`` marks reads of an elder's personal record: each is written to the access log.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from contracts.departments_rpc import OWNERS as DEPARTMENT_OWNERS
 from kernel.divisions import significant_prefix
 from gateway.access import COORDINATORS, EVERYONE, FIELD_ROLES, OFFICERS, Permission, command, query
 
@@ -148,7 +150,47 @@ FACILITY_COMMANDS = {
     "admissions": ("admit_elder", "Admit an elder"),
     "discharges": ("discharge_elder", "Discharge an elder"),
     "transfers": ("transfer_elder", "Transfer an elder to another facility"),
+    "home-services": ("declare_home_services", "Home services offered to elders at home, with daily capacity"),
 }
+
+ORDER_COMMANDS = {
+    "acceptance": ("accept_order", "The facility offered the order accepts it"),
+    "declines": ("decline_order", "The facility cannot take it: the next nearest facility is offered it"),
+    "completion": ("complete_order", "The service was delivered (only after acceptance)"),
+}
+# Who answers for a facility's orders: civil affairs' people at the facility's place.
+FACILITY_STAFF = command(CIVIL_AFFAIRS, COORDINATORS | {"township_officer", "village_worker"})
+
+
+# The departments' own records (services/departments): each command is its owning
+# department's (contracts.departments_rpc.OWNERS, the access table the service applies too),
+# by any of its people but auditors: a village doctor, a township officer, a bureau officer.
+DEPARTMENT_ROLES = EVERYONE - {"auditor"}
+DEPARTMENT_ELDER_COMMANDS = {
+    # path segment: (rpc method, summary)
+    "health-checks": ("record_health_check", "Health: the annual health-management check of an elder 65+"),
+    "chronic-followups": ("record_chronic_followup", "Health: a chronic-condition follow-up"),
+    "family-doctor": ("sign_family_doctor", "Health: a family-doctor contract signed (签约)"),
+    "family-doctor/end": ("end_family_doctor", "Health: the family-doctor contract ended"),
+    "pension": ("enrol_pension", "HR & social security: enrolled in a pension scheme"),
+    "pension/status": ("change_pension_status", "HR & social security: pension received (fen a month) or suspended"),
+    "poverty-registration": ("register_poverty", "Poverty office: registered as poor (建档立卡; the registry's "
+                                                 "support status changes)"),
+    "poverty-registration/end": ("end_poverty_registration", "Poverty office: the registration as poor ended"),
+    "poverty-monitoring": ("start_poverty_monitoring", "Poverty office: the household watched for a return to "
+                                                       "poverty"),
+    "poverty-monitoring/end": ("end_poverty_monitoring", "Poverty office: the household no longer watched"),
+    "cultural-services": ("record_cultural_service", "Culture / aging office: a cultural service delivered"),
+    "payee-account": ("set_payee_account", "Finance: the account the elder's subsidies are paid into (personal)"),
+}
+DEPARTMENT_CASE_COMMANDS = {
+    "legal-aid": ("give_legal_aid", "Justice: legal aid given in a case"),
+    "closure": ("close_case", "Close a case with its outcome (its referral closes too)"),
+}
+
+
+def department_command(method: str) -> Permission:
+    return command(DEPARTMENT_OWNERS[method], DEPARTMENT_ROLES)
 
 
 def _routes() -> list[Route]:
@@ -303,7 +345,61 @@ def _routes() -> list[Route]:
         Route("POST", "/api/surveys/<campaign_id>/closure", "close_campaign", "Close the campaign with its report",
               command(CIVIL_AFFAIRS, COORDINATORS), _command("surveys", "close_campaign", "campaign_id"),
               ("campaign", "campaign_id"), tag="surveys"),
+        # home-service orders (助餐、助浴、助洁、助医、陪护): placed for an elder by whoever takes the
+        # call; the facility offered it accepts, declines or completes it (civil affairs runs them).
+        Route("POST", "/api/orders", "place_order",
+              "Order a home service for an elder: routed to the nearest facility with a place that day",
+              command(ANY), _command("orders", "place_order"), ("body_elder", "elder_id"), tag="orders"),
+        Route("GET", "/api/orders/meals", "meals_delivered", "Meals delivered per elder in a month under a division",
+              query(), _filters("orders", "meals_delivered"), ("query", "division_code"), tag="orders"),
+        Route("GET", "/api/orders/<order_id>", "get_order", "An order: status, facility, deadline", query(),
+              _get("orders", "get_order", "order_id"), ("order", "order_id"), tag="orders"),
+        Route("GET", "/api/elders/<elder_id>/orders", "elder_orders", "An elder's home-service orders", query(),
+              _with_path("orders", "elder_orders", "elder_id"), ("elder", "elder_id"), tag="orders"),
+        Route("GET", "/api/facilities/<facility_id>/orders", "facility_orders",
+              "A facility's orders (offered to it, accepted, delivered)", query(),
+              _with_path("orders", "facility_orders", "facility_id"), ("facility", "facility_id"), tag="orders"),
     ]
+    routes += [
+        # the departments' own work
+        Route("POST", "/api/cases", "open_case",
+              "Public security / justice: open a case about an elder (optionally answering a referral)",
+              department_command("open_case"), _command("departments", "open_case"), ("body_elder", "elder_id"),
+              tag="departments"),
+        Route("GET", "/api/cases", "list_cases", "Cases in a division (open by default), without their details",
+              query(), _filters("departments", "list_cases"), ("query", "division_code"), tag="departments"),
+        Route("GET", "/api/cases/<case_id>", "get_case", "A case: kind, status, outcome (details: the elder's records)",
+              query(), _get("departments", "get_case", "case_id"), ("case", "case_id"), tag="departments"),
+        Route("GET", "/api/elders/<elder_id>/department-records", "elder_department_records",
+              "Every department's records of the elder (health, pension, poverty, cases, culture)", query(),
+              _get("departments", "elder_records", "elder_id"), ("elder", "elder_id"), personal=True,
+              tag="departments"),
+        Route("POST", "/api/finance/payment-files", "issue_payment_file",
+              "Finance: the bank payment file (payee, account, amount) of an approved subsidy run; held entries "
+              "and why", department_command("issue_payment_file"), _command("departments", "issue_payment_file"),
+              ("body_prefix", "jurisdiction"), tag="departments"),
+        Route("POST", "/api/finance/bank-returns", "read_bank_return",
+              "Finance: the bank's return file — each line paid or failed (re-issued or alerted)",
+              department_command("read_bank_return"), _command("departments", "read_bank_return"),
+              ("payment_file", "file_id"), tag="departments"),
+        Route("GET", "/api/finance/payment-files/<file_id>", "get_payment_file",
+              "Finance: a payment file's run and its lines by status", query(COORDINATORS | {"department_officer",
+                                                                                          "auditor"}),
+              _get("departments", "get_payment_file", "file_id"), ("payment_file_path", "file_id"),
+              tag="departments"),
+        Route("GET", "/api/departments/summary", "department_summary",
+              "Each department's work in a division: 65+ checked this year, open cases, pensions…", query(),
+              _filters("departments", "division_summary"), ("query", "division_code"), tag="departments"),
+    ]
+    for segment, (method, summary) in DEPARTMENT_ELDER_COMMANDS.items():
+        routes.append(Route("POST", f"/api/elders/<elder_id>/{segment}", method, summary, department_command(method),
+                            _command("departments", method, "elder_id"), ("elder", "elder_id"), tag="departments"))
+    for segment, (method, summary) in DEPARTMENT_CASE_COMMANDS.items():
+        routes.append(Route("POST", f"/api/cases/<case_id>/{segment}", method, summary, department_command(method),
+                            _command("departments", method, "case_id"), ("case", "case_id"), tag="departments"))
+    for segment, (method, summary) in ORDER_COMMANDS.items():
+        routes.append(Route("POST", f"/api/orders/<order_id>/{segment}", method, summary, FACILITY_STAFF,
+                            _command("orders", method, "order_id"), ("body_facility", "facility_id"), tag="orders"))
     for segment, (method, summary) in REGISTRY_COMMANDS.items():
         routes.append(Route("POST", f"/api/elders/<elder_id>/{segment}", method, summary, command(CIVIL_AFFAIRS),
                             _command("registry", method, "elder_id"), ("elder", "elder_id")))

@@ -364,6 +364,20 @@ class GatewayService:
             return self.rpc["imports"].get_import(params[name])["jurisdiction"]
         if kind == "campaign":
             return self.rpc["surveys"].get_campaign(params[name])["jurisdiction"].ljust(12, "0")
+        if kind == "payment_file":
+            file_id = body.get(name)
+            return self.rpc["departments"].get_payment_file(file_id)["jurisdiction"].ljust(12, "0") \
+                if isinstance(file_id, str) else None
+        if kind == "payment_file_path":
+            return self.rpc["departments"].get_payment_file(params[name])["jurisdiction"].ljust(12, "0")
+        if kind == "case":
+            return self.rpc["departments"].get_case(params[name])["division_code"]
+        if kind == "order":
+            return self.rpc["orders"].get_order(params[name])["division_code"]
+        if kind == "body_facility":
+            facility_id = body.get(name)
+            return self.rpc["facilities"].get_facility(facility_id)["division_code"] \
+                if isinstance(facility_id, str) else None
         if kind == "body_elder":
             elder_id = body.get(name)
             return self.rpc["registry"].get_elder(elder_id)["division_code"] if isinstance(elder_id, str) else None

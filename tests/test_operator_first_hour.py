@@ -144,4 +144,4 @@ def test_ready_pings_every_service_the_gateway_calls():
     subsidies, which main left out; tests/gateway/test_operator.py stops it and asks."""
     from gateway.service import CALLED_SERVICES
     assert set(CALLED_SERVICES) == {"registry", "visits", "facilities", "notifications", "subsidies", "accounts",
-                                    "imports", "surveys"}
+                                    "imports", "surveys", "departments", "orders"}

@@ -18,6 +18,7 @@ from gateway.webapp.i18n import LANGUAGES
 from gateway.webapp.names import N_
 from gateway.webapp.sessions import SESSION_COOKIE, sign_in as accounts_sign_in, sign_out as accounts_sign_out
 from contracts.notifications import OUTCOMES
+from contracts.orders import CALLERS, SERVICE_KINDS as HOME_SERVICES
 from contracts.registry import SELF_CARE_LEVELS, SEXES
 from contracts.visits import RISK_KINDS, SERVICE_KINDS, SEVERITIES, VISIT_MODES
 from kernel.divisions import LEVELS, significant_prefix
@@ -196,7 +197,8 @@ def _registration_choices(page: Page, villages) -> dict:
             "level_options": [(level, page.name("self_care", level)) for level in SELF_CARE_LEVELS]}
 
 
-def elder(page: Page, elder_id: str, status: int = 200, supporter_errors: dict | None = None) -> Response:
+def elder(page: Page, elder_id: str, status: int = 200, supporter_errors: dict | None = None,
+          order_errors: dict | None = None, order_values: dict | None = None) -> Response:
     record = page.perform("get_elder", {"elder_id": elder_id}, purpose="web app: elder card")
     try:
         plan = page.perform("get_visit_plan", {"elder_id": elder_id}, purpose="web app: elder card")
@@ -207,10 +209,63 @@ def elder(page: Page, elder_id: str, status: int = 200, supporter_errors: dict |
     args = page.request.args
     flash = page.gettext("Visit recorded.") if args.get("recorded") else \
         page.gettext("Elder registered.") if args.get("registered") else \
-        page.gettext("Supporter's whereabouts recorded.") if args.get("supporter") else None
+        page.gettext("Supporter's whereabouts recorded.") if args.get("supporter") else \
+        page.gettext("Order placed.") if args.get("ordered") else None
+    try:
+        orders = page.perform("elder_orders", {"elder_id": elder_id})
+    except EldercareError:
+        orders = None           # the orders service does not answer: the card shows the rest
     return page.render("elder.html", status=status, elder=record, plan=plan, visitors=visitors, today=_today(page),
                        age=_age(record.get("birth_date"), _today(page)), flash=flash,
-                       supporter_errors=supporter_errors or {}, idempotency_key=new_stream_id())
+                       supporter_errors=supporter_errors or {}, idempotency_key=new_stream_id(), orders=orders,
+                       order_errors=order_errors or {}, order_values=order_values or {"caller": "family"},
+                       service_options=[(k, page.name("home_service", k)) for k in HOME_SERVICES],
+                       caller_options=[(k, page.name("caller", k)) for k in CALLERS])
+
+
+# Form field → the field of place_order it fills.
+ORDER_FIELDS = {"service_kind": "service_kind", "caller": "caller", "service_date": "service_date", "note": "note"}
+
+
+def place_order(page: Page, elder_id: str) -> Response:
+    """A home service ordered from the elder's card: the service routes it to the nearest
+    facility with a place that day; a refusal is shown at its field."""
+    form = page.request.form
+    body = {"elder_id": elder_id, **{field: forms.text(form, name) for name, field in ORDER_FIELDS.items()}}
+    try:
+        page.perform("place_order", body={k: v for k, v in body.items() if v is not None},
+                     idempotency_key=form.get("idempotency_key"))
+    except (ValidationError, CommandRejected, ConflictError) as error:
+        return elder(page, elder_id, status=400 if isinstance(error, ValidationError) else 409,
+                     order_errors=forms.field_errors(error, ORDER_FIELDS), order_values=dict(form.items()))
+    return page.redirect(f"{PREFIX}/elders/{elder_id}?ordered=1")
+
+
+def facility_orders(page: Page, facility_id: str, status: int = 200, errors: dict | None = None) -> Response:
+    """A facility's orders for its people: accept or decline what is offered, complete what
+    was accepted."""
+    facility = page.perform("get_facility", {"facility_id": facility_id})
+    orders = page.perform("facility_orders", {"facility_id": facility_id})
+    return page.render("facility_orders.html", status=status, facility=facility, orders=orders,
+                       errors=errors or {}, today=_today(page), idempotency_key=new_stream_id())
+
+
+ORDER_ACTIONS = {"acceptance": "accept_order", "declines": "decline_order", "completion": "complete_order"}
+
+
+def answer_order(page: Page, facility_id: str, order_id: str, action: str) -> Response:
+    form = page.request.form
+    body = {"facility_id": facility_id, **({"reason": forms.text(form, "reason")} if action == "declines" else {})}
+    if action == "completion" and forms.text(form, "delivered_on"):
+        body["delivered_on"] = forms.text(form, "delivered_on")
+    try:
+        page.perform(ORDER_ACTIONS[action], {"order_id": order_id}, body={k: v for k, v in body.items() if v},
+                     idempotency_key=form.get("idempotency_key"))
+    except (ValidationError, CommandRejected, ConflictError) as error:
+        messages = [m for ms in forms.field_errors(error, {}).values() for m in ms]
+        return facility_orders(page, facility_id, status=400 if isinstance(error, ValidationError) else 409,
+                               errors={order_id: messages})
+    return page.redirect(f"{PREFIX}/facilities/{facility_id}/orders")
 
 
 def supporter_moved(page: Page, elder_id: str, supporter_id: str) -> Response:
@@ -410,6 +465,10 @@ URLS = Map([
     rule("/elders", "elders"), rule("/elders/new", "register_elder", ("GET", "POST")),
     rule("/elders/<elder_id>", "elder"), rule("/elders/<elder_id>/visits/new", "record_visit", ("GET", "POST")),
     rule("/elders/<elder_id>/supporters/<supporter_id>", "supporter_moved", ("POST",)),
+    rule("/elders/<elder_id>/orders", "place_order", ("POST",)),
+    rule("/facilities/<facility_id>/orders", "facility_orders"),
+    rule("/facilities/<facility_id>/orders/<order_id>/<any(acceptance, declines, completion):action>", "answer_order",
+         ("POST",)),
     rule("/elders/<elder_id>/notice", "notice"), rule("/elders/<elder_id>/notice.pdf", "notice_pdf"),
     rule("/alerts", "alerts"), rule("/alerts/<alert_id>/acknowledgement", "acknowledge_alert", ("POST",)),
     rule("/alerts/<alert_id>/closure", "close_alert", ("POST",)),

@@ -113,6 +113,11 @@ class FacilitiesService(checkpoint_witness(SEALING_SERVICES, own="facilities")):
         return self._run("transfer_elder", payload, actor)
 
     @command_rpc
+    def declare_home_services(self, payload, actor):
+        """The home services offered to elders at home and each one's daily capacity (orders routes by it)."""
+        return self._run("declare_home_services", payload, actor)
+
+    @command_rpc
     def assess_operating_subsidy(self, payload, actor):
         return self._run("assess_operating_subsidy", payload, actor)
 

@@ -414,6 +414,27 @@ def referral_command(uow: UnitOfWork, ctx: NotificationsContext, command, meta: 
     return after
 
 
+def referral_step_for_case(uow: UnitOfWork, ctx: NotificationsContext, envelope, meta: CommandMeta) -> None:
+    """A case opened from a referral accepts it (if not yet) and records the case as the
+    action taken; the case's closure settles the referral with its outcome. Both as the
+    department that owns the case, which the referral was sent to."""
+    from services.notifications.domain.referrals import (CREATED, AcceptReferral, RecordReferralAction,
+                                                         SettleReferral)
+    from services.notifications.intake import CASE_TO_REFERRAL_OUTCOME
+    data = envelope.data
+    referral_id, department, at = data["referral_id"], data["department"], uow.now()
+    if envelope.type == "departments.case_opened.v1":
+        if load_referral(uow, referral_id, ctx.catalogue).status == CREATED:
+            referral_command(uow, ctx, AcceptReferral(referral_id, at, department,
+                                                      note=f"立案 {data['case_id']}"), meta)
+        referral_command(uow, ctx, RecordReferralAction(referral_id, at, department, action=(
+            f"立案：案件 {data['case_id']}（{data['kind']}，{data['effective_date']}）")), meta)
+    elif envelope.type == "departments.case_closed.v1":
+        outcome = CASE_TO_REFERRAL_OUTCOME.get(data["outcome"], "resolved")
+        referral_command(uow, ctx, SettleReferral(referral_id, at, department, outcome=outcome, note=(
+            f"案件 {data['case_id']} 结案：{data['outcome']}（{data['effective_date']}）")), meta)
+
+
 # --- deliveries -----------------------------------------------------------------------
 
 def start_due_attempts(uow: UnitOfWork, ctx: NotificationsContext, now: datetime, meta: CommandMeta,

@@ -1,4 +1,5 @@
-"""What other services' events mean here: which alert a visits or registry event raises.
+"""What other services' events mean here: which alert a visits, registry, departments or orders
+event raises, and which referral step a department's case is.
 
 The incident key says which reports are the same incident: the same kind of risk for the
 same elder while an alert is open, the same overdue period, the same status change.
@@ -38,6 +39,23 @@ def alert_for_visits_event(envelope: Envelope, now: datetime) -> RaiseAlert:
     raise ValueError(f"no alert for {envelope.type}")
 
 
+SERVICE_NAMES_ZH = {"meals": "助餐", "bathing": "助浴", "cleaning": "助洁", "medical_help": "助医",
+                    "accompaniment": "陪护"}
+
+
+def alert_for_orders_event(envelope: Envelope, now: datetime) -> RaiseAlert:
+    """An order nobody accepted in time (or every facility declined): once per order."""
+    data = envelope.data
+    service = SERVICE_NAMES_ZH.get(data["service_kind"], data["service_kind"])
+    why = ("无机构接单，已逐一拒绝：" + "、".join(data["declined_by"]) if data["reason"] == "no_facility_accepted"
+           else f"截至 {data['accept_by']} 未被接单（待 {data['facility_id']} 接单）")
+    return RaiseAlert(alert_id=alert_id_for(envelope), at=now, kind="home_service_unaccepted",
+                      incident_key=f"order_unaccepted:{data['order_id']}", division_code=data["division_code"],
+                      elder_id=data["elder_id"], severity="high" if data["service_kind"] == "medical_help" else "medium",
+                      summary=f"{data['service_date']} {service}订单 {data['order_id']} {why}",
+                      cause_type=envelope.type, cause_id=envelope.id)
+
+
 def alert_for_registry_event(envelope: Envelope, now: datetime) -> RaiseAlert | None:
     """Status changes that need the family: became a key target, hospitalised. ``None`` for
     the rest (they only update the elder's contacts)."""
@@ -55,4 +73,29 @@ def alert_for_registry_event(envelope: Envelope, now: datetime) -> RaiseAlert | 
         return RaiseAlert(kind="hospitalised", severity="high",
                           incident_key=f"hospitalised:{data['elder_id']}:{data['effective_date']}",
                           summary=f"Admitted to {data['hospital']} on {data['effective_date']}.", **common)
+    return None
+
+
+CASE_SEVERITY = {"infringement": "high", "supporter_neglect": "high", "fraud": "medium"}
+# A case's outcome as a referral's (contracts.notifications.OUTCOMES).
+CASE_TO_REFERRAL_OUTCOME = {"transferred": "referred"}
+
+
+def alert_for_departments_event(envelope: Envelope, now: datetime) -> RaiseAlert | None:
+    """A health check's finding that needs care, or a case opened about the elder. Summaries
+    name the record, not its personal details (the department's record holds those)."""
+    data = envelope.data
+    common = dict(alert_id=alert_id_for(envelope), at=now, division_code=data["division_code"],
+                  elder_id=data["elder_id"], cause_type=envelope.type, cause_id=envelope.id)
+    if envelope.type == "departments.health_check_recorded.v1" and data["risk_severity"]:
+        findings = ", ".join(f["code"].replace("_", " ") for f in data["findings"])
+        return RaiseAlert(kind="health_risk_found", severity=data["risk_severity"],
+                          incident_key=f"health_risk:{data['elder_id']}:{data['year']}",
+                          summary=(f"The {data['year']} health-management check ({data['effective_date']}, "
+                                   f"{data['examiner']}) found a risk: {findings}."), **common)
+    if envelope.type == "departments.case_opened.v1":
+        return RaiseAlert(kind="case_opened", severity=CASE_SEVERITY[data["kind"]],
+                          incident_key=f"case:{data['case_id']}",
+                          summary=(f"{data['department'].replace('_', ' ')} opened case {data['case_id']} "
+                                   f"({data['kind'].replace('_', ' ')}) on {data['effective_date']}."), **common)
     return None

@@ -3,7 +3,8 @@ referral ledger between departments, over nameko RPC.
 
 Commands take ``payload`` (validated by its schema) and ``actor`` (department, user, role);
 a refused command raises a clear error naming the field and writes nothing. It consumes
-visits' risk findings and overdue visits, and registry status changes, with the kernel's
+visits' risk findings and overdue visits, registry status changes, and the departments'
+health risks and cases, with the kernel's
 durable handler (each event applied once, with its inbox record). Two timers: the sweep
 (escalations, re-routing on a policy change, overdue referrals, silent devices) and the
 delivery round (attempts due, retries, fallbacks).
@@ -33,7 +34,8 @@ from services.notifications.adapters.projections import notifications_projection
 from services.notifications.adapters.tables import alert_routes, alerts, inbox_messages, referrals
 from services.notifications.domain import (AcceptReferral, AcknowledgeAlert, ChannelAddress, CloseAlert, CloseReferral,
                                            CreateReferral, RaiseAlert, RecordReferralAction)
-from services.notifications.intake import alert_for_registry_event, alert_for_visits_event
+from services.notifications.intake import (alert_for_departments_event, alert_for_orders_event,
+                                           alert_for_registry_event, alert_for_visits_event)
 from services.notifications.rules import NotificationsRules, settings
 
 log = structlog.get_logger(__name__)
@@ -82,6 +84,11 @@ class NotificationsService(checkpoint_witness(SEALING_SERVICES, own="notificatio
     def on_visits_event(self, event, uow):
         h.raise_alert(uow, self.rules.context, alert_for_visits_event(event, uow.now()), self._meta())
 
+    @durable_event_handler(*NOTIFICATIONS.consumer("on_orders_event").arguments)
+    def on_orders_event(self, event, uow):
+        """A home-service order nobody accepted in time: the village committee arranges help."""
+        h.raise_alert(uow, self.rules.context, alert_for_orders_event(event, uow.now()), self._meta())
+
     @durable_event_handler(*NOTIFICATIONS.consumer("on_registry_event").arguments)
     def on_registry_event(self, event, uow):
         if event.type == ERASURE_EVENT:
@@ -91,6 +98,15 @@ class NotificationsService(checkpoint_witness(SEALING_SERVICES, own="notificatio
         command = alert_for_registry_event(event, uow.now())
         if command is not None:
             h.raise_alert(uow, self.rules.context, command, self._meta())
+
+    @durable_event_handler(*NOTIFICATIONS.consumer("on_departments_event").arguments)
+    def on_departments_event(self, event, uow):
+        """A health risk or a case raises an alert; a case answering a referral moves it on."""
+        command = alert_for_departments_event(event, uow.now())
+        if command is not None:
+            h.raise_alert(uow, self.rules.context, command, self._meta())
+        if event.data.get("referral_id"):
+            h.referral_step_for_case(uow, self.rules.context, event, self._meta())
 
     # -- alerts --------------------------------------------------------------------------
     @command_rpc

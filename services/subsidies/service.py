@@ -177,6 +177,12 @@ class SubsidiesService(checkpoint_witness(SEALING_SERVICES, own="subsidies")):
         log.debug("facility fact recorded", elder_id=elder_id, cause=event.type, event_id=event.id,
                   facility_id=event.data.get("facility_id"))
 
+    @durable_event_handler(*SUBSIDIES.consumer("on_orders_event").arguments)
+    def on_orders_event(self, event, uow):
+        """A meal delivered to an elder at home: the month's count, for a per-meal rule."""
+        elder_id = observe_event(uow, event)
+        log.debug("meal recorded", elder_id=elder_id, month=event.data["month"], event_id=event.id)
+
     @command_rpc
     def ping(self):
         return ping_answer(self.name, self.db)

@@ -468,3 +468,38 @@ def test_every_event_round_trips_through_its_contract():
                         recorded_time=datetime.now(timezone.utc), sequence=1, position=1, actor=envelope.actor,
                         jurisdiction=SANMENXIA_VILLAGE, data=data)
         assert event_from_envelope(wire, CATALOGUE) == event
+
+
+# --- home services (issue 22: orders routes home-service orders by them) ----------------------
+
+def _offer(kind, capacity):
+    from services.facilities.domain import HomeServiceOffer
+    return HomeServiceOffer(kind, capacity)
+
+
+def test_declaring_home_services_replaces_the_offer_sorted_by_kind():
+    from services.facilities.domain import DeclareHomeServices, HomeServiceKind, HomeServicesDeclared
+    on = date(2026, 1, 5)
+    command = DeclareHomeServices(HOME, on, (_offer("meals", 20), _offer("bathing", 2)))
+    declared = HomeServicesDeclared(facility_id=HOME, effective_date=on, division_code=SANMENXIA_VILLAGE,
+                                    offers=(_offer(HomeServiceKind.BATHING, 2), _offer(HomeServiceKind.MEALS, 20)))
+    given(opened()).when(command).then(declared)
+    assert fold(HOME, [opened(), declared]).home_services == declared.offers
+    given(opened(), declared).when(command).then_refused(CommandRejected, "offers")    # nothing changes
+    given(opened(), declared).when(DeclareHomeServices(HOME, on, ())).then(
+        HomeServicesDeclared(facility_id=HOME, effective_date=on, division_code=SANMENXIA_VILLAGE, offers=()))
+
+
+def test_home_service_refusals_name_the_offer_field():
+    from services.facilities.domain import DeclareHomeServices
+    on = date(2026, 1, 5)
+    scenario = given(opened()).when(DeclareHomeServices(HOME, on, (_offer("massage", 2),)))
+    assert scenario.then_refused(ValidationError, "offers.0.service_kind").errors == {"offers.0.service_kind": [
+        "must be one of meals, bathing, cleaning, medical_help, accompaniment"]}
+    scenario = given(opened()).when(DeclareHomeServices(HOME, on, (_offer("meals", 2), _offer("meals", 0))))
+    assert set(scenario.then_refused(ValidationError, "offers.1.service_kind").errors) == {"offers.1.service_kind",
+                                                                       "offers.1.daily_capacity"}
+    closed = FacilityClosed(facility_id=HOME, effective_date=date(2025, 1, 1), reason="撤并")
+    given(opened(), closed).when(DeclareHomeServices(HOME, on, (_offer("meals", 2),))).then_refused(
+        CommandRejected, "facility_id")
+    given().when(DeclareHomeServices(HOME, on, ())).then_refused(NotFoundError, "facility_id")

@@ -93,6 +93,9 @@ def test_demo_dataset_has_the_seed_figures_and_is_deterministic():
     assert opened[("4109", "happiness_home")] == 2016 and opened[("4109", "county_support_centre")] == 9
     assert opened[("1405", "township_nursing_home")] == 34 and opened[("4112", "day_care_centre_with_meals")] == 167
     assert commands == list(generate_facilities()) and commands != list(generate_facilities(seed=7))
+    offering = {c["payload"]["facility_id"] for c in commands if c["command"] == "declare_home_services"}
+    assert {f for f in offering if "-4109-" in f} and {f for f in offering if "-1405-day_care" in f}
+    assert not {f for f in offering if "-4112-" in f}
     for command in commands:   # every payload passes the service's own edge schema
         COMMAND_SCHEMAS[command["command"]].load(command["payload"])
 

@@ -11,8 +11,10 @@ from gateway.service import GatewayService
 from kernel import migrate
 from kernel.providers import find_database
 from services.accounts.service import AccountsService
+from services.departments.service import DepartmentsService
 from services.facilities.service import FacilitiesService
 from services.imports.service import ImportsService
+from services.orders.service import OrdersService
 from services.surveys.service import SurveysService
 from services.notifications.service import NotificationsService
 from services.registry.service import RegistryService
@@ -26,7 +28,7 @@ VILLAGE = "410928101201"
 OTHER_VILLAGE = "410928101202"
 OTHER_TOWNSHIP_VILLAGE = "410928102201"
 SERVICES = (RegistryService, VisitsService, FacilitiesService, NotificationsService, SubsidiesService, AccountsService,
-            ImportsService, SurveysService, GatewayService)
+            ImportsService, SurveysService, DepartmentsService, OrdersService, GatewayService)
 
 
 @pytest.fixture

@@ -56,16 +56,17 @@ def test_the_generated_table_covers_every_write_route():
     owned = {route.name for route in WRITE_ROUTES if route.permission.departments is not None}
     assert {r.route.name for r in rows if r.route.name in owned and not r.allowed and r.role != "auditor"
             and r.department not in r.route.permission.departments} == owned
-    # Open to every department: alerts (whoever is concerned) and referrals (the addressed
-    # department accepts and closes; the service checks which). Referrals bar a role instead.
+    # Open to every department: alerts (whoever is concerned), referrals (the addressed
+    # department accepts and closes; the service checks which; they bar a role instead) and
+    # home-service orders (whoever takes the elder's or the family's call places it).
     assert names - owned == {"report_alert", "acknowledge_alert", "close_alert", "create_referral",
-                             "accept_referral", "record_referral_action", "close_referral"}
+                             "accept_referral", "record_referral_action", "close_referral", "place_order"}
     assert {r.route.name for r in rows if not r.allowed and r.role != "auditor"} >= {
         "create_referral", "accept_referral", "record_referral_action", "close_referral"}
 
 
 def test_every_write_route_admits_its_owners_and_refuses_other_departments_and_auditors(api, system):
-    ids = seed_records(api)
+    ids = seed_records(api, system)
     wrong = []
     for row in write_access_rows():
         path = re.sub(r"<(\w+)>", lambda match: ids[match.group(1)], row.route.path)

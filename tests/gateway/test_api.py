@@ -35,9 +35,10 @@ def register(api, elder_id="elder-1", village=VILLAGE, sequence=0, token=None):
     return response.json()
 
 
-def seed_records(api) -> dict:
-    """One of each thing a path names (two elders), so calls on an elder, facility, alert or
-    referral reach the services instead of stopping at 404. Returns the ids by path parameter."""
+def seed_records(api, system) -> dict:
+    """One of each thing a path names (two elders), so calls on an elder, facility, alert,
+    referral or case reach the services instead of stopping at 404. Returns the ids by path
+    parameter."""
     register(api, "elder-1", VILLAGE)
     register(api, "elder-2", VILLAGE, sequence=1)
     wait_for(lambda: api("GET", "/api/elders/elder-1/visit-plan").status_code == 200)
@@ -56,13 +57,27 @@ def seed_records(api) -> dict:
                                           base64.b64encode(to_csv(demo_rows(2))).decode()}),
         api("POST", "/api/surveys", json={"campaign_id": "survey-1", "name": "摸底排查", "jurisdiction": COUNTY,
                                           "deadline": "2026-12-31", "fields_to_confirm": ["phone"]}),
+        api("POST", "/api/cases", token=system.token("police", "public_security", "department_officer"),
+            json={"case_id": "case-1", "elder_id": "elder-1", "effective_date": "2026-11-20", "kind": "fraud",
+                  "summary": "保健品推销诈骗"}),
     ]
     for response in created:
         assert response.status_code == 201, response.text
-    _visitor, facility, alert, referral, ledger, campaign = (response.json() for response in created)
+    _visitor, facility, alert, referral, ledger, campaign, _case = (response.json() for response in created)
+    offer = api("POST", "/api/facilities/facility-1/home-services", json={
+        "effective_date": "2026-01-02", "offers": [{"service_kind": "meals", "daily_capacity": 50}]})
+    assert offer.status_code == 201, offer.text
+    order = {}
+
+    def placed():        # once orders has heard of the elder and the facility's offer
+        response = api("POST", "/api/orders", json={"elder_id": "elder-1", "service_kind": "meals",
+                                                    "caller": "family"})
+        order.update(response.json())
+        return response.status_code == 201
+    wait_for(placed)
     return {"elder_id": "elder-1", "facility_id": facility["facility_id"], "alert_id": alert["alert_id"],
             "referral_id": referral["referral_id"], "import_id": ledger["import_id"],
-            "campaign_id": campaign["campaign_id"]}
+            "campaign_id": campaign["campaign_id"], "case_id": "case-1", "order_id": order["order_id"]}
 
 
 def test_register_read_and_search_through_the_gateway(api):

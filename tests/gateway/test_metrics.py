@@ -112,7 +112,8 @@ def test_every_service_reports_its_outbox_backlog_through_its_ping(gateway, web_
     samples = scrape(web_session)
     up = {dict(labels)["service"]: value for labels, value in samples["eldercare_service_up"].items()}
     assert up == {"registry": 1.0, "visits": 0.0, "audit": 0.0, "notifications": 0.0, "facilities": 0.0,
-                  "subsidies": 0.0, "accounts": 0.0, "imports": 0.0, "surveys": 0.0}
+                  "subsidies": 0.0, "accounts": 0.0, "imports": 0.0, "surveys": 0.0, "departments": 0.0,
+                  "orders": 0.0}
     backlog = {dict(labels)["service"]: value for labels, value in samples["eldercare_outbox_backlog_events"].items()}
     assert backlog == {"gateway": 0.0, "registry": 0.0}
 

@@ -87,6 +87,18 @@ REFUSALS = {
     "record_survey": {"400": "surveyed_on from the campaign's opening to today; corrections exactly when "
                              "the outcome is corrected, each as the registry checks it"},
     "mark_paid": {"400": "paid_on not after today"},
+    # the departments' own records
+    **{name: {"400": "effective_date not after today"} for name in (
+        "end_family_doctor", "enrol_pension", "end_poverty_registration", "start_poverty_monitoring",
+        "end_poverty_monitoring", "give_legal_aid", "close_case", "record_cultural_service", "register_poverty",
+        "set_payee_account")},
+    "read_bank_return": {"400": "csv with the header entry_id,result,reason, each result paid or failed, each "
+                                "entry once and in that file"},
+    "record_health_check": {"400": "effective_date not after today; a risk named with findings"},
+    "record_chronic_followup": {"400": "effective_date not after today; next_due_on after it"},
+    "sign_family_doctor": {"400": "effective_date not after today; valid_until after it"},
+    "change_pension_status": {"400": "effective_date not after today; an amount exactly when receiving"},
+    "open_case": {"400": f"effective_date not after today; {WORDS}"},
     # reports
     "quarterly_report": {"400": "a quarter that has ended"},
     # accounts: the fuzzer holds an operator's token, which names no person and has no session
@@ -100,8 +112,11 @@ REFUSALS = {
     **{name: {"400": "a jurisdiction in the division table"}
        for name in ("grant_role", "add_department", "retire_department", "set_joint_meeting")},
 }
-# Finance approves and pays runs: those two are fuzzed with a finance officer's token.
+# Finance approves and pays runs: those two are fuzzed with a finance officer's token; each
+# department's own records with an officer of the department that owns them.
 FINANCE_OPERATIONS = ("approve_run", "mark_paid")
+DEPARTMENT_OPERATIONS = {route.name: min(route.permission.departments) for route in ROUTES
+                         if route.tag == "departments" and route.permission.writes}
 
 
 def schemathesis(port: int, token: str, known: dict, *arguments: str, cwd: Path,
@@ -130,7 +145,7 @@ def known_values_config(known: dict, probability: float) -> str:
         + [f'"{p}" = {{ dictionary = "{dictionaries[p]}", probability = {probability} }}' for p in known]) + "\n"
 
 
-def acceptance_config(finance_token: str) -> str:
+def acceptance_config(finance_token: str, department_tokens: dict | None = None) -> str:
     """The expected statuses of positive_data_acceptance, for all operations and per operation;
     finance's token for finance's operations; no error feedback (it reads the dotted field names
     of our 400s, e.g. ``carer.phone``, as top-level properties and sends those)."""
@@ -141,21 +156,27 @@ def acceptance_config(finance_token: str) -> str:
                  for name, refusals in REFUSALS.items()]
     sections.append(f"[[operations]]\ninclude-operation-id = {json.dumps(list(FINANCE_OPERATIONS))}\n"
                     f'headers = {{ Authorization = "Bearer {finance_token}" }}')
+    for department, token in (department_tokens or {}).items():
+        operations = [name for name, owner in DEPARTMENT_OPERATIONS.items() if owner == department]
+        sections.append(f"[[operations]]\ninclude-operation-id = {json.dumps(operations)}\n"
+                        f'headers = {{ Authorization = "Bearer {token}" }}')
     return "\n" + "\n\n".join(sections) + "\n"
 
 
 @pytest.mark.timeout(RUN_TIMEOUT + 60)
 def test_schemathesis_finds_no_server_error_and_no_undocumented_response(api, system, web_config_port, tmp_path):
-    ids = seed_records(api)
+    ids = seed_records(api, system)
     known = {"path.elder_id": ["elder-1", "elder-2"], **{f"path.{name}": [ids[name]] for name in (
-        "facility_id", "alert_id", "referral_id")}, "query.division_code": [VILLAGE, COUNTY],
+        "facility_id", "alert_id", "referral_id", "case_id", "order_id")}, "query.division_code": [VILLAGE, COUNTY],
         "body.division_code": [VILLAGE], "body.elder_id": ["elder-1", "elder-2"], "body.jurisdiction": [COUNTY[:6]]}
     token = system.token("fuzzer", "civil_affairs", "admin", NATIONWIDE)
     finance = system.token("fuzzer-cashier", "finance", "department_officer", NATIONWIDE)
+    departments = {department: system.token(f"fuzzer-{department}", department, "department_officer", NATIONWIDE)
+                   for department in set(DEPARTMENT_OPERATIONS.values())}
     # too_slow judges Hypothesis's own data generation, which slows when other suites load the machine.
     run = schemathesis(web_config_port, token, known, "--checks", "all", "--phases", PHASES,
                        "--max-examples", str(EXAMPLES), "--workers", "2", "--suppress-health-check", "too_slow",
-                       cwd=tmp_path, config=acceptance_config(finance))
+                       cwd=tmp_path, config=acceptance_config(finance, departments))
     report = run.stdout + run.stderr
     assert run.returncode == 0, report[-20_000:]
     tested = re.search(r"Tested:\s+(\d+)", report)
@@ -168,7 +189,8 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_response(api, sy
 
 
 def test_every_refusal_names_a_route():
-    assert set(REFUSALS) | set(FINANCE_OPERATIONS) <= {route.name for route in (*ROUTES, *ACCOUNT_ROUTES)}
+    assert set(REFUSALS) | set(FINANCE_OPERATIONS) | set(DEPARTMENT_OPERATIONS) <= {
+        route.name for route in (*ROUTES, *ACCOUNT_ROUTES)}
 
 
 def test_schemathesis_fails_on_a_response_the_document_does_not_allow(api, system, web_config_port, tmp_path,

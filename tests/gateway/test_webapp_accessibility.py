@@ -8,6 +8,8 @@ import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from tests.gateway.conftest import VILLAGE
+from tests.gateway.test_api import wait_for
+from tests.gateway.test_orders_api import open_facility
 from tests.gateway.test_webapp_browser import (COORDINATOR, OFFICER, WORKER, accounts, assigned_elder,  # noqa: F401
                                                cadre, phone, sign_in)
 
@@ -42,6 +44,9 @@ def test_every_page_has_no_serious_or_critical_accessibility_violation(api, syst
     raised = api("POST", "/api/alerts", json={"kind": "critical_illness", "division_code": VILLAGE,
                                               "severity": "high", "summary": "持续发热", "elder_id": "elder-1"})
     assert raised.status_code == 201
+    open_facility(api, "canteen-1", VILLAGE)      # with an order offered to it, its page shows the forms
+    wait_for(lambda: api("POST", "/api/orders", json={"elder_id": "elder-1", "service_kind": "meals",
+                                                      "caller": "family"}).status_code == 201)
     system.clock("notifications").offset += timedelta(hours=25)
     with ServiceRpcProxy("notifications", system.config) as notifications:
         notifications.sweep()
@@ -49,7 +54,8 @@ def test_every_page_has_no_serious_or_critical_accessibility_violation(api, syst
     sign_in(phone, system, WORKER)
     phone.get(f"{phone.base}/app/language/{lang}?next=/app/")
     for path in ("/app/", "/app/elders", "/app/elders/elder-1", "/app/elders/elder-1/visits/new",
-                 "/app/elders/new", "/app/elders/elder-1/notice", "/app/alerts", "/app/no-such-page"):
+                 "/app/elders/new", "/app/elders/elder-1/notice", "/app/alerts", "/app/facilities/canteen-1/orders",
+                 "/app/no-such-page"):
         found += violations(phone, path)
     phone.delete_all_cookies()
     sign_in(phone, system, OFFICER)

@@ -7,6 +7,8 @@ from gateway.webapp.sessions import SESSION_COOKIE
 from nameko.standalone.rpc import ServiceRpcProxy
 
 from tests.gateway.conftest import COUNTY, VILLAGE
+from tests.gateway.test_api import register, wait_for
+from tests.gateway.test_orders_api import open_facility
 from tests.gateway.webapp_support import PASSWORD, one_time_code, start_accounts
 
 QINSHUI = "140521000000"
@@ -149,3 +151,40 @@ def test_a_supporter_coming_back_is_recorded_from_the_card_and_a_bad_date_is_ref
     with ServiceRpcProxy("registry", system.config) as registry:
         elder = registry.get_elder("elder-1")
     assert elder["supporters"][0]["returned_on"] == "2026-11-20" and elder["left_behind"] is False
+
+
+def test_a_home_service_is_ordered_from_the_card_and_the_facility_accepts_and_completes_it(system, web_session,
+                                                                                           api):
+    register(api)
+    open_facility(api, "canteen-1", VILLAGE)
+    wait_for(lambda: api("GET", "/api/facilities/canteen-1/orders").status_code == 200)
+    signed_in(web_session, system)
+    card = web_session.get("/app/elders/elder-1")
+    assert 'id="order-form"' in card.text and "居家服务" in card.text and "助餐" in card.text
+    token = web_session.cookies.get(CSRF_COOKIE)
+    refused = web_session.post("/app/elders/elder-1/orders", data={
+        CSRF_FIELD: token, "service_kind": "bathing", "caller": "family", "service_date": "2026-11-23"})
+    assert refused.status_code == 409 and 'id="service_kind-error"' in refused.text      # nobody offers baths
+    placed = None
+
+    def place():
+        nonlocal placed
+        placed = web_session.post("/app/elders/elder-1/orders", data={
+            CSRF_FIELD: token, "service_kind": "meals", "caller": "family", "service_date": "2026-11-23",
+            "note": "少盐", "idempotency_key": "order-1"})
+        return placed.status_code == 200        # once orders has heard of the elder and the canteen
+    wait_for(place)
+    assert "已下单" in placed.text and "待机构接单" in placed.text
+    listed = web_session.get("/app/facilities/canteen-1/orders")
+    assert listed.status_code == 200 and "南彭屯村照料中心" in listed.text
+    order_id = "ord-" + listed.text.split('id="order-ord-')[1].split('"')[0]
+    early = web_session.post(f"/app/facilities/canteen-1/orders/{order_id}/completion",
+                             data={CSRF_FIELD: token, "delivered_on": "2026-11-23"})
+    assert early.status_code == 409 and f'id="order-{order_id}-error"' in early.text
+    accepted = web_session.post(f"/app/facilities/canteen-1/orders/{order_id}/acceptance", data={CSRF_FIELD: token})
+    assert accepted.status_code == 200 and "已接单" in accepted.text
+    done = web_session.post(f"/app/facilities/canteen-1/orders/{order_id}/completion",
+                            data={CSRF_FIELD: token, "delivered_on": "2026-11-23"})
+    assert done.status_code == 200 and "2026-11-23 已完成" in done.text
+    with ServiceRpcProxy("orders", system.config) as orders:
+        assert [o["status"] for o in orders.elder_orders({"elder_id": "elder-1"})] == ["completed"]

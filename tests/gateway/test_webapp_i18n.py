@@ -7,7 +7,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from contracts import facilities, notifications, privacy, registry, subsidies, visits
+from contracts import departments, facilities, notifications, orders, privacy, registry, subsidies, visits
 from contracts.actors import DEFAULT_DEPARTMENTS, ROLES
 from gateway.webapp.i18n import catalogue_path, translations
 from gateway.webapp.names import NAMES, name_of
@@ -22,6 +22,15 @@ CODES = {
     "run_status": subsidies.RUN_STATUSES, "sex": registry.SEXES, "self_care": registry.SELF_CARE_LEVELS,
     "key_target_reason": registry.KEY_TARGET_REASONS, "legal_ground": privacy.LEGAL_GROUNDS,
     "purpose": privacy.PURPOSES,
+    "department_area": departments.AREAS, "health_finding": departments.HEALTH_FINDINGS,
+    "chronic_condition": departments.CHRONIC_CONDITIONS, "pension_scheme": departments.PENSION_SCHEMES,
+    "pension_status": departments.PENSION_STATUSES, "poverty_end_reason": departments.POVERTY_END_REASONS,
+    "return_risk": departments.RETURN_RISKS, "monitoring_outcome": departments.MONITORING_OUTCOMES,
+    "case_kind": departments.CASE_KINDS, "legal_aid": departments.LEGAL_AID_KINDS,
+    "case_outcome": departments.CASE_OUTCOMES, "cultural_service": departments.CULTURAL_SERVICES,
+    "record_status": departments.RECORD_STATUSES, "payee_card": departments.PAYEE_CARDS,
+    "payment_result": departments.PAYMENT_OUTCOMES, "after_failure": departments.AFTER_FAILURE,
+    "home_service": facilities.HOME_SERVICE_KINDS, "order_status": orders.ORDER_STATUSES, "caller": orders.CALLERS,
 }
 
 

@@ -11,7 +11,7 @@ from tests.k8s.conftest import K8S, rendered
 REPOSITORY = K8S.parent
 WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "Pod", "ReplicaSet"}
 SERVICES_WITH_DATABASES = ("registry", "visits", "facilities", "notifications", "subsidies", "audit", "accounts",
-                           "imports", "surveys")
+                           "imports", "surveys", "departments", "orders")
 
 
 def workloads(objects):

@@ -117,6 +117,20 @@ def test_a_referral_runs_from_creation_to_closure():
     assert fold_referral(REFERRAL, events).status == "closed"
 
 
+def test_the_owing_departments_case_settles_a_referral_once():
+    from services.notifications.domain.referrals import SettleReferral
+    accepted = referral_events(create(to_department="justice"), AcceptReferral(REFERRAL, T0, "justice"))
+    with pytest.raises(CommandRejected) as other:
+        decide_referral(fold_referral(REFERRAL, accepted), SettleReferral(REFERRAL, T0, "health", outcome="resolved"))
+    assert other.value.field == "department"
+    [settled] = decide_referral(fold_referral(REFERRAL, accepted), SettleReferral(REFERRAL, T0, "justice",
+                                                                                  outcome="resolved", note="结案"))
+    assert (settled.TYPE, settled.department, settled.outcome) == ("notifications.referral_closed.v1", "justice",
+                                                                   "resolved")
+    assert decide_referral(fold_referral(REFERRAL, accepted + [settled]),
+                           SettleReferral(REFERRAL, T0, "justice", outcome="resolved")) == []   # closed: nothing more
+
+
 @pytest.mark.parametrize("command, error_type, field", [
     (AcceptReferral(REFERRAL, T0, "justice"), CommandRejected, "department"),          # not the owing department
     (RecordReferralAction(REFERRAL, T0, "health", action="x"), CommandRejected, "referral_id"),  # not accepted

@@ -6,7 +6,13 @@ from kernel.catalogue import EventCatalogue
 from kernel.clock import start_of_local_day
 from kernel.envelope import Actor, Envelope, PendingEvent
 from services.facilities.domain import (EVENT_TYPES, AdmissionKind, FacilityDetailsChanged, FacilityEvent,
-                                        FacilityKind, OperatingModel)
+                                        FacilityKind, HomeServiceOffer, OperatingModel)
+
+
+def _offers(value) -> tuple:
+    """Offers as loaded (dicts) → the domain's value objects; the domain checks each."""
+    return tuple(HomeServiceOffer(o.get("service_kind"), o.get("daily_capacity")) if isinstance(o, dict) else o
+                 for o in value)
 
 VALUE_OBJECTS = {
     "kind": FacilityKind,
@@ -15,6 +21,7 @@ VALUE_OBJECTS = {
     "admission_kind": AdmissionKind,
     "services": tuple,
     "moved_elder_ids": tuple,
+    "offers": _offers,
 }
 
 

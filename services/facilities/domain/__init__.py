@@ -1,21 +1,22 @@
 """The facilities service's pure domain: facility lifecycle, ratings, capacity, admissions, grants."""
-from .commands import (AdmitElder, AssessOperatingSubsidy, ChangeCapacity, ChangeDetails, CloseFacility,
+from .commands import (AdmitElder, DeclareHomeServices, AssessOperatingSubsidy, ChangeCapacity, ChangeDetails, CloseFacility,
                        DischargeElder, FacilityCommand, MergeFacility, OpenFacility, RateFacility,
                        ReinstateFacility, SuspendFacility, TransferElder)
 from .events import (EVENT_CLASSES, EVENT_TYPES, AdmissionEvent, CapacityChanged, ElderAdmitted, ElderDischarged,
                      ElderTransferred, ElderTransferredOut, FacilityAbsorbed, FacilityClosed,
                      FacilityDetailsChanged, FacilityEvent, FacilityMerged, FacilityOpened, FacilityReinstated,
-                     FacilitySuspended, Grant, OperatingSubsidyEligible, StarAwardGranted, StarRatingAwarded,
+                     FacilitySuspended, Grant, HomeServicesDeclared, OperatingSubsidyEligible, StarAwardGranted, StarRatingAwarded,
                      StarRatingChanged)
 from .facility import DETAIL_FIELDS, Circumstances, decide, events_for, evolve, evolve_all, fold, fold_as_of
-from .model import (ADMISSIONS_BY_KIND, AdmissionKind, FacilityKind, FacilityState, FacilityStatus, KnownElder,
+from .model import (ADMISSIONS_BY_KIND, AdmissionKind, FacilityKind, FacilityState, FacilityStatus, HomeServiceKind,
+                    HomeServiceOffer, KnownElder,
                     OperatingModel, Residence, Resident)
 from .policy import GrantPolicyBook, OperatingSubsidyPolicy, StarAwardPolicy
 
 __all__ = [
     "FacilityCommand", "OpenFacility", "ChangeDetails", "ChangeCapacity", "RateFacility", "SuspendFacility",
     "ReinstateFacility", "MergeFacility", "CloseFacility", "AdmitElder", "DischargeElder", "TransferElder",
-    "AssessOperatingSubsidy",
+    "AssessOperatingSubsidy", "DeclareHomeServices", "HomeServicesDeclared", "HomeServiceKind", "HomeServiceOffer",
     "FacilityEvent", "FacilityOpened", "FacilityDetailsChanged", "CapacityChanged", "StarRatingAwarded",
     "StarRatingChanged", "Grant", "StarAwardGranted", "OperatingSubsidyEligible", "FacilitySuspended",
     "FacilityReinstated", "FacilityMerged", "FacilityAbsorbed", "FacilityClosed", "AdmissionEvent",

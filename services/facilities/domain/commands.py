@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from .model import AdmissionKind, FacilityKind, OperatingModel
+from .model import AdmissionKind, FacilityKind, HomeServiceOffer, OperatingModel
 
 
 @dataclass(frozen=True)
@@ -101,3 +101,11 @@ class AssessOperatingSubsidy(FacilityCommand):
     """Does the facility qualify for ``year``'s operating subsidy, assessed on ``effective_date``?"""
 
     year: int
+
+
+@dataclass(frozen=True)
+class DeclareHomeServices(FacilityCommand):
+    """The home services the facility offers from ``effective_date`` and each one's daily
+    capacity; replaces the previous declaration (an empty list: none any more)."""
+
+    offers: tuple[HomeServiceOffer, ...]

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, ClassVar
 
-from .model import AdmissionKind, FacilityKind, OperatingModel
+from .model import AdmissionKind, FacilityKind, HomeServiceOffer, OperatingModel
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -170,9 +170,20 @@ class ElderTransferredOut(AdmissionEvent):
     reason: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class HomeServicesDeclared(FacilityEvent):
+    """The whole current offer: orders routes home-service orders by it."""
+
+    TYPE: ClassVar[str] = "facilities.home_services_declared.v1"
+
+    division_code: str
+    offers: tuple[HomeServiceOffer, ...]
+
+
 EVENT_CLASSES: tuple[type[FacilityEvent], ...] = (
     FacilityOpened, FacilityDetailsChanged, CapacityChanged, StarRatingAwarded, StarRatingChanged,
     StarAwardGranted, OperatingSubsidyEligible, FacilitySuspended, FacilityReinstated, FacilityMerged,
     FacilityAbsorbed, FacilityClosed, ElderAdmitted, ElderDischarged, ElderTransferred, ElderTransferredOut,
+    HomeServicesDeclared,
 )
 EVENT_TYPES: dict[str, type[FacilityEvent]] = {cls.TYPE: cls for cls in EVENT_CLASSES}

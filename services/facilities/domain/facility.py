@@ -17,8 +17,8 @@ from kernel.errors import CommandRejected, ConflictError, NotFoundError, Unknown
 
 from . import commands as c
 from . import events as e
-from .model import (ADMISSIONS_BY_KIND, AdmissionKind, FacilityKind, FacilityState, FacilityStatus,
-                    KnownElder, OperatingModel, Residence, Resident, is_division_code, is_text)
+from .model import (ADMISSIONS_BY_KIND, AdmissionKind, FacilityKind, FacilityState, FacilityStatus, HomeServiceKind,
+                    HomeServiceOffer, KnownElder, OperatingModel, Residence, Resident, is_division_code, is_text)
 from .policy import GrantPolicyBook
 
 DETAIL_FIELDS = frozenset({"name", "operator", "operating_model", "services"})
@@ -279,11 +279,42 @@ def _assess_operating_subsidy(state: FacilityState, command: c.AssessOperatingSu
         policy_source=policy.source)]
 
 
+# More orders of one service a day than any village facility could serve: a typing error.
+MAX_DAILY_CAPACITY = 10_000
+
+
+def _declare_home_services(state: FacilityState, command: c.DeclareHomeServices,
+                           _: Circumstances) -> list[e.FacilityEvent]:
+    _check_not_ended(state)
+    problems: dict[str, list[str]] = {}
+    seen: set[str] = set()
+    for index, offer in enumerate(command.offers):
+        kind = getattr(offer, "service_kind", None)
+        if not _is_member(kind, HomeServiceKind):
+            problems[f"offers.{index}.service_kind"] = [
+                f"must be one of {', '.join(k.value for k in HomeServiceKind)}"]
+        elif HomeServiceKind(kind).value in seen:
+            problems[f"offers.{index}.service_kind"] = ["is offered twice; give each service once"]
+        else:
+            seen.add(HomeServiceKind(kind).value)
+        capacity = getattr(offer, "daily_capacity", None)
+        if not (isinstance(capacity, int) and not isinstance(capacity, bool) and 1 <= capacity <= MAX_DAILY_CAPACITY):
+            problems[f"offers.{index}.daily_capacity"] = [f"must be a whole number from 1 to {MAX_DAILY_CAPACITY}"]
+    _refuse_invalid(problems)
+    offers = tuple(sorted((HomeServiceOffer(HomeServiceKind(o.service_kind), o.daily_capacity) for o in command.offers),
+                          key=lambda o: o.service_kind.value))
+    if offers == state.home_services:
+        raise CommandRejected("the facility already offers exactly these home services", field="offers")
+    return [e.HomeServicesDeclared(facility_id=state.facility_id, effective_date=command.effective_date,
+                                   division_code=state.division_code, offers=offers)]
+
+
 _DECIDERS: dict[type, Callable] = {
     c.OpenFacility: _open, c.ChangeDetails: _change_details, c.ChangeCapacity: _change_capacity,
     c.RateFacility: _rate, c.SuspendFacility: _suspend, c.ReinstateFacility: _reinstate,
     c.MergeFacility: _merge, c.CloseFacility: _close, c.AdmitElder: _admit, c.DischargeElder: _discharge,
     c.TransferElder: _transfer, c.AssessOperatingSubsidy: _assess_operating_subsidy,
+    c.DeclareHomeServices: _declare_home_services,
 }
 
 
@@ -479,11 +510,15 @@ def _left(state: FacilityState, event: e.ElderDischarged | e.ElderTransferredOut
     return replace(state, residents=tuple(r for r in state.residents if r.elder_id != event.elder_id))
 
 
+def _home_services_declared(state: FacilityState, event: e.HomeServicesDeclared) -> FacilityState:
+    return replace(state, home_services=tuple(event.offers))
+
+
 _EVOLVERS: dict[type, Callable] = {
     e.FacilityOpened: _opened, e.FacilityDetailsChanged: _details_changed, e.CapacityChanged: _capacity_changed,
     e.StarRatingAwarded: _rated, e.StarRatingChanged: _rated, e.StarAwardGranted: _award_granted,
     e.OperatingSubsidyEligible: _subsidy_eligible, e.FacilitySuspended: _suspended,
     e.FacilityReinstated: _reinstated, e.FacilityMerged: _merged, e.FacilityAbsorbed: _absorbed,
     e.FacilityClosed: _closed, e.ElderAdmitted: _arrived, e.ElderTransferred: _arrived,
-    e.ElderDischarged: _left, e.ElderTransferredOut: _left,
+    e.ElderDischarged: _left, e.ElderTransferredOut: _left, e.HomeServicesDeclared: _home_services_declared,
 }

@@ -34,6 +34,25 @@ class AdmissionKind(str, Enum):
     FAMILY_BED = "family_bed"                     # lives at home in a bed the facility runs
 
 
+class HomeServiceKind(str, Enum):
+    """Services a facility brings to elders who live at home (seeds 003/004: 助餐、助浴、
+    助洁、助医、陪护), ordered through the orders service."""
+
+    MEALS = "meals"
+    BATHING = "bathing"
+    CLEANING = "cleaning"
+    MEDICAL_HELP = "medical_help"
+    ACCOMPANIMENT = "accompaniment"
+
+
+@dataclass(frozen=True)
+class HomeServiceOffer:
+    """One home service a facility offers and how many orders of it it can take a day."""
+
+    service_kind: HomeServiceKind
+    daily_capacity: int
+
+
 class FacilityStatus(str, Enum):
     OPEN = "open"
     SUSPENDED = "suspended"
@@ -110,6 +129,7 @@ class FacilityState:
     operator: str = ""
     capacity: int = 0
     services: tuple[str, ...] = ()
+    home_services: tuple[HomeServiceOffer, ...] = ()
     opened_on: date | None = None
     stars: int | None = None
     rated_on: date | None = None

@@ -19,7 +19,8 @@ ALARMS_OF_DEVICE = {"one_key_button": ("one_key_call",), "smart_bracelet": ("bra
                     "smoke_alarm": ("smoke_alarm",), "smart_pill_box": ("pill_missed",)}
 ALERT_KINDS = RISK_KINDS + DEVICE_ALARMS + (
     "visit_overdue", "became_key_target", "hospitalised", "heartbeat_missing", "contact_unreachable",
-    "break_glass_read", "survey_behind_schedule")
+    "break_glass_read", "survey_behind_schedule", "health_risk_found", "case_opened",
+    "payment_failed", "home_service_unaccepted")
 SEVERITIES = ("low", "medium", "high", "critical")
 CHANNELS = ("sms", "email", "webhook", "inbox")
 OUTCOMES = ("resolved", "referred", "family_took_over", "false_alarm", "elder_hospitalised",

@@ -54,6 +54,16 @@ class CloseReferral(ReferralCommand):
 
 
 @dataclass(frozen=True)
+class SettleReferral(ReferralCommand):
+    """The owing department's own record answered the referral (a case it opened from it
+    closed, ``services/departments``): the referral closes with that outcome. Issued by the
+    consumer of that department's events; ``department`` is the case's."""
+
+    outcome: str = "resolved"
+    note: str | None = None
+
+
+@dataclass(frozen=True)
 class MarkReferralOverdue(ReferralCommand):
     """Issued by the sweep (``department`` is the system's)."""
 
@@ -138,6 +148,12 @@ def decide_referral(state: ReferralState, command: ReferralCommand) -> list[Refe
         return _create(state, command)
     if not state.exists:
         raise NotFoundError(f"no referral {state.referral_id!r}", field="referral_id")
+    if isinstance(command, SettleReferral):
+        _check_owing(state, command.department)
+        if state.status == CLOSED:
+            return []              # closed by the asking department meanwhile: nothing left to settle
+        return [ReferralClosed(state.referral_id, department=command.department, outcome=command.outcome,
+                               note=command.note, closed_at=command.at)]
     if state.status == CLOSED and not isinstance(command, MarkReferralOverdue):
         raise CommandRejected(f"referral {state.referral_id} is closed ({state.outcome})", field="referral_id")
     if isinstance(command, AcceptReferral):

@@ -14,7 +14,7 @@ def run_event_from_envelope(envelope: Envelope, catalogue: EventCatalogue):
 
 
 _FACTS = ("known_at", "division_code", "self_care_level", "support_mode", "age", "dibao", "tekun", "facility_id",
-          "grant_id", "grant_policy_source")
+          "grant_id", "grant_policy_source", "meals_delivered")
 
 
 def _facts_wire(facts) -> dict | None:

@@ -13,9 +13,9 @@ from sqlalchemy.engine import Connection
 from kernel.envelope import Envelope, format_time
 from kernel.errors import ValidationError
 from services.subsidies.adapters.tables import elder_divisions, elders, fact_history, facility_grants
-from services.subsidies.domain import (Corrected, Died, EnteredFacility, FacilityGrant, Fact, LeftFacility, MergedInto,
-                                       Moved, Registered, SelfCareAssessed, SupportStatus, SupportStatusChanged,
-                                       Unmerged)
+from services.subsidies.domain import (Corrected, Died, EnteredFacility, FacilityGrant, Fact, LeftFacility,
+                                       MealsCounted, MergedInto, Moved, Registered, SelfCareAssessed, SupportStatus,
+                                       SupportStatusChanged, Unmerged)
 
 FACILITY_GRANT_EVENTS = {"facilities.star_award_granted.v1": "star_award",
                          "facilities.operating_subsidy_eligible.v1": "facility_operating_subsidy"}
@@ -54,6 +54,8 @@ def fact_of_event(envelope: Envelope) -> tuple[str, str, dict] | None:
                                                       "admission_kind": data["admission_kind"]}
     if envelope.type == "facilities.elder_discharged.v1":
         return data["elder_id"], "left_facility", {"facility_id": data["facility_id"]}
+    if envelope.type == "orders.meal_delivered.v1":
+        return data["elder_id"], "meal_delivered", {"month": data["month"], "meals": data["meals_in_month"]}
     return None
 
 
@@ -68,7 +70,8 @@ def record_fact(conn: Connection, envelope: Envelope, recorded_at: datetime) -> 
         return None
     elder_id, kind, data = found
     conn.execute(insert(fact_history), {
-        "elder_id": elder_id, "event_id": envelope.id, "kind": kind, "effective_date": envelope.data["effective_date"],
+        "elder_id": elder_id, "event_id": envelope.id, "kind": kind,
+        "effective_date": envelope.data.get("effective_date") or envelope.data["delivered_on"],
         "recorded_at": format_time(recorded_at), "source_recorded_time": format_time(envelope.recorded_time),
         "data": json.dumps(data, sort_keys=True, ensure_ascii=False)})
     bumped = conn.execute(update(elders).where(elders.c.elder_id == elder_id)
@@ -133,6 +136,8 @@ def fact_from_row(row) -> Fact:
         return EnteredFacility(**common, facility_id=data["facility_id"], admission_kind=data["admission_kind"])
     if kind == "left_facility":
         return LeftFacility(**common, facility_id=data["facility_id"])
+    if kind == "meal_delivered":
+        return MealsCounted(**common, month=data["month"], meals=data["meals"])
     raise ValueError(f"fact_history row {row.fact_id} has unknown kind {kind!r}")
 
 

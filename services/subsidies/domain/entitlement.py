@@ -7,11 +7,11 @@ service granted, where a subsidies rule version says the jurisdiction pays them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Sequence
 
-from .facts import ElderFacts, Fact, facts_on
+from .facts import ElderFacts, Fact, facts_on, meals_in
 from contracts.month import Month
 from .policy import ELDER_PROGRAMMES, RuleVersion, SubsidyRuleBook
 
@@ -29,6 +29,7 @@ class FactsUsed:
     facility_id: str | None = None
     grant_id: str | None = None
     grant_policy_source: str | None = None
+    meals_delivered: int | None = None       # a per-meal rule: the meals it paid for
 
 
 @dataclass(frozen=True)
@@ -64,8 +65,9 @@ def _qualifies(rule: RuleVersion, facts: ElderFacts, age: int) -> bool:
 
 
 def entitlements_for(facts: ElderFacts | None, month: Month, rules: SubsidyRuleBook,
-                     known_at: datetime | None = None) -> list[Entitlement]:
-    """Every programme that owes the elder something for ``month`` (amounts > 0)."""
+                     known_at: datetime | None = None, meals: int = 0) -> list[Entitlement]:
+    """Every programme that owes the elder something for ``month`` (amounts > 0);
+    ``meals``: meals delivered to the elder that month (per-meal rules pay by them)."""
     if facts is None or not facts.can_receive:
         return []
     day = month.first_day
@@ -78,16 +80,19 @@ def entitlements_for(facts: ElderFacts | None, month: Month, rules: SubsidyRuleB
         rule = rules.in_force(programme, facts.division_code, day)
         if rule is None or not _qualifies(rule, facts, age):
             continue
-        amount = rule.monthly_amount(month, facts.support_mode, facts.self_care_level)
+        amount = rule.monthly_amount(month, facts.support_mode, facts.self_care_level, meals)
         if amount > 0:
-            owed.append(Entitlement(facts.elder_id, "elder", programme, month, amount, rule, used, facts.division_code))
+            facts_used = replace(used, meals_delivered=meals) if rule.form == "per_meal_fen" else used
+            owed.append(Entitlement(facts.elder_id, "elder", programme, month, amount, rule, facts_used,
+                                    facts.division_code))
     return owed
 
 
 def elder_entitlements(elder_id: str, history: Sequence[Fact], month: Month, rules: SubsidyRuleBook,
                        known_at: datetime | None = None) -> list[Entitlement]:
     """What was due for ``month`` as the facts were known at ``known_at`` (default: now)."""
-    return entitlements_for(facts_on(elder_id, history, month.first_day, known_at), month, rules, known_at)
+    return entitlements_for(facts_on(elder_id, history, month.first_day, known_at), month, rules, known_at,
+                            meals_in(history, month.label, known_at))
 
 
 def grant_entitlement(grant: FacilityGrant, month: Month, rules: SubsidyRuleBook) -> Entitlement | None:

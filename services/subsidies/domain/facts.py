@@ -97,6 +97,21 @@ class LeftFacility(Fact):
     facility_id: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class MealsCounted(Fact):
+    """Orders delivered the elder a meal: ``meals`` delivered in ``month`` (YYYY-MM) so far.
+    Not a state in effect from a day: a month's count is the highest recorded for it."""
+
+    month: str
+    meals: int
+
+
+def meals_in(history: Sequence[Fact], month_label: str, known_at: datetime | None = None) -> int:
+    """Meals delivered to the elder in the month, as recorded by ``known_at`` (default: all)."""
+    return max((f.meals for f in history if isinstance(f, MealsCounted) and f.month == month_label
+                and (known_at is None or f.recorded_at <= known_at)), default=0)
+
+
 @dataclass(frozen=True)
 class ElderFacts:
     elder_id: str
@@ -161,7 +176,8 @@ def facts_on(elder_id: str, history: Sequence[Fact], day: date, known_at: dateti
     state = ElderFacts(elder_id, first.birth_date, first.division_code, first.self_care_level, first.support_status)
     for fact in sorted((f for f in known if isinstance(f, Corrected)), key=lambda f: f.seq):
         state = _apply(state, fact)
-    for fact in sorted((f for f in known if not isinstance(f, (Registered, Corrected)) and f.effective_date <= day),
+    for fact in sorted((f for f in known if not isinstance(f, (Registered, Corrected, MealsCounted))
+                        and f.effective_date <= day),
                        key=lambda f: (f.effective_date, f.seq)):
         state = _apply(state, fact)
     return state

@@ -21,12 +21,13 @@ SELF_CARE_LEVELS = ("full_self_care", "semi_disabled", "fully_disabled")
 SUPPORT_MODES = ("centralised", "dispersed")
 SUPPORT_STATUSES = ("dibao", "tekun", "poverty_registered")
 AMOUNT_FORMS = ("monthly_fen_by_mode_and_level", "monthly_fen_by_level", "monthly_fen", "yearly_fen_by_mode",
-                "as_granted")
+                "as_granted", "per_meal_fen")
 # Which amount forms a programme may use: a care subsidy paid "as granted" would be a typo.
 PROGRAMME_FORMS = {
     "care_subsidy": ("monthly_fen_by_mode_and_level", "monthly_fen_by_level", "monthly_fen"),
     "institution_resident_subsidy": ("monthly_fen_by_level", "monthly_fen_by_mode_and_level", "monthly_fen"),
-    "meal_subsidy": ("monthly_fen",),
+    # per_meal_fen: for each meal delivered to the elder at home that month (orders' meal_delivered)
+    "meal_subsidy": ("monthly_fen", "per_meal_fen"),
     "basic_living": ("yearly_fen_by_mode", "monthly_fen"),
     "facility_operating_subsidy": ("as_granted",),
     "star_award": ("as_granted",),
@@ -55,10 +56,13 @@ class RuleVersion:
     def version_id(self) -> str:
         return f"{self.programme}@{self.jurisdiction or 'national'}@{self.effective_from.isoformat()}"
 
-    def monthly_amount(self, month: Month, support_mode: str, self_care_level: str) -> int:
-        """Fen owed for ``month`` (0 when the rule lists nothing for this mode/level)."""
+    def monthly_amount(self, month: Month, support_mode: str, self_care_level: str, meals: int = 0) -> int:
+        """Fen owed for ``month`` (0 when the rule lists nothing for this mode/level);
+        ``meals``: meals delivered to the elder that month, for a per-meal rule."""
         if self.form == "monthly_fen":
             return self.amounts
+        if self.form == "per_meal_fen":
+            return self.amounts * meals
         if self.form == "monthly_fen_by_level":
             return self.amounts.get(self_care_level, 0)
         if self.form == "monthly_fen_by_mode_and_level":
@@ -184,7 +188,7 @@ def _parse_amounts(form: str, value: Any, fail):
         if value is not True:
             raise fail(form, "must be true (the amount is the one facilities granted)")
         return True
-    if form == "monthly_fen":
+    if form in ("monthly_fen", "per_meal_fen"):
         return _fen(value, form, fail)
     keys = {"monthly_fen_by_level": SELF_CARE_LEVELS, "yearly_fen_by_mode": SUPPORT_MODES,
             "monthly_fen_by_mode_and_level": SUPPORT_MODES}[form]

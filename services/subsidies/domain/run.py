@@ -27,7 +27,7 @@ from typing import ClassVar, Sequence
 from kernel.errors import CommandRejected, ConflictError, ValidationError
 
 from .entitlement import Entitlement, FacilityGrant, FactsUsed, entitlements_for, grant_entitlement
-from .facts import Fact, facts_on
+from .facts import Fact, facts_on, meals_in
 from contracts.month import Month
 from .policy import SubsidyRuleBook
 
@@ -301,7 +301,8 @@ def review_elder(spec: RunSpec, elder_id: str, history: Sequence[Fact], ledger: 
         facts = facts_on(elder_id, history, month.first_day)
         if month == spec.month and (facts is None or not facts.division_code.startswith(spec.jurisdiction)):
             continue      # not this jurisdiction's elder this month: its own run pays them
-        due = {e.programme: e for e in entitlements_for(facts, month, rules, spec.known_at)}
+        due = {e.programme: e for e in entitlements_for(facts, month, rules, spec.known_at,
+                                                        meals_in(history, month.label))}
         recorded: dict[str, list[LedgerEntry]] = {}
         for entry in ledger:
             if entry.period == month.label and not entry.reference:
