@@ -75,9 +75,12 @@ def _responses(route: Route) -> dict:
     done = {"200": {"description": "Nothing changed: already done (the answer says `changed: false`)",
                     "content": content}} if route.creates else {}
     return {("201" if route.permission.writes else "200"): {"description": "OK", "content": content}, **done,
-            **{code: {"description": text, "content": {"application/json": {
-                   "schema": {"$ref": "#/components/schemas/Error"}}}}
-               for code, text in ERROR_RESPONSES.items()}}
+            **_error_responses(ERROR_RESPONSES)}
+
+
+def _error_responses(texts: dict) -> dict:
+    return {code: {"description": text, "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/Error"}}}} for code, text in texts.items()}
 
 
 def _operation(route: Route, path_names: list[str]) -> dict:
@@ -107,9 +110,8 @@ def _account_operation(route: AccountRoute, path_names: list[str]) -> dict:
     """A sign-in or administration endpoint: its body (or, for a read, its query) is what the
     accounts method takes, less what the gateway fills in."""
     request = ACCOUNTS.rpc[route.rpc].request if route.rpc else None
-    schema = _without(request, [*path_names, *FILLED_BY_THE_GATEWAY]) if request is not None else None
-    if schema is not None and route.method == "GET":
-        schema = _without(request, [*path_names, *FILLED_BY_THE_GATEWAY], partial=True)
+    schema = (_without(request, [*path_names, *FILLED_BY_THE_GATEWAY], partial=route.method == "GET")
+              if request is not None else None)
     many = route.rpc is not None and ACCOUNTS.rpc[route.rpc].many
     answer = {"application/json": {"schema": {"type": "array", "items": {"type": "object"}} if many
                                    else {"type": "object"}}}
@@ -120,9 +122,7 @@ def _account_operation(route: AccountRoute, path_names: list[str]) -> dict:
                        for n in path_names] + ([{"in": "query", "schema": schema}]
                                                if schema is not None and route.method == "GET" else []),
         "responses": {str(route.status): {"description": "OK", "content": answer},
-                      **{code: {"description": text, "content": {"application/json": {
-                          "schema": {"$ref": "#/components/schemas/Error"}}}}
-                         for code, text in {**ERROR_RESPONSES, **SIGN_IN_RESPONSES}.items()}},
+                      **_error_responses({**ERROR_RESPONSES, **SIGN_IN_RESPONSES})},
     }
     if schema is not None and route.method == "POST":
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
