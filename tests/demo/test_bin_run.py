@@ -2,6 +2,7 @@
 county, on a throw-away vhost and databases in the test's directory. A healthy demo prints
 no error-level line, its alerts are not contact_unreachable noise, a missing SMS gateway is
 said (at start and by `eldercare status`), and the printed address is the configured one."""
+import contextlib
 import json
 import os
 import signal
@@ -61,16 +62,18 @@ def test_a_healthy_demo_prints_no_error_line_and_its_alerts_are_real(rabbit_conf
         link = next(line for line in lines if "/dashboard/" in line).split()[-1]
         assert link.startswith(f"http://127.0.0.1:{port}/dashboard/410928000000?token=")
         time.sleep(OBSERVE_SECONDS)
+        assert process.poll() is None, "bin/run stopped while observed:\n" + "".join(lines[-60:])
         assert requests.get(link, timeout=30).status_code == 200         # the printed address is real
         with ClusterRpcProxy({"AMQP_URI": rabbit_config["AMQP_URI"], "serializer": "json"}, timeout=30) as rpc:
             alerts = rpc.notifications.list_alerts({"division_code": "410928000000", "limit": 1000})
         seen = list(lines)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
     errors = [line for line in seen if _level(line) in ("error", "critical")]
     assert not errors, f"{len(errors)} error-level lines in a healthy demo, e.g.:\n" + "".join(errors[:5])
     assert [line for line in seen if _level(line) == "info"], "no JSON log lines were read at all"
