@@ -675,7 +675,9 @@ def load(template: dict[str, str], urls: dict[str, str], elders: int, processes:
 
 def clone_service(directory: Path, service: str, url: str, elders: int) -> dict:
     """One service's share of ``load`` (run in a child process)."""
+    from cli.services import catalogue_of
     started = time.perf_counter()
+    catalogue_of(service)      # registers the personal fields its events were sealed under
     template = {name: f"sqlite:///{directory / (name + '.db')}" for name in TEMPLATE_SERVICES}
     cloner = Cloner(template, elders)
     owners = {name: cloner.learn(name) for name in CLONE_ORDER}
