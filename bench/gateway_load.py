@@ -416,7 +416,7 @@ TOKEN = re.compile(r"(?P<uuid>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0
 # Rows written once whatever their contents (a run's resume cursor names its last elder).
 GLOBAL_TABLES = {"run_progress", "visitors", "facilities", "runs", "party_contacts", "facility_grants",
                  "held_checkpoints", "unroutable_events"}
-KERNEL_MANAGED = {"events", "relay_cursor", "alembic_version"}
+KERNEL_MANAGED = {"events", "relay_cursor", "alembic_version", "personal_keys"}   # clones are plaintext (see _clone_events)
 # Producers before consumers, so an id is owned by the elder whose event minted it.
 CLONE_ORDER = ("registry", "facilities", "visits", "notifications", "subsidies")
 RUN_TOTALS = ("beneficiaries", "disbursements", "disbursed_fen", "adjustments", "adjusted_fen")
@@ -675,7 +675,9 @@ def load(template: dict[str, str], urls: dict[str, str], elders: int, processes:
 
 def clone_service(directory: Path, service: str, url: str, elders: int) -> dict:
     """One service's share of ``load`` (run in a child process)."""
+    from cli.services import catalogue_of
     started = time.perf_counter()
+    catalogue_of(service)      # registers the personal fields its events were sealed under
     template = {name: f"sqlite:///{directory / (name + '.db')}" for name in TEMPLATE_SERVICES}
     cloner = Cloner(template, elders)
     owners = {name: cloner.learn(name) for name in CLONE_ORDER}
@@ -699,12 +701,22 @@ def _clone_events(cloner: Cloner, service: str, owners: dict, sink) -> tuple[int
 
     from kernel.envelope import GENESIS_HASH, canonical_event_json, sha256_hex
 
+    from kernel.db import create_service_engine
+    from kernel.envelope import canonical_json
+    from kernel.personal import needs_opening, open_text
+
     conn = sqlite3.connect(cloner.paths[service])
+    # Sealed personal values (kernel.personal) are bound to their person and event: a textual
+    # clone cannot keep them sealed, so the clones carry the template's values in clear.
+    template_engine = create_service_engine(f"sqlite:///{cloner.paths[service]}")
+    template_conn = template_engine.connect()
     position, previous, sequences = 0, GENESIS_HASH, Counter()
     run_entries: dict[str, dict] = {}
     for (template_position, event_id, stream_id, sequence, type_, source, time_, recorded, actor, jurisdiction,
          correlation_id, causation_id, data, _, _) in conn.execute(
             f"SELECT {', '.join(EVENT_COLUMNS)} FROM events ORDER BY position"):
+        if needs_opening(data):
+            data = canonical_json(open_text(template_conn, data, event_id, type_))
         owner = owners[template_position]
         shared_stream = cloner.owner.get(stream_id) is None
         varying = [cloner.compile(v, owner) for v in (event_id, stream_id, jurisdiction, causation_id, data)] \
@@ -728,6 +740,8 @@ def _clone_events(cloner: Cloner, service: str, owners: dict, sink) -> tuple[int
                                                previous, hash_))
             previous = hash_
     conn.close()
+    template_conn.close()
+    template_engine.dispose()
     return position, {run: {k: v for k, v in totals.items() if k in RUN_TOTALS} for run, totals in run_entries.items()}
 
 

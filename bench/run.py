@@ -22,12 +22,13 @@ from bench.subsidies_load import DEFAULT_SUBSIDY_ELDERS, bench_subsidies
 from bench.cluster_load import DEFAULT_CLUSTER_COMMANDS, bench_cluster
 from bench.gateway_load import DEFAULT_GATEWAY_ELDERS, bench_gateway
 from bench.accounts_load import bench_accounts
+from bench.personal_load import bench_personal
 from bench.imports_load import DEFAULT_IMPORT_ROWS, bench_imports
 from bench.orders_load import DEFAULT_ORDER_ELDERS, DEFAULT_ORDER_FACILITIES, DEFAULT_ORDERS, bench_orders
 from bench.infra import EventLog, open_backend, progress, rabbit_version, seed_log, throwaway_vhost
 
 BENCHMARKS = ("append", "relay", "rebuild", "verify", "audit", "registry", "visits", "facilities", "notifications", "subsidies", "cluster",
-              "gateway", "accounts", "imports", "orders")
+              "gateway", "accounts", "imports", "personal", "orders")
 BACKENDS = ("sqlite", "postgresql")
 DEFAULT_EVENTS = 20_000
 # The durable consumer applies one event per transaction (~200/s on PostgreSQL here), so the
@@ -174,6 +175,9 @@ def run(events: int, only, backends, amqp_uri: str | None = None,
                 results.append(bench_gateway(backend, gateway_elders))
             if "accounts" in only:
                 results.append(bench_accounts(backend))
+            if "personal" in only:
+                progress(f"{backend_name}: personal data sealed per person, append and read of {events:,} events …")
+                results.extend(bench_personal(backend, events))
         finally:
             if log is not None:
                 log.dispose()
@@ -186,6 +190,7 @@ def run(events: int, only, backends, amqp_uri: str | None = None,
     if "relay" in only:
         versions.append(rabbit_version())
     order = {name: i for i, name in enumerate(BENCHMARKS)}
+    order.update({"personal_append": order["personal"], "personal_read": order["personal"]})
     results.sort(key=lambda r: (order[r.benchmark], backends.index(r.backend)))
     return results, versions
 

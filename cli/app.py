@@ -270,16 +270,93 @@ def _today():
 
 
 @app.command()
-def keys(action: str = typer.Argument("init", help="init: create missing signing keys, list public keys")):
-    """Ed25519 keys that sign each service's log checkpoints (var/keys by default)."""
+def keys(action: str = typer.Argument("init", help="init | personal | rotate | rewrap | retire"),
+         key_id: Optional[str] = typer.Argument(None, help="retire: the master key id to drop")):
+    """Keys. init: create missing checkpoint signing keys (Ed25519) and the personal-data
+    master key, list them. personal: which master key wraps how many data keys, per service.
+    rotate: a new master key becomes active and every service's data keys are rewrapped
+    with it while the services run (they re-read the key file when they meet the new id).
+    rewrap: rewrap under the active key (after MASTER_KEY changed). retire <id>: drop an old
+    master key once no data key needs it."""
     from contracts.services import SEALING_SERVICES
+    from kernel import personal
     from kernel.checkpoints import init_keys
     from kernel.config import setting
-    if action != "init":
-        _fail(f"unknown action {action!r}; use init", 2)
-    key_dir = setting(_config(), "CHECKPOINTS", "key_dir", "var/keys")
-    for service, key_id in init_keys(SEALING_SERVICES, key_dir).items():
-        console.print(f"[green]✓[/] {service}: signing key {key_id} in {key_dir}")
+    config = _config()
+    personal.configure(config)
+    if action == "init":
+        key_dir = setting(config, "CHECKPOINTS", "key_dir", "var/keys")
+        for service, signing_key in init_keys(SEALING_SERVICES, key_dir).items():
+            console.print(f"[green]✓[/] {service}: signing key {signing_key} in {key_dir}")
+        ring = _master_keyring()
+        console.print(f"[green]✓[/] personal data: master key {ring.active} ({ring.path or 'MASTER_KEY'})")
+        return
+    if action == "rotate":
+        ring = _master_keyring().rotated()
+        personal.configure(config)
+        console.print(f"[green]✓[/] new active master key {ring.active} in {ring.path}")
+        _rewrap_all(ring)
+        console.print(f"the earlier keys stay in the file for running processes; drop one with "
+                      f"`eldercare keys retire <id>` once `eldercare keys personal` shows it wraps nothing")
+        return
+    if action == "rewrap":
+        _rewrap_all(_master_keyring())
+        return
+    if action == "personal":
+        ring = _master_keyring()
+        for service in PROCESSES:
+            console.print(f"{service}: " + (", ".join(f"{k}: {n}" for k, n in _keys_in_use(service).items()) or "none")
+                          + f" (active: {ring.active})")
+        return
+    if action == "retire":
+        if not key_id:
+            _fail("retire needs the id of the master key to drop (key_id)", 2)
+        if key_id == _master_keyring().active:
+            _fail(f"key_id: {key_id} is the active master key; rotate first", 2)
+        still = {service: n for service in PROCESSES if (n := _keys_in_use(service).get(key_id))}
+        if still:
+            _fail(f"master key {key_id} still wraps data keys ({still}); run `eldercare keys rewrap` first")
+        try:
+            _master_keyring().without(key_id)
+        except personal.PersonalDataError as exc:
+            _fail(f"{exc.field}: {exc.message}", 2)
+        console.print(f"[green]✓[/] master key {key_id} dropped")
+        return
+    _fail(f"unknown action {action!r}; use init, personal, rotate, rewrap or retire", 2)
+
+
+def _master_keyring():
+    from kernel import personal
+    try:
+        return personal.master_keyring()
+    except personal.PersonalDataError as exc:
+        _fail(f"{exc.field}: {exc.message}", 2)
+
+
+def _keys_in_use(service: str) -> dict[str, int]:
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+    from kernel import personal
+    engine = _engine(service)
+    try:
+        return personal.master_keys_in_use(engine)
+    except (OperationalError, ProgrammingError):
+        return {}                   # not migrated yet: holds no keys
+    finally:
+        engine.dispose()
+
+
+def _rewrap_all(ring) -> None:
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+    from kernel import personal
+    for service in PROCESSES:
+        engine = _engine(service)
+        try:
+            count = personal.rewrap(engine, ring)
+        except (OperationalError, ProgrammingError):
+            count = 0
+        finally:
+            engine.dispose()
+        console.print(f"[green]✓[/] {service}: {count} data key(s) rewrapped with {ring.active}")
 
 
 token_app = typer.Typer(no_args_is_help=True, help="Gateway access tokens.")

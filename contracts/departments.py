@@ -74,7 +74,7 @@ class HealthCheckRecordedSchema(DepartmentEventSchema):
     year = fields.Integer(strict=True, required=True)
     age = fields.Integer(strict=True, required=True)
     examiner = fields.String(required=True)
-    findings = fields.List(fields.Nested(FindingSchema), required=True, metadata=PERSONAL)
+    findings = fields.List(fields.Nested(FindingSchema), required=True)   # each finding's note is personal
     risk_severity = fields.String(allow_none=True, load_default=None, validate=validate.OneOf(RISK_SEVERITIES))
     risk_summary = fields.String(**_note)
 
@@ -104,7 +104,7 @@ class PensionStatusChangedSchema(DepartmentEventSchema):
     status = fields.String(required=True, validate=validate.OneOf(PENSION_STATUSES))
     previous_status = fields.String(required=True, validate=validate.OneOf(PENSION_STATUSES))
     monthly_amount_fen = fields.Integer(strict=True, allow_none=True, load_default=None,
-                                        metadata={**PERSONAL, "description": "basic pension received, fen a month"})
+                                        metadata={"description": "basic pension received, fen a month"})
     reason = fields.String(required=True)
 
 

@@ -36,7 +36,7 @@ class ElderRecordCommand(Schema):
 
 class RecordHealthCheckSchema(ElderRecordCommand):
     examiner = fields.String(**_text)
-    findings = fields.List(fields.Nested(FindingSchema), load_default=list, metadata=PERSONAL)
+    findings = fields.List(fields.Nested(FindingSchema), load_default=list)   # each finding's note is personal
     risk_severity = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(RISK_SEVERITIES),
                                   metadata={"description": "set when a finding needs care: raises an alert"})
     risk_summary = fields.String(**_note)
@@ -207,7 +207,7 @@ class RecordListItemView(Schema):
     opened_on = fields.String(metadata={"format": "date"})
     closed_on = fields.String(allow_none=True, metadata={"format": "date"})
     updated_on = fields.String(metadata={"format": "date"})
-    monthly_amount_fen = fields.Integer(allow_none=True, metadata={**PERSONAL, "description": "a pension received"})
+    monthly_amount_fen = fields.Integer(allow_none=True, metadata={"description": "a pension received"})
     outcome = fields.String(allow_none=True)
     referral_id = fields.String(allow_none=True)
     version = fields.Integer()

@@ -85,6 +85,16 @@ class ResidentId(fields.String):
         return text
 
 
+def personal(field: fields.Field) -> fields.Field:
+    """Mark a contract's field as personal data (name, resident ID, phone, address, health…):
+    the kernel stores it sealed with the person's key, so erasing the person erases it
+    (``kernel.personal``). A personal field must be a String (an erased one reads
+    ``[erased]``). The person is the payload's ``elder_id``, or the field a schema names in
+    ``personal_subject``."""
+    field.metadata = {**(field.metadata or {}), "personal": True}
+    return field
+
+
 class EnumValue(fields.String):
     """Dumps a str Enum (or plain string) as its value; loads the plain string."""
 

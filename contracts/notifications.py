@@ -23,7 +23,7 @@ Times are UTC ISO 8601 ('Z'); due dates of referrals are local dates.
 from marshmallow import Schema, ValidationError, fields, validate
 
 from contracts.actors import DEFAULT_DEPARTMENTS
-from contracts.fields import DivisionCode
+from contracts.fields import DivisionCode, personal
 from contracts.visits import RISK_KINDS, SEVERITIES
 from kernel.catalogue import EventCatalogue
 from kernel.envelope import format_time, parse_time
@@ -155,44 +155,54 @@ class AlertClosedSchema(Schema):
     closed_at = UtcDateTime(required=True)
 
 
+class PersonalChannelAddressSchema(ChannelAddressSchema):
+    address = personal(fields.String(required=True, validate=validate.Length(min=1, max=255)))
+
+
 class DeliveryRequestedSchema(Schema):
+    """Sealed with the party's key (a supporter's phone is theirs); erasing the elder erases
+    their family parties' keys too."""
+    personal_subject = "party"
     delivery_id = fields.String(**_id)
     alert_id = fields.String(**_id)
     party = fields.String(**_party)
-    channels = fields.List(fields.Nested(ChannelAddressSchema), required=True)
-    subject = fields.String(required=True)
-    body = fields.String(required=True)
+    channels = fields.List(fields.Nested(PersonalChannelAddressSchema), required=True)
+    subject = personal(fields.String(required=True))
+    body = personal(fields.String(required=True))
     requested_at = UtcDateTime(required=True)
 
 
 class DeliveryAttemptedSchema(Schema):
+    personal_subject = "party"
     delivery_id = fields.String(**_id)
     alert_id = fields.String(**_id)
     party = fields.String(**_party)
     attempt = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
-    address = fields.String(required=True)
+    address = personal(fields.String(required=True))
     attempted_at = UtcDateTime(required=True)
 
 
 class DeliverySucceededSchema(Schema):
+    personal_subject = "party"
     delivery_id = fields.String(**_id)
     alert_id = fields.String(**_id)
     party = fields.String(**_party)
     attempt = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
-    address = fields.String(required=True)
+    address = personal(fields.String(required=True))
     detail = fields.String(required=True, allow_none=True)
     delivered_at = UtcDateTime(required=True)
 
 
 class DeliveryFailedSchema(Schema):
+    personal_subject = "party"
     delivery_id = fields.String(**_id)
     alert_id = fields.String(**_id)
     party = fields.String(**_party)
     attempt = fields.Integer(strict=True, required=True, validate=validate.Range(min=0))
     channel = fields.String(required=True, allow_none=True, validate=validate.OneOf(CHANNELS))
-    address = fields.String(required=True, allow_none=True)
+    address = personal(fields.String(required=True, allow_none=True))
     error = fields.String(required=True)
     retry_at = UtcDateTime(required=True, allow_none=True)
     next_channel = fields.String(required=True, allow_none=True, validate=validate.OneOf(CHANNELS))

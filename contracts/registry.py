@@ -1,5 +1,9 @@
 """Public events of the registry (civil affairs' information ledger).
 
+Personal fields (``personal``: names, resident ID, phones, address, health, supporters'
+whereabouts) are sealed with the elder's key in the registry's log; ``elder_erased`` destroys
+it and every consumer drops its copies.
+
 Every event's subject is the ``elder_id``; the payload repeats it and carries the local
 ``effective_date`` on which the fact takes effect (it may be earlier than when it was
 recorded). Derived status events (became/ceased left-behind, key target changed) carry
@@ -7,7 +11,9 @@ the reason the rules gave.
 """
 from marshmallow import Schema, ValidationError, fields, validate
 
-from contracts.fields import DivisionCode, EnumValue  # noqa: F401 - EnumValue is part of this contract's API
+from contracts.fields import DivisionCode, EnumValue, personal  # noqa: F401 - EnumValue is part of this contract's API
+from kernel.personal import personal_paths_of
+from contracts.privacy import CONSENT_SCOPES, LEGAL_GROUNDS
 from kernel.catalogue import EventCatalogue
 
 SELF_CARE_LEVELS = ("full_self_care", "semi_disabled", "fully_disabled")
@@ -16,9 +22,9 @@ KEY_TARGET_REASONS = ("hard_up", "advanced_age", "disabled", "living_alone")
 
 
 class ContactSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    name = personal(fields.String(required=True, validate=validate.Length(min=1, max=64)))
     relationship = fields.String(required=True, validate=validate.Length(min=1, max=32))
-    phone = fields.String(required=True, validate=validate.Length(min=3, max=32))
+    phone = personal(fields.String(required=True, validate=validate.Length(min=3, max=32)))
 
 
 class CarerSchema(ContactSchema):
@@ -27,10 +33,10 @@ class CarerSchema(ContactSchema):
 
 class SupporterSchema(Schema):
     supporter_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    name = personal(fields.String(required=True, validate=validate.Length(min=1, max=64)))
     relationship = fields.String(required=True, validate=validate.Length(min=1, max=32))
-    phone = fields.String(load_default=None, allow_none=True)
-    whereabouts = fields.String(load_default=None, allow_none=True)
+    phone = personal(fields.String(load_default=None, allow_none=True))
+    whereabouts = personal(fields.String(load_default=None, allow_none=True))
     left_on = fields.Date(load_default=None, allow_none=True)
     returned_on = fields.Date(load_default=None, allow_none=True)
 
@@ -47,20 +53,20 @@ class ElderEventSchema(Schema):
 
 
 class ElderRegisteredSchema(ElderEventSchema):
-    resident_id = fields.String(required=True, validate=validate.Length(equal=18))
-    name = fields.String(required=True)
+    resident_id = personal(fields.String(required=True, validate=validate.Length(equal=18)))
+    name = personal(fields.String(required=True))
     sex = fields.String(required=True, validate=validate.OneOf(SEXES))
     birth_date = fields.Date(required=True)
     division_code = DivisionCode(required=True)
     household_id = fields.String(required=True)
-    address = fields.String(required=True)
-    phone = fields.String(allow_none=True, load_default=None)
+    address = personal(fields.String(required=True))
+    phone = personal(fields.String(allow_none=True, load_default=None))
     contacts = fields.List(fields.Nested(ContactSchema), required=True)
     supporters = fields.List(fields.Nested(SupporterSchema), required=True)
     carer = fields.Nested(CarerSchema, allow_none=True, load_default=None)
     income_sources = fields.List(fields.String(), required=True)
     support_status = fields.Nested(SupportStatusSchema, required=True)
-    health = fields.String(allow_none=True, load_default=None)
+    health = personal(fields.String(allow_none=True, load_default=None))
     self_care_level = EnumValue(SELF_CARE_LEVELS, required=True)
     lives_alone = fields.Boolean(required=True)
 
@@ -88,16 +94,17 @@ class CorrectionChanges(fields.Field):
 
 
 class DetailsCorrectedSchema(ElderEventSchema):
-    changes = CorrectionChanges(required=True)
+    # A corrected name, phone, contact… is as personal as the registered one.
+    changes = CorrectionChanges(required=True, metadata={"personal_paths": personal_paths_of(ElderRegisteredSchema())})
     reason = fields.String(required=True)
 
 
 class SupporterLeftSchema(ElderEventSchema):
     supporter_id = fields.String(required=True)
-    name = fields.String(required=True)
+    name = personal(fields.String(required=True))
     relationship = fields.String(required=True)
-    phone = fields.String(allow_none=True, load_default=None)
-    whereabouts = fields.String(allow_none=True, load_default=None)
+    phone = personal(fields.String(allow_none=True, load_default=None))
+    whereabouts = personal(fields.String(allow_none=True, load_default=None))
 
 
 class SupporterReturnedSchema(ElderEventSchema):
@@ -123,12 +130,12 @@ class SupportStatusChangedSchema(ElderEventSchema):
 class ElderMovedSchema(ElderEventSchema):
     from_division_code = DivisionCode(required=True)
     division_code = DivisionCode(required=True)
-    address = fields.String(required=True)
+    address = personal(fields.String(required=True))
     household_id = fields.String(required=True)
 
 
 class ElderHospitalisedSchema(ElderEventSchema):
-    hospital = fields.String(required=True)
+    hospital = personal(fields.String(required=True))     # a health detail
 
 
 class RecordMergedIntoSchema(ElderEventSchema):
@@ -154,6 +161,24 @@ class KeyTargetChangedSchema(ElderEventSchema):
     is_key_target = fields.Boolean(required=True)
     reasons = fields.List(fields.String(validate=validate.OneOf(KEY_TARGET_REASONS)), required=True)
     previous_reasons = fields.List(fields.String(validate=validate.OneOf(KEY_TARGET_REASONS)), required=True)
+
+
+class ElderErasedSchema(ElderEventSchema):
+    """The elder's personal data was erased: the registry destroyed their key (every past
+    and future read of their personal fields answers ``[erased]``); every service that keeps
+    copies drops them on this event. Who erased it is the envelope's actor; ``reason`` must
+    not quote personal data (it is kept in clear, as the record of the erasure)."""
+
+    legal_ground = fields.String(required=True, validate=validate.OneOf(LEGAL_GROUNDS))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class ConsentSchema(ElderEventSchema):
+    """A separate consent (PIPL art. 29) given or withdrawn: ``departments`` it names."""
+
+    scope = fields.String(required=True, validate=validate.OneOf(CONSENT_SCOPES))
+    departments = fields.List(fields.String(validate=validate.Length(min=1, max=48)), required=True,
+                              validate=validate.Length(min=1))
 
 
 class EnteredFacilitySchema(ElderEventSchema):
@@ -194,7 +219,13 @@ EVENTS = [
     ("registry.entered_facility.v1", EnteredFacilitySchema,
      "the elder was admitted to (or transferred to) a facility, as facilities reported"),
     ("registry.left_facility.v1", LeftFacilitySchema, "the elder was discharged from a facility"),
+    ("registry.consent_given.v1", ConsentSchema,
+     "the elder consented separately (e.g. to share health details with the departments named)"),
+    ("registry.consent_withdrawn.v1", ConsentSchema, "the elder withdrew a consent for the departments named"),
+    ("registry.elder_erased.v1", ElderErasedSchema,
+     "the elder's personal data was erased (legal ground, by whom); consumers drop their copies"),
 ]
+ERASURE_EVENT = "registry.elder_erased.v1"
 
 
 def catalogue() -> EventCatalogue:

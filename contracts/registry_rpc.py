@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from contracts.actors import DEPARTMENT_CODE_PATTERN
+from contracts.privacy import CONSENT_SCOPES, LEGAL_GROUNDS
 from contracts.fields import DIVISION_PREFIX, AcceptedDate, DivisionCode, EnumValue, PageOffset, ResidentId
 from contracts.registry import (SELF_CARE_LEVELS, SEXES, CarerSchema, ContactSchema, SupporterSchema,
                                 SupportStatusSchema)
@@ -102,6 +104,33 @@ class UnmergeRecordsRequest(ElderCommand):
 
 
 # RPC method -> the request its payload is checked with.
+class EraseElderRequest(ElderCommand):
+    """Erase the elder's personal data (PIPL art. 47): the legal ground from the fixed list,
+    a reason that quotes no personal data; only a role the privacy policy names may."""
+    legal_ground = fields.String(required=True, validate=validate.OneOf(LEGAL_GROUNDS))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class GiveConsentRequest(ElderCommand):
+    """The elder's separate consent, e.g. to show their health details to other departments
+    (by name): recorded, and withdrawn the same way."""
+    scope = fields.String(required=True, validate=validate.OneOf(CONSENT_SCOPES))
+    departments = fields.List(fields.String(validate=validate.Regexp(DEPARTMENT_CODE_PATTERN)), required=True,
+                              validate=validate.Length(min=1))
+
+
+class WithdrawConsentRequest(GiveConsentRequest):
+    pass
+
+
+class ErasureView(Schema):
+    """What ``erase_elder`` answers: no personal data."""
+    elder_id = fields.String(required=True)
+    erased_on = fields.String(required=True, metadata={"description": "local date of the erasure"})
+    legal_ground = fields.String(required=True)
+    version = fields.Integer(required=True)
+
+
 COMMAND_REQUESTS: dict[str, type[Schema]] = {
     "register_elder": RegisterElderRequest, "correct_details": CorrectDetailsRequest,
     "record_supporter_left": RecordSupporterLeftRequest,
@@ -110,6 +139,8 @@ COMMAND_REQUESTS: dict[str, type[Schema]] = {
     "record_move": RecordMoveRequest, "record_hospitalisation": RecordHospitalisationRequest,
     "record_hospital_discharge": RecordHospitalDischargeRequest, "record_death": RecordDeathRequest,
     "merge_records": MergeRecordsRequest, "unmerge_records": UnmergeRecordsRequest,
+    "erase_elder": EraseElderRequest,
+    "give_consent": GiveConsentRequest, "withdraw_consent": WithdrawConsentRequest,
 }
 
 
@@ -176,6 +207,8 @@ class ElderView(Schema):
     admission_kind = fields.String(allow_none=True)
     in_facility_since = fields.Date(allow_none=True)
     support_mode = fields.String()
+    consents = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                           metadata={"description": "scope → the departments the elder's consent names"})
 
 
 class SearchSchema(Schema):

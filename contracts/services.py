@@ -83,11 +83,13 @@ REGISTRY = ServiceContract(
     name="registry", runs="services.registry.service:RegistryService", events=registry,
     rpc=MappingProxyType({
         **_commands(registry_rpc.COMMAND_REQUESTS, registry_rpc.ElderView),
+        "erase_elder": Rpc(registry_rpc.EraseElderRequest, registry_rpc.ErasureView),
         **PING, **ELDER_EVENTS,
         "get_elder": Rpc(answer=registry_rpc.ElderView),
         "get_elder_as_of": Rpc(registry_rpc.AsOfSchema, registry_rpc.ElderView),
         "search_elders": Rpc(registry_rpc.SearchSchema, registry_rpc.ElderListItemView, many=True),
         "division_summary": Rpc(), "quarterly_figures": Rpc(), "elder_history": Rpc(), "review_statuses": Rpc(),
+        "apply_retention": Rpc(),
         # The ledger import's dry run: register_elder's answer for each of a batch, writing nothing.
         "check_registrations": Rpc(registry_rpc.CheckRegistrationsSchema, registry_rpc.CheckRegistrationView,
                                    many=True),
@@ -121,7 +123,7 @@ VISITS = ServiceContract(
         "registry.elder_registered.v1", "registry.elder_details_corrected.v1", "registry.supporter_left.v1",
         "registry.support_status_changed.v1", "registry.elder_moved.v1", "registry.elder_died.v1",
         "registry.record_merged_into.v1", "registry.record_unmerged.v1", "registry.became_left_behind.v1",
-        "registry.ceased_left_behind.v1", "registry.key_target_changed.v1")),),
+        "registry.ceased_left_behind.v1", "registry.key_target_changed.v1", registry.ERASURE_EVENT)),),
 )
 
 FACILITIES = ServiceContract(
@@ -139,7 +141,7 @@ FACILITIES = ServiceContract(
     # The registry facts that change whether and where an elder may be admitted.
     consumes=(Consumes("on_registry_event", "registry", (
         "registry.elder_registered.v1", "registry.elder_moved.v1", "registry.elder_died.v1",
-        "registry.record_merged_into.v1", "registry.record_unmerged.v1")),),
+        "registry.record_merged_into.v1", "registry.record_unmerged.v1", registry.ERASURE_EVENT)),),
 )
 
 NOTIFICATIONS = ServiceContract(
@@ -173,7 +175,7 @@ NOTIFICATIONS = ServiceContract(
         Consumes("on_registry_event", "registry", (
             "registry.elder_registered.v1", "registry.elder_details_corrected.v1", "registry.supporter_left.v1",
             "registry.carer_entrusted.v1", "registry.elder_moved.v1", "registry.elder_died.v1",
-            "registry.key_target_changed.v1", "registry.elder_hospitalised.v1")),
+            "registry.key_target_changed.v1", "registry.elder_hospitalised.v1", registry.ERASURE_EVENT)),
         # A health check's risk or a case raises an alert; a case from a referral accepts it and
         # its closure settles it.
         Consumes("on_departments_event", "departments", (
@@ -200,7 +202,7 @@ SUBSIDIES = ServiceContract(
         Consumes("on_registry_event", "registry", (
             "registry.elder_registered.v1", "registry.elder_details_corrected.v1", "registry.self_care_assessed.v1",
             "registry.support_status_changed.v1", "registry.elder_moved.v1", "registry.elder_died.v1",
-            "registry.record_merged_into.v1", "registry.record_unmerged.v1")),
+            "registry.record_merged_into.v1", "registry.record_unmerged.v1", registry.ERASURE_EVENT)),
         # Residence (support mode) from facilities itself, the source of admissions (the
         # registry's entered/left-facility echoes of the same facts are not consumed), and grants.
         Consumes("on_facility_event", "facilities", (
@@ -245,8 +247,9 @@ ACCOUNTS = ServiceContract(
     witnesses_checkpoints=False,
 )
 
-# The ledger import and survey campaigns call the registry (and notifications) over RPC and
-# consume no events; their logs hold their own decisions. They do not seal checkpoints yet.
+# The ledger import and survey campaigns call the registry (and notifications) over RPC; the
+# import consumes only erasures. Their logs hold their own decisions. They do not seal
+# checkpoints yet.
 IMPORTS = ServiceContract(
     name="imports", runs="services.imports.service:ImportsService", events=imports,
     rpc=MappingProxyType({
@@ -261,6 +264,8 @@ IMPORTS = ServiceContract(
         # The payload is only the import id (in the gateway, the path): no body to describe.
         "commit": Rpc(answer=imports_rpc.ImportView),
     }),
+    # Only erasures: the staged rows and uploaded files hold the registered elders' details.
+    consumes=(Consumes("on_registry_event", "registry", (registry.ERASURE_EVENT,)),),
     seals_checkpoints=False, witnesses_checkpoints=False,
 )
 

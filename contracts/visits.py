@@ -13,7 +13,7 @@ envelope's ``time`` is the start of the local day the fact took effect.
 """
 from marshmallow import Schema, fields, validate
 
-from contracts.fields import DivisionCode
+from contracts.fields import DivisionCode, personal
 from kernel.catalogue import EventCatalogue
 
 VISITOR_ROLES = ("village_cadre", "resident_cadre", "civil_affairs_specialist", "social_work_organisation",
@@ -37,9 +37,10 @@ class PlanEventSchema(Schema):
 
 
 class VisitorRegisteredSchema(Schema):
+    personal_subject = "visitor_id"     # the visitor's own key
     visitor_id = fields.String(**_id)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    phone = fields.String(required=True, validate=validate.Length(min=3, max=32))
+    name = personal(fields.String(required=True, validate=validate.Length(min=1, max=64)))
+    phone = personal(fields.String(required=True, validate=validate.Length(min=3, max=32)))
     role = fields.String(required=True, validate=validate.OneOf(VISITOR_ROLES))
     organisation = fields.String(required=True, validate=validate.Length(min=1, max=128))
     village_codes = fields.List(DivisionCode(), required=True, validate=validate.Length(min=1))
@@ -60,7 +61,7 @@ class VisitorDeactivatedSchema(Schema):
 
 class PlanOpenedSchema(PlanEventSchema):
     """Visits first learnt of the elder (from the registry)."""
-    name = fields.String(required=True)
+    name = personal(fields.String(required=True))
     division_code = DivisionCode(required=True)
 
 
@@ -90,8 +91,8 @@ class ReassignmentNeededSchema(PlanEventSchema):
 
 class RecipientSchema(Schema):
     role = fields.String(required=True, validate=validate.OneOf(("elder", "supporter")))
-    name = fields.String(required=True)
-    phone = fields.String(required=True, allow_none=True)
+    name = personal(fields.String(required=True))
+    phone = personal(fields.String(required=True, allow_none=True))
 
 
 class AssignmentNoticeIssuedSchema(PlanEventSchema):
@@ -105,17 +106,18 @@ class AssignmentNoticeIssuedSchema(PlanEventSchema):
 
 
 class FindingsSchema(Schema):
-    living_conditions = fields.String(load_default=None, allow_none=True)
-    health = fields.String(load_default=None, allow_none=True)
-    care_by_children = fields.String(load_default=None, allow_none=True)
-    home_safety = fields.String(load_default=None, allow_none=True)
-    needs = fields.String(load_default=None, allow_none=True)
+    """What a visitor found: personal (health details among them), sealed with the elder's key."""
+    living_conditions = personal(fields.String(load_default=None, allow_none=True))
+    health = personal(fields.String(load_default=None, allow_none=True))
+    care_by_children = personal(fields.String(load_default=None, allow_none=True))
+    home_safety = personal(fields.String(load_default=None, allow_none=True))
+    needs = personal(fields.String(load_default=None, allow_none=True))
 
 
 class RiskSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(RISK_KINDS))
     severity = fields.String(required=True, validate=validate.OneOf(SEVERITIES))
-    description = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    description = personal(fields.String(required=True, validate=validate.Length(min=1, max=2000)))
 
 
 class VisitRecordedSchema(PlanEventSchema):
@@ -133,7 +135,7 @@ class VisitRecordedSchema(PlanEventSchema):
 class VisitConflictFlaggedSchema(PlanEventSchema):
     """Records of the same elder and day by different visitors disagree: for review."""
     visit_ids = fields.List(fields.String(), required=True, validate=validate.Length(min=2))
-    differences = fields.List(fields.String(), required=True)
+    differences = fields.List(personal(fields.String()), required=True)   # quotes the findings
 
 
 class RiskReportedSchema(PlanEventSchema):
@@ -143,7 +145,7 @@ class RiskReportedSchema(PlanEventSchema):
     division_code = DivisionCode(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(RISK_KINDS))
     severity = fields.String(required=True, validate=validate.OneOf(SEVERITIES))
-    description = fields.String(required=True)
+    description = personal(fields.String(required=True))
 
 
 class PeriodSchema(PlanEventSchema):

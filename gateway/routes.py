@@ -135,6 +135,8 @@ REGISTRY_COMMANDS = {
     "death": ("record_death", "The elder died"),
     "merges": ("merge_records", "This record duplicates another: merge into the survivor"),
     "unmerges": ("unmerge_records", "Undo a merge"),
+    "consents": ("give_consent", "The elder's separate consent (e.g. health details shown to named departments)"),
+    "consent-withdrawals": ("withdraw_consent", "The elder withdrew a consent"),
 }
 
 FACILITY_COMMANDS = {
@@ -401,6 +403,11 @@ def _routes() -> list[Route]:
     for segment, (method, summary) in REGISTRY_COMMANDS.items():
         routes.append(Route("POST", f"/api/elders/<elder_id>/{segment}", method, summary, command(CIVIL_AFFAIRS),
                             _command("registry", method, "elder_id"), ("elder", "elder_id")))
+    # PIPL art. 47: the registry checks the legal ground and that the role may erase (policies/privacy.yml).
+    routes.append(Route("POST", "/api/elders/<elder_id>/erasure", "erase_elder",
+                        "Erase the elder's personal data (legal ground; the key is destroyed, every service "
+                        "drops its copies, the logs still verify)", command(CIVIL_AFFAIRS, COORDINATORS),
+                        _command("registry", "erase_elder", "elder_id"), ("elder", "elder_id")))
     for segment, (method, summary) in FACILITY_COMMANDS.items():
         routes.append(Route("POST", f"/api/facilities/<facility_id>/{segment}", method, summary,
                             command(CIVIL_AFFAIRS, COORDINATORS | {"township_officer"}),

@@ -40,6 +40,9 @@ class AccessRecord(Schema):
     route = fields.String()
     purpose = fields.String(allow_none=True)
     break_glass = fields.Boolean()
+    outcome = fields.String(metadata={"description": "read | listed (returned by a list read) | refused"})
+    unmasked = fields.List(fields.String(), metadata={"description": "purpose-bound fields shown in clear"})
+    reason = fields.String(allow_none=True, metadata={"description": "why a refused attempt was refused"})
 
 
 class Error(Schema):

@@ -18,6 +18,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Response
 
 from contracts import CATALOGUE
+from gateway import privacy
 from gateway.access import ForbiddenError, check_jurisdiction, check_permission, within
 from gateway.accounts_api import match_account_route, serve_account_route
 from gateway.auth import API_TOKEN_PREFIX, SESSION_COOKIE, AuthenticationError, Principal
@@ -27,13 +28,13 @@ from gateway.metrics import METRICS, Metrics
 from gateway.openapi import docs_page, openapi_document
 from gateway.routes import ROUTES, RpcCall
 from gateway.schemas import IDEMPOTENCY_HEADER, IDEMPOTENCY_KEY_PATTERN
-from gateway.timeline import TIMELINE_SOURCES, access_log, record_read, timeline
+from gateway.timeline import TIMELINE_SOURCES, record_read, timeline
 from gateway.web import api_http
 from gateway.webapp.app import serve
 from gateway.webapp.pages import HANDLERS, URLS
 from gateway.webapp.security import csrf_ok
 from kernel.commands import CONTEXT_KEY as COMMAND_ID
-from kernel.errors import EldercareError, NotFoundError, ValidationError
+from kernel.errors import EldercareError, NotFoundError, NotPermittedError, ValidationError
 from kernel.providers import LoggingContext, OutboxRelayRunner, ServiceDatabase
 
 log = structlog.get_logger(__name__)
@@ -225,19 +226,41 @@ class GatewayService:
         The API and the web app (``gateway.webapp``) both go through here, so a page can
         do nothing the same person could not do over the API."""
         check_permission(principal, route.permission, route.name)
-        broke_glass = self._jurisdiction(route, principal, params, args, body, break_glass)
+        unmask = privacy.unmask_request(args.pop("unmask", None))
+        watched = route.personal or route.name in privacy.LIST_ROUTES
+        try:
+            broke_glass = self._jurisdiction(route, principal, params, args, body, break_glass)
+            if watched:
+                privacy.check_unmask(self._privacy(), principal, unmask, purpose)
+        except (ForbiddenError, NotPermittedError, ValidationError) as refusal:
+            if watched:
+                privacy.record_refused(self.db, params.get("elder_id"), principal, route.name, purpose, refusal)
+            raise
         if route.creates:
             self.rpc.command_id = command_id_for(principal, idempotency_key)
         if route.name == "elder_timeline":
             result = timeline(self.rpc, params["elder_id"])
         elif route.name == "elder_access_log":
-            result = access_log(self.db.store, params["elder_id"])
+            result = privacy.access_history(self.db.engine, params["elder_id"])
         else:
             result = route.call(self.rpc, principal, params, args, body)
+        if route.name in privacy.RECORD_ROUTES:
+            result = privacy.cut_to_view(result, self._privacy(), principal.role, unmask, principal.department)
+        elif route.name == "elder_timeline":
+            result = privacy.cut_timeline(result, self._privacy(), principal.role, unmask)
         if route.personal:
             why = purpose or (break_glass if broke_glass else None)
-            record_read(self.db, params["elder_id"], principal, route.name, why, broke_glass, self.rpc)
+            record_read(self.db, params["elder_id"], principal, route.name, why, broke_glass, self.rpc, unmask)
+        elif route.name in privacy.LIST_ROUTES:
+            privacy.record_listed(self.db, result, principal, route.name, purpose)
         return result
+
+    def _privacy(self):
+        """The privacy policy in force today (``PRIVACY.policy_file``), loaded once per process."""
+        from contracts.privacy import PrivacyPolicy
+        if not hasattr(self, "_privacy_policy"):
+            type(self)._privacy_policy = PrivacyPolicy.load((self.settings.get("PRIVACY") or {}).get("policy_file"))
+        return self._privacy_policy.in_force(self.db.clock.today())
 
     def _quarterly_report(self, principal, args) -> Response:
         from datetime import datetime, timezone

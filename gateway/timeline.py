@@ -5,11 +5,9 @@ from nameko.exceptions import MethodNotFound, RpcTimeout, UnknownService
 
 from contracts.services import SERVICES
 from gateway.auth import Principal
-from kernel.envelope import Actor, PendingEvent
 
 # Every service whose log answers for an elder (the catalogue says which have elder_events).
 TIMELINE_SOURCES = tuple(name for name, service in SERVICES.items() if "elder_events" in service.rpc)
-ACCESS_EVENT = "gateway.record_read.v1"
 
 
 def timeline(rpc, elder_id: str) -> dict:
@@ -32,18 +30,12 @@ def timeline(rpc, elder_id: str) -> dict:
 
 
 def record_read(db, elder_id: str, principal: Principal, route: str, purpose: str | None, break_glass: bool,
-                rpc) -> None:
-    """Append the access event (who, what, why) to the gateway's own log; a break-the-glass
-    read also raises an alert to the record's owner (the elder's village committee and civil
-    affairs route it, by the notifications policy)."""
-    with db.unit_of_work() as uow:
-        uow.append([PendingEvent(
-            stream_id=elder_id, type=ACCESS_EVENT,
-            data={"elder_id": elder_id, "user": principal.user, "department": principal.department,
-                  "role": principal.role, "route": route, "purpose": purpose, "break_glass": break_glass,
-                  "caller_jurisdiction": principal.jurisdiction},
-            time=uow.now(), actor=Actor(principal.department, principal.user, principal.role),
-            jurisdiction=principal.jurisdiction)], {elder_id: uow.stream_version(elder_id)})
+                rpc, unmasked: frozenset[str] = frozenset()) -> None:
+    """Append the access event (who, what, why, which purpose-bound fields in clear) to the
+    gateway's own log; a break-the-glass read also raises an alert to the record's owner (the
+    elder's village committee and civil affairs route it, by the notifications policy)."""
+    from gateway import privacy
+    privacy.record_read(db, elder_id, principal, route, purpose, break_glass, unmasked)
     if break_glass:
         elder = rpc["registry"].get_elder(elder_id)
         rpc["notifications"].report_alert({
@@ -52,9 +44,3 @@ def record_read(db, elder_id: str, principal: Principal, route: str, purpose: st
                        f"record from outside its jurisdiction: {purpose or 'no purpose given'}",
             "elder_id": elder_id, "incident_key": f"break_glass:{elder_id}:{principal.user}:{route}"},
             principal.actor())
-
-
-def access_log(store, elder_id: str) -> list[dict]:
-    return [{"recorded_time": e.recorded_time.isoformat(), **{k: e.data[k] for k in (
-        "user", "department", "role", "route", "purpose", "break_glass")}}
-        for e in store.read_stream(elder_id) if e.type == ACCESS_EVENT]

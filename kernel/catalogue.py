@@ -28,6 +28,11 @@ class EventContract:
     # Compiled from the schema: True where marshmallow certainly accepts a payload, so the
     # write path asks marshmallow only about the rest (kernel.fast_validation).
     acceptor: Acceptor | None = None
+    # Where its personal values are (``kernel.personal``), and the payload field naming whose
+    # key seals them (None: the payload's ``elder_id``, else the stream).
+    personal_paths: tuple = ()
+    personal_subject: str | None = None
+    personal_tree: dict | None = None
 
     def certainly_valid(self, data: dict) -> bool:
         if self.acceptor is None:
@@ -53,7 +58,11 @@ class EventCatalogue:
         if type_ in self._contracts:
             raise ValueError(f"event type {type_!r} is already registered")
         instance = schema()
-        self._contracts[type_] = EventContract(type_, instance, description, example, compile_acceptor(instance))
+        from kernel.personal import compile_tree, personal_paths_of, remember_tree
+        paths = personal_paths_of(instance)
+        self._contracts[type_] = EventContract(type_, instance, description, example, compile_acceptor(instance),
+                                               paths, getattr(schema, "personal_subject", None), compile_tree(paths))
+        remember_tree(type_, compile_tree(paths))
 
     def merge(self, other: "EventCatalogue") -> "EventCatalogue":
         for contract in other:
@@ -94,7 +103,16 @@ class EventCatalogue:
         try:
             return contract.schema.load(data)
         except marshmallow.ValidationError as exc:
+            erased = _erased_places(contract, data)
+            if not erased:
+                raise EventSchemaError(_prefixed(type_, exc.normalized_messages())) from exc
+        # An erased person's values read ERASED, which their field's rules may refuse (a
+        # resident ID is 18 characters): the rest is loaded, those keep the marker.
+        try:
+            loaded = contract.schema.load(_without(data, erased), partial=True)
+        except marshmallow.ValidationError as exc:
             raise EventSchemaError(_prefixed(type_, exc.normalized_messages())) from exc
+        return _with_erased(loaded, erased)
 
     def validate(self, type_: str, data: dict) -> None:
         self._check(self.contract(type_), data)
@@ -122,7 +140,41 @@ class EventCatalogue:
             return
         errors = contract.schema.validate(data)
         if errors:
+            erased = _erased_places(contract, data)
+            if erased:
+                errors = contract.schema.validate(_without(data, erased), partial=True)
+        if errors:
             raise EventSchemaError(_prefixed(contract.type, errors))
+
+
+def _erased_places(contract: EventContract, data) -> list[tuple]:
+    from kernel.personal import erased_paths
+    return erased_paths(data, contract.personal_paths) if contract.personal_paths else []
+
+
+def _without(data, places: list[tuple]):
+    """A copy of ``data`` without the keys at ``places`` (list indexes kept)."""
+    import copy
+    result = copy.deepcopy(data)
+    for place in places:
+        holder = result
+        for step in place[:-1]:
+            holder = holder[step]
+        holder.pop(place[-1], None)
+    return result
+
+
+def _with_erased(loaded, places: list[tuple]):
+    from kernel.personal import ERASED
+    for place in places:
+        holder = loaded
+        try:
+            for step in place[:-1]:
+                holder = holder[step]
+            holder[place[-1]] = ERASED
+        except (KeyError, IndexError, TypeError):
+            continue
+    return loaded
 
 
 def _prefixed(type_: str, errors: dict) -> dict[str, list[str]]:

@@ -91,7 +91,7 @@ def broker_management_url(config: dict) -> str:
 
 
 _ENV_REFERENCE = re.compile(r"\$\{([^}:\s]+)")
-_SECRET_KEY = re.compile(r"password|secret|api_key|apikey|credential", re.IGNORECASE)
+_SECRET_KEY = re.compile(r"password|secret|api_key|apikey|credential|master_key$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

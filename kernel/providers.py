@@ -13,7 +13,7 @@ from nameko.timer import Timer
 import kernel.rpc  # noqa: F401 - registers our errors for nameko's RPC (both directions)
 import kernel.nameko_fixes  # noqa: F401 - nameko 2.14.1 settling messages on a dead connection
 
-from kernel import commands
+from kernel import commands, personal
 from kernel.catalogue import EventCatalogue
 from kernel.commands import CommandKey
 from kernel.clock import ShiftedClock, SystemClock
@@ -82,6 +82,7 @@ class ServiceDatabase(DependencyProvider):
     def setup(self):
         configure_logging(self.container.service_name)
         config = self.container.config
+        personal.configure(config)
         self.engine = create_service_engine(database_url(config, self.container.service_name))
         self.store = SqlAlchemyEventStore(self.engine, self.container.service_name, self.catalogue)
         self.projections = self.projections_for(config)

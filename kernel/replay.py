@@ -49,6 +49,12 @@ def replay_and_compare(service: str, live: Engine, projections, catalogue, scrat
 
 
 def _copy_log(live: Engine, scratch: Engine) -> int:
+    from kernel.schema import personal_keys
+    with live.connect() as conn:
+        keys = [dict(r._mapping) for r in conn.execute(select(personal_keys))]
+    if keys:
+        with transaction(scratch) as conn:   # the replay opens the same personal values as the live log
+            insert_many(conn, personal_keys, keys)
     copied, after = 0, 0
     while True:
         with live.connect() as conn:

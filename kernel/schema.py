@@ -138,3 +138,16 @@ held_checkpoints = Table(
 
 def append_only_ddl(dialect_name: str) -> list[str]:
     return {"postgresql": POSTGRES_APPEND_ONLY_DDL, "sqlite": SQLITE_APPEND_ONLY_DDL}.get(dialect_name, [])
+
+
+# The data key of each person whose personal fields this service's log holds (kernel.personal),
+# wrapped by a master key kept outside the database. Erasing the person sets ``wrapped`` to NULL
+# (and records the erasure event): their sealed values can never be opened again.
+personal_keys = Table(
+    "personal_keys", kernel_metadata,
+    Column("person_id", String(128), primary_key=True),
+    Column("master_key_id", String(32)),
+    Column("wrapped", Text),
+    Column("erased_at", String(32)),
+    Column("erasure", String(64)),       # the event id (or reason) that erased the person
+)

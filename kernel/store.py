@@ -26,6 +26,7 @@ from kernel.envelope import (GENESIS_HASH, SPEC_VERSION, Actor, Envelope, Pendin
                              format_time, sha256_hex)
 from kernel.errors import ConcurrencyError, ValidationError
 from kernel.ids import new_event_ids
+from kernel.personal import needs_opening, open_payloads, seal_payloads
 from kernel.schema import CORRELATION_ID_LENGTH
 from kernel.schema import events as events_table
 
@@ -56,16 +57,34 @@ def _trusted_envelope(**values) -> Envelope:
     return envelope
 
 
-def envelope_from_row(row) -> Envelope:
-    """A stored row (in ``EVENT_COLUMNS`` order) as an Envelope."""
-    (position, event_id, stream_id, sequence, type_, source, time_, recorded_time, actor,
-     jurisdiction, correlation_id, causation_id, data, previous_hash, hash_) = row
-    return _trusted_envelope(
-        id=event_id, source=source, type=type_, subject=stream_id,
-        time=datetime.fromisoformat(time_), recorded_time=datetime.fromisoformat(recorded_time),
-        sequence=sequence, position=position, actor=_actor_from_json(actor),
-        jurisdiction=jurisdiction, correlation_id=correlation_id, causation_id=causation_id,
-        data=json.loads(data), previous_hash=previous_hash, hash=hash_)
+def envelope_from_row(row, conn: Connection | None = None) -> Envelope:
+    """A stored row (in ``EVENT_COLUMNS`` order) as an Envelope, its personal values opened
+    (``kernel.personal``: that needs ``conn``, the connection the row was read on)."""
+    return envelopes_from_rows([row], conn)[0]
+
+
+def envelopes_from_rows(rows, conn: Connection | None = None) -> list[Envelope]:
+    """Stored rows as Envelopes; the sealed payloads among them opened in one key lookup.
+    The envelopes' ``hash`` is the stored one: it covers the sealed payload."""
+    envelopes, sealed = [], []
+    for (position, event_id, stream_id, sequence, type_, source, time_, recorded_time, actor,
+         jurisdiction, correlation_id, causation_id, data, previous_hash, hash_) in rows:
+        if needs_opening(data):
+            sealed.append(len(envelopes))
+        envelopes.append(_trusted_envelope(
+            id=event_id, source=source, type=type_, subject=stream_id,
+            time=datetime.fromisoformat(time_), recorded_time=datetime.fromisoformat(recorded_time),
+            sequence=sequence, position=position, actor=_actor_from_json(actor),
+            jurisdiction=jurisdiction, correlation_id=correlation_id, causation_id=causation_id,
+            data=json.loads(data), previous_hash=previous_hash, hash=hash_))
+    if sealed:
+        if conn is None:
+            raise TypeError("a stored event holds sealed personal values: read it with its connection")
+        opened = open_payloads(conn, [envelopes[i].data for i in sealed], [envelopes[i].id for i in sealed],
+                               [envelopes[i].type for i in sealed])
+        for index, data in zip(sealed, opened):
+            envelopes[index].__dict__["data"] = data
+    return envelopes
 
 
 def row_hash(row: Mapping) -> str:
@@ -103,21 +122,37 @@ class _EnvelopeBuilder:
                         f"at most {CORRELATION_ID_LENGTH} characters"]})
         self.catalogue.validate_many([(event.type, event.data) for event in pending])
 
+    @staticmethod
+    def event_ids(pending) -> list[str]:
+        fresh_ids = iter(new_event_ids(sum(1 for event in pending if not event.id)))
+        return [event.id or next(fresh_ids) for event in pending]
+
+    def stored_payloads(self, conn: Connection | None, pending, ids: list[str]) -> list[dict] | None:
+        """The payloads as the log keeps them: personal values sealed (``kernel.personal``),
+        bound to their event's id. None when no event of the batch has a personal field."""
+        contracts = [self.catalogue.contract(event.type) for event in pending]
+        if not any(contract.personal_paths for contract in contracts) or conn is None:
+            return None
+        return seal_payloads(conn, [(contract, event.data, event.stream_id, event_id)
+                                    for contract, event, event_id in zip(contracts, pending, ids)])
+
     def build(self, pending, versions: dict[str, int], head_position: int, head_hash: str,
-              recorded_time: datetime) -> tuple[list[Envelope], list[dict]]:
+              recorded_time: datetime, stored: list[dict] | None = None,
+              ids: list[str] | None = None) -> tuple[list[Envelope], list[dict]]:
         sealed, rows, position, previous_hash = [], [], head_position, head_hash
         recorded = format_time(recorded_time)
-        fresh_ids = iter(new_event_ids(sum(1 for event in pending if not event.id)))
-        for event in pending:
+        ids = ids or self.event_ids(pending)
+        for index, event in enumerate(pending):
             versions[event.stream_id] += 1
             position += 1
             row = {
-                "position": position, "event_id": event.id or next(fresh_ids), "stream_id": event.stream_id,
+                "position": position, "event_id": ids[index], "stream_id": event.stream_id,
                 "sequence": versions[event.stream_id], "type": event.type, "source": self.source,
                 "time": format_time(event.time), "recorded_time": recorded,
                 "actor": _actor_json(event.actor), "jurisdiction": event.jurisdiction,
                 "correlation_id": event.correlation_id, "causation_id": event.causation_id,
-                "data": canonical_json(event.data), "previous_hash": previous_hash,
+                "data": canonical_json(event.data if stored is None else stored[index]),
+                "previous_hash": previous_hash,
             }
             row["hash"] = previous_hash = row_hash(row)
             rows.append(row)
@@ -150,11 +185,13 @@ class SqlAlchemyEventStore:
     def append(self, conn: Connection, pending: Sequence[PendingEvent],
                expected_versions: Mapping[str, int], recorded_time: datetime | None = None) -> list[Envelope]:
         self._builder.check(pending, expected_versions)
+        ids = self._builder.event_ids(pending)
+        stored = self._builder.stored_payloads(conn, pending, ids)
         self._lock_log(conn)
         current, (head_position, head_hash) = self._versions_and_head(conn, list(expected_versions))
         _check_versions(expected_versions, current)
         sealed, rows = self._builder.build(pending, {s: current.get(s, 0) for s in expected_versions},
-                                           head_position, head_hash, recorded_time or utc_now())
+                                           head_position, head_hash, recorded_time or utc_now(), stored, ids)
         try:
             insert_many(conn, events_table, rows)
         except IntegrityError as exc:
@@ -190,9 +227,9 @@ class SqlAlchemyEventStore:
     # -- reading -------------------------------------------------------------------
     def _read(self, conn: Connection | None, statement) -> list[Envelope]:
         if conn is not None:
-            return [envelope_from_row(r) for r in conn.execute(statement).all()]
+            return envelopes_from_rows(conn.execute(statement).all(), conn)
         with self.engine.connect() as own:
-            return [envelope_from_row(r) for r in own.execute(statement).all()]
+            return envelopes_from_rows(own.execute(statement).all(), own)
 
     def stream_version(self, stream_id: str, conn: Connection | None = None) -> int:
         statement = select(func.max(events_table.c.sequence)).where(events_table.c.stream_id == stream_id)

@@ -8,6 +8,7 @@ import json
 from sqlalchemy import literal_column, or_, select
 from sqlalchemy.engine import Engine
 
+from kernel.personal import open_text
 from kernel.schema import ELDER_ID_OF_PAYLOAD, events
 
 
@@ -18,22 +19,23 @@ def events_about(engine: Engine, elder_id: str) -> list[dict]:
     statement = (select(events).where(or_(events.c.stream_id == elder_id, named == elder_id))
                  .order_by(events.c.position))
     with engine.connect() as conn:
-        return [_plain(dict(r._mapping)) for r in conn.execute(statement)]
+        return [_plain(dict(r._mapping), conn) for r in conn.execute(statement)]
 
 
 def find_event(engine: Engine, event_id: str) -> dict | None:
     with engine.connect() as conn:
         row = conn.execute(select(events).where(events.c.event_id == event_id)).first()
-    return _plain(dict(row._mapping)) if row else None
+        return _plain(dict(row._mapping), conn) if row else None
 
 
-def _plain(row: dict) -> dict:
-    """A stored row as the audit tool and the gateway's timeline show it."""
+def _plain(row: dict, conn) -> dict:
+    """A stored row as the audit tool and the gateway's timeline show it (personal values
+    opened, or ``[erased]``; ``hash`` is the stored row's, over the sealed payload)."""
     actor = json.loads(row["actor"])
     return {"source": row["source"], "position": row["position"], "type": row["type"], "time": row["time"],
             "recorded_time": row["recorded_time"], "stream_id": row["stream_id"], "event_id": row["event_id"],
             "actor": f"{actor['department']}/{actor['user']}", "hash": row["hash"], "causation_id": row["causation_id"],
-            "data": json.loads(row["data"])}
+            "data": open_text(conn, row["data"], row["event_id"], row["type"])}
 
 
 def run_events(engine: Engine, run_id: str) -> list[dict]:
@@ -43,7 +45,7 @@ def run_events(engine: Engine, run_id: str) -> list[dict]:
     with engine.connect() as conn:
         rows = conn.execute(select(events).where(events.c.data.contains(f'"run_id":{needle}'))
                             .order_by(events.c.position)).all()
-    return [_plain(dict(r._mapping)) for r in rows]
+        return [_plain(dict(r._mapping), conn) for r in rows]
 
 
 def corrections_of(engine: Engine, event_id: str) -> list[dict]:
@@ -51,7 +53,7 @@ def corrections_of(engine: Engine, event_id: str) -> list[dict]:
     with engine.connect() as conn:
         rows = conn.execute(select(events).where(events.c.data.contains(needle),
                                                  events.c.type.like("%adjustment%")).order_by(events.c.position)).all()
-    return [e for e in (_plain(dict(r._mapping)) for r in rows) if event_id in e["data"].get("corrects", [])]
+        return [e for e in (_plain(dict(r._mapping), conn) for r in rows) if event_id in e["data"].get("corrects", [])]
 
 
 def facts_behind(engine: Engine, elder_id: str, in_effect_on: str, recorded_by: str) -> list[dict]:

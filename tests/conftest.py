@@ -24,6 +24,9 @@ from urllib.parse import urljoin  # noqa: E402
 import pytest  # noqa: E402
 
 os.environ.setdefault("LOG_FORMAT", "console")
+# One fixed master key for personal data (kernel.personal), so no test writes var/keys; tests
+# of the key file and rotation set their own.
+os.environ.setdefault("MASTER_KEY", "test:" + "dGVzdC1tYXN0ZXIta2V5LWZvci1wZXJzb25hbC1kYXQ=")
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 

@@ -355,3 +355,19 @@ def finish_commit(db, record) -> None:
                                                                   "merged": merged}, Actor.system("imports"),
                            record.jurisdiction, uow.now())], {record.import_id: uow.stream_version(record.import_id)})
     log.info("import committed", import_id=record.import_id, registered=figures["registered"])
+
+
+def drop_personal_copies(conn, envelope) -> None:
+    """The elder's personal data was erased (``registry.elder_erased``): forget their staged
+    row (its ``register_elder`` payload) and the matches naming them, and the uploaded file
+    of every import that held them once it is read (the file quotes every row; its SHA-256
+    stays in the import's events)."""
+    from kernel import personal
+    elder_id = envelope.data["elder_id"]
+    holding = select(import_rows.c.import_id).where(import_rows.c.elder_id == elder_id)
+    read = select(imports.c.import_id).where(imports.c.import_id.in_(holding), imports.c.status != "reading")
+    personal.erase_copies(conn, envelope, [
+        delete(import_files).where(import_files.c.import_id.in_(read)),
+        update(import_rows).where(import_rows.c.elder_id == elder_id).values(payload=None),
+        delete(import_matches).where(import_matches.c.other == f"elder:{elder_id}"),
+    ])

@@ -18,6 +18,8 @@ from sqlalchemy import select
 
 from contracts import CATALOGUE
 from contracts.actors import ActorSchema
+from contracts.services import IMPORTS
+from kernel.consumer import durable_event_handler
 from kernel.divisions import configured_division_table
 from kernel.errors import ValidationError
 from kernel.providers import LoggingContext, OutboxRelayRunner, ServiceDatabase, configured_timer, ping_answer
@@ -61,6 +63,11 @@ class ImportsService:
     @command_rpc
     def ping(self):
         return ping_answer(self.name, self.db)
+
+    @durable_event_handler(*IMPORTS.consumer("on_registry_event").arguments)
+    def on_registry_event(self, event, uow):
+        """An elder's personal data was erased: drop what the imports staged about them."""
+        handlers.drop_personal_copies(uow.conn, event)
 
     @command_rpc
     def template(self):

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 import eventlet
 import structlog
+from kernel import personal
 from sqlalchemy import and_, select, update
 
 from kernel.catalogue import EventCatalogue
@@ -532,6 +533,17 @@ def deliver_due(unit_of_work, ctx: NotificationsContext, channels: ChannelSet, n
 
 
 # --- elders, from the registry's events -------------------------------------------------
+
+def drop_personal_copies(conn, envelope) -> None:
+    """The elder's personal data was erased: destroy this service's keys for the elder and
+    their family parties (the deliveries to them in this log read ``[erased]``) and drop the
+    copy of their name and family contacts."""
+    elder_id = envelope.data["elder_id"]
+    parties = [f"party:{party}" for party in family_of(conn, elder_id)]
+    personal.erase_copies(conn, envelope, [
+        update(elder_contacts).where(elder_contacts.c.elder_id == elder_id)
+        .values(name=personal.ERASED, supporters="[]", carer=None)], parties)
+
 
 def apply_registry_fact(conn, event_type: str, data: dict) -> None:
     """Keep this service's copy of an elder's name, place and family contacts."""

@@ -17,6 +17,7 @@ from sqlalchemy import and_, select
 from contracts import CATALOGUE
 from contracts.services import SEALING_SERVICES, NOTIFICATIONS
 from contracts.actors import ActorSchema
+from contracts.registry import ERASURE_EVENT
 from kernel.consumer import durable_event_handler
 from kernel.errors import NotFoundError
 from kernel.providers import (CallContext, CheckpointSealer, LoggingContext, OutboxRelayRunner, ServiceDatabase,
@@ -90,6 +91,9 @@ class NotificationsService(checkpoint_witness(SEALING_SERVICES, own="notificatio
 
     @durable_event_handler(*NOTIFICATIONS.consumer("on_registry_event").arguments)
     def on_registry_event(self, event, uow):
+        if event.type == ERASURE_EVENT:
+            h.drop_personal_copies(uow.conn, event)
+            return
         h.apply_registry_fact(uow.conn, event.type, event.data)
         command = alert_for_registry_event(event, uow.now())
         if command is not None:

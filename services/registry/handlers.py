@@ -2,21 +2,25 @@
 append the events (the directory projection is updated in the same transaction)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import structlog
 from sqlalchemy import select
 
+from contracts.privacy import PrivacyPolicy
+from kernel import personal
 from kernel.catalogue import EventCatalogue
+from kernel.envelope import format_time
+from kernel.ids import new_event_ids
 from kernel.envelope import CommandMeta, Envelope  # noqa: F401 - CommandMeta re-exported
 from kernel.errors import CommandRejected, ConcurrencyError, ConflictError, NotFoundError, ValidationError
 from kernel.logging import bind
 from kernel.uow import UnitOfWork
 from services.registry.adapters.divisions import DivisionTable
-from services.registry.adapters.event_mapping import event_from_envelope, to_pending
+from services.registry.adapters.event_mapping import event_from_envelope, forget_decoded, to_pending
 from services.registry.adapters.tables import elders
-from services.registry.domain import (CorrectDetails, ElderCommand, ElderState, MergeRecords, PolicyBook,
+from services.registry.domain import (CorrectDetails, ElderCommand, EraseElder, ElderState, MergeRecords, PolicyBook,
                                       RecordFacilityEntry, RecordFacilityExit, RecordMove, RegisterElder,
                                       UnmergeRecords, decide,
                                       decide_survivor_side, evolve_all, fold, fold_as_of)
@@ -31,6 +35,7 @@ class RegistryContext:
     catalogue: EventCatalogue
     policies: PolicyBook
     divisions: DivisionTable
+    privacy: PrivacyPolicy = field(default_factory=PrivacyPolicy.load)
 
 
 def load_elder(source, elder_id: str, catalogue: EventCatalogue) -> ElderState:
@@ -53,9 +58,42 @@ def execute(uow: UnitOfWork, ctx: RegistryContext, command: ElderCommand, meta: 
     expected = {command.elder_id: state.version}
     if isinstance(command, (MergeRecords, UnmergeRecords)):
         pending, expected = _with_survivor_side(uow, ctx, command, meta, state, pending, expected)
+    if isinstance(command, EraseElder):
+        pending = _erase_personal_data(uow, ctx, command, meta, pending)
     if pending:
         uow.append(pending, expected)
     return after
+
+
+def _erase_personal_data(uow: UnitOfWork, ctx: RegistryContext, command: EraseElder, meta: CommandMeta,
+                         pending: list) -> list:
+    """Destroy the elder's data key before the erasure event is appended (same transaction):
+    the directory then folds the stream to ``[erased]`` values, and the answers kept for
+    redelivered commands that quote the elder are forgotten."""
+    if not (meta.actor.role == "system" and command.legal_ground == "retention_expired"):
+        ctx.privacy.in_force(command.effective_date).check_may_erase(meta.actor.role)
+    [event] = pending
+    event = replace(event, id=new_event_ids(1)[0])
+    personal.erase(uow.conn, command.elder_id, event.id, format_time(uow.now()))
+    personal.drop_command_answers_naming(uow.conn, command.elder_id)
+    forget_decoded()
+    return [event]
+
+
+def due_for_retention(conn, ctx: RegistryContext, today: date, limit: int = 500) -> list[tuple[str, str, int]]:
+    """Deceased elders whose personal fields the privacy policy keeps no longer
+    (``retention.deceased_elder_years`` after death), not yet erased: (elder_id, died_on, years)."""
+    from kernel.schema import personal_keys
+    years = ctx.privacy.in_force(today).retention.get("deceased_elder_years")
+    if years is None:
+        return []
+    cutoff = today.replace(year=today.year - years) if not (today.month == 2 and today.day == 29) \
+        else today.replace(year=today.year - years, day=28)
+    erased = select(personal_keys.c.person_id).where(personal_keys.c.erased_at.is_not(None))
+    rows = conn.execute(select(elders.c.elder_id, elders.c.died_on).where(
+        elders.c.record_status == "deceased", elders.c.died_on <= cutoff.isoformat(),
+        elders.c.elder_id.not_in(erased)).order_by(elders.c.died_on).limit(limit)).all()
+    return [(row.elder_id, row.died_on, years) for row in rows]
 
 
 def _with_survivor_side(uow, ctx, command, meta, duplicate: ElderState, pending, expected):

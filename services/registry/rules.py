@@ -6,6 +6,7 @@ from __future__ import annotations
 from nameko.extensions import DependencyProvider
 
 from contracts import CATALOGUE
+from contracts.privacy import PrivacyPolicy
 from kernel.config import REPOSITORY_ROOT
 from kernel.divisions import configured_division_table
 from kernel.policy_files import load_policy_file
@@ -25,7 +26,8 @@ def policy_file(config) -> str:
 
 
 def registry_context(config) -> RegistryContext:
-    return RegistryContext(CATALOGUE, load_policy_book(policy_file(config)), configured_division_table(config))
+    return RegistryContext(CATALOGUE, load_policy_book(policy_file(config)), configured_division_table(config),
+                           PrivacyPolicy.load((config.get("PRIVACY") or {}).get("policy_file")))
 
 
 def registry_projections(config):

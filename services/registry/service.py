@@ -14,6 +14,7 @@ from sqlalchemy import and_, select
 from contracts import CATALOGUE
 from contracts.services import SEALING_SERVICES, REGISTRY
 from contracts.actors import ActorSchema
+from kernel import personal
 from kernel.consumer import durable_event_handler
 from kernel.envelope import Actor
 from kernel.errors import NotFoundError
@@ -35,7 +36,8 @@ from kernel.validation import load_or_refuse, refuse_future_known_at
 from services.registry.adapters.tables import elders
 from services.registry.checks import check_registrations
 from services.registry.domain import EvaluateStatus
-from services.registry.handlers import CommandMeta, elder_as_of, execute, load_elder, record_residence
+from services.registry.handlers import (CommandMeta, due_for_retention, elder_as_of, execute, load_elder,
+                                        record_residence)
 from services.registry.rules import RegistryRules, registry_projections
 from services.registry.queries import DIVISION_SCHEMA, QUARTER_SCHEMA, division_counts, quarterly_figures
 from contracts.registry_rpc import AsOfSchema, CheckRegistrationsSchema, ElderView, SearchSchema
@@ -119,12 +121,60 @@ class RegistryService(checkpoint_witness(SEALING_SERVICES, own="registry")):
         return self._run("record_death", payload, actor)
 
     @command_rpc
+    def give_consent(self, payload, actor):
+        """The elder's separate consent (e.g. health details shown to the departments named)."""
+        return self._run("give_consent", payload, actor)
+
+    @command_rpc
+    def withdraw_consent(self, payload, actor):
+        return self._run("withdraw_consent", payload, actor)
+
+    @command_rpc
     def merge_records(self, payload, actor):
         return self._run("merge_records", payload, actor)
 
     @command_rpc
     def unmerge_records(self, payload, actor):
         return self._run("unmerge_records", payload, actor)
+
+    @command_rpc
+    def erase_elder(self, payload, actor):
+        """Erase the elder's personal data (legal ground, by a role the privacy policy names):
+        their key is destroyed, the directory keeps ``[erased]``, and ``registry.elder_erased``
+        tells every other service to drop its copies. Answers no personal data (the answer
+        is kept for a redelivery of the command)."""
+        command = load_or_refuse(COMMAND_SCHEMAS["erase_elder"], payload)
+        meta = CommandMeta(load_or_refuse(ACTOR_SCHEMA, actor), **self.call)
+        state = self._execute(command, meta)
+        personal.purge_freed_pages(self.db.engine)
+        log.info("personal data erased", elder_id=command.elder_id, legal_ground=command.legal_ground,
+                 department=meta.actor.department, user=meta.actor.user, role=meta.actor.role)
+        return {"elder_id": state.elder_id, "erased_on": state.erased_on.isoformat(),
+                "legal_ground": command.legal_ground, "version": state.version}
+
+    @configured_timer("REGISTRY.retention_interval_seconds", 86400)
+    def apply_retention_on_timer(self):
+        with self.db.exclusively("retention") as mine:
+            if mine:
+                self.apply_retention()
+
+    @command_rpc(idempotent=True)
+    def apply_retention(self):
+        """Erase the personal data of deceased elders kept longer than the privacy policy's
+        ``retention`` (legal ground ``retention_expired``, by the registry itself): each is a
+        ``registry.elder_erased`` event. Returns the elder ids erased."""
+        from services.registry.domain import EraseElder
+        today = self.db.clock.today()
+        with self.db.connect() as conn:
+            due = due_for_retention(conn, self.rules, today)
+        for elder_id, died_on, years in due:
+            self._execute(EraseElder(elder_id, today, "retention_expired",
+                                     f"retention: died on {died_on}; the policy keeps personal data {years} years"),
+                          CommandMeta(SYSTEM_ACTOR, **self.call))
+        if due:
+            personal.purge_freed_pages(self.db.engine)
+            log.info("retention applied", erased=len(due), today=str(today))
+        return [elder_id for elder_id, _died, _years in due]
 
     @command_rpc
     def check_registrations(self, payloads, actor):

@@ -7,6 +7,7 @@ a run started again finds nothing left to do.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -14,6 +15,8 @@ import structlog
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
+from contracts.registry import ERASURE_EVENT
+from kernel import personal
 from kernel.catalogue import EventCatalogue
 from kernel.db import insert_many
 from kernel.divisions import is_ascii_digits, significant_prefix
@@ -49,7 +52,37 @@ def normalise_jurisdiction(value: str) -> str:
 # -- consumed facts ---------------------------------------------------------------------
 def observe_event(uow: UnitOfWork, envelope: Envelope) -> str | None:
     """Record a registry or facilities fact in the elder's history (the inbox's transaction)."""
+    if envelope.type == ERASURE_EVENT:
+        drop_personal_copies(uow.conn, envelope)
+        return envelope.data["elder_id"]
     return record_fact(uow.conn, envelope, uow.now())
+
+
+def drop_personal_copies(conn: Connection, envelope: Envelope) -> None:
+    """The elder's personal data was erased: the facts kept about them keep what a subsidy
+    depends on (dates, levels, status, place) and lose the personal fields."""
+    from contracts import CATALOGUE
+    from services.subsidies.adapters.tables import fact_history
+    elder_id = envelope.data["elder_id"]
+    rows = conn.execute(select(fact_history.c.fact_id, fact_history.c.kind, fact_history.c.data)
+                        .where(fact_history.c.elder_id == elder_id)).all()
+    updates = []
+    for row in rows:
+        data = json.loads(row.data)
+        paths = _personal_paths_of_fact(CATALOGUE, data)
+        if paths:
+            updates.append(update(fact_history).where(fact_history.c.fact_id == row.fact_id).values(
+                data=json.dumps(personal.redacted(data, paths), ensure_ascii=False)))
+    personal.erase_copies(conn, envelope, updates)
+
+
+def _personal_paths_of_fact(catalogue, data: dict) -> tuple:
+    # A kept fact is a registry or facilities payload; its personal fields are every contract's.
+    paths = set()
+    for contract in catalogue:
+        if contract.source in ("registry", "facilities"):
+            paths.update(path for path in contract.personal_paths if path[0] in data)
+    return tuple(sorted(paths))
 
 
 # -- the run's lifecycle ------------------------------------------------------------------

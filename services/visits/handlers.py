@@ -9,6 +9,8 @@ from datetime import date
 import structlog
 from sqlalchemy import delete, insert, or_, select
 
+from contracts.registry import ERASURE_EVENT
+from kernel import personal
 from kernel.catalogue import EventCatalogue
 from kernel.divisions import DivisionTable
 from kernel.envelope import Actor, CommandMeta, Envelope
@@ -89,6 +91,9 @@ def known_elder(uow: UnitOfWork, elder_id: str) -> dict:
 def observe_registry_event(uow: UnitOfWork, ctx: VisitsContext, envelope: Envelope, today: date) -> list:
     """Apply one registry event to the elder's profile and recompute the obligation."""
     bind(elder_id=envelope.subject)
+    if envelope.type == ERASURE_EVENT:
+        drop_personal_copies(uow, envelope)
+        return []
     profile = apply_registry_event(uow.conn, envelope)
     if profile is None:
         return []
@@ -100,6 +105,22 @@ def observe_registry_event(uow: UnitOfWork, ctx: VisitsContext, envelope: Envelo
                            date.fromisoformat(envelope.data["effective_date"]), envelope.type, today, villages)
     meta = CommandMeta(Actor.system("visits"), envelope.correlation_id, envelope.id)
     return _append(uow, ctx, decide(plan, command), {plan.elder_id: plan.version}, profile["division_code"], meta)
+
+
+def drop_personal_copies(uow: UnitOfWork, envelope: Envelope) -> None:
+    """The elder's personal data was erased: destroy visits' key for them (its log's plan,
+    notices and visit findings about them read ``[erased]``) and drop the copies in the read
+    models (profile, plan name, the written notices, conflict details)."""
+    from sqlalchemy import delete, update
+    from services.visits.adapters.tables import elder_profiles, notices, plans, visit_conflicts
+    elder_id = envelope.data["elder_id"]
+    personal.erase_copies(uow.conn, envelope, [
+        update(elder_profiles).where(elder_profiles.c.elder_id == elder_id)
+        .values(name=personal.ERASED, phone=None, supporters="[]"),
+        update(plans).where(plans.c.elder_id == elder_id).values(name=personal.ERASED),
+        delete(notices).where(notices.c.elder_id == elder_id),
+        update(visit_conflicts).where(visit_conflicts.c.elder_id == elder_id).values(differences="[]"),
+    ])
 
 
 # -- assignment and the written notice ---------------------------------------------------

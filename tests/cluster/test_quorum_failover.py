@@ -58,7 +58,6 @@ with other engineers' suites holding the load average at 4-8: 5 min 19 s, and 8 
 the dashboard counts had been added. Run just this test with `bin/test -m cluster`, leave it
 out with `-m "not cluster"`; CLUSTER_TEST_COMMANDS=2000 makes a quick run.
 """
-import json
 import os
 from collections import Counter
 
@@ -71,6 +70,7 @@ from bench.cluster_load import (LoopbackRabbitCluster, declare_event_sinks, decl
 from contracts import CATALOGUE
 from kernel.db import create_service_engine
 from kernel.diagnostics import greenthread_stacks
+from kernel.personal import open_text
 from kernel.replay import replay_and_compare
 from kernel.schema import events, inbox
 from services.registry.service import RegistryService
@@ -134,10 +134,15 @@ def _key(command: dict) -> tuple:
 def _landed(registry_url: str) -> Counter:
     """How many times each command's fact was recorded, keyed as ``_key`` keys a command."""
     wanted = {event_type: fields for event_type, fields in FACT_OF.values()}
-    rows = _rows(registry_url, select(events.c.stream_id, events.c.type, events.c.data).where(
-        events.c.type.in_(wanted)))
-    return Counter((row.stream_id, row.type, *(str(json.loads(row.data)[f]) for f in wanted[row.type]))
-                   for row in rows)
+    engine = create_service_engine(registry_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(events.c.event_id, events.c.stream_id, events.c.type, events.c.data)
+                                .where(events.c.type.in_(wanted))).all()
+            facts = [(row.stream_id, row.type, open_text(conn, row.data, row.event_id, row.type)) for row in rows]
+    finally:
+        engine.dispose()
+    return Counter((stream_id, type_, *(str(data[f]) for f in wanted[type_])) for stream_id, type_, data in facts)
 
 
 def test_nodes_killed_mid_stream_lose_nothing_and_apply_nothing_twice(cluster, tmp_path, monkeypatch):

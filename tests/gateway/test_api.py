@@ -141,8 +141,11 @@ def test_every_personal_read_is_in_the_access_log_and_break_the_glass_is_marked(
                     params={"break_glass": "elder found wandering at our village gate"})
     assert emergency.status_code == 200
     log = api("GET", "/api/elders/elder-1/access-log").json()
-    assert [(r["user"], r["break_glass"]) for r in log] == [("clerk", False), ("cadre", True)]
-    assert log[0]["purpose"] == "monthly review" and "wandering" in log[1]["purpose"]
+    # The refused attempt (outside the village, too short a reason) is in the log too.
+    assert [(r["user"], r["outcome"], r["break_glass"]) for r in log] == [
+        ("clerk", "read", False), ("cadre", "refused", False), ("cadre", "read", True)]
+    assert log[0]["purpose"] == "monthly review" and "wandering" in log[2]["purpose"]
+    assert "outside your jurisdiction" in log[1]["reason"]
     assert api("GET", "/api/elders/elder-1/access-log", token=system.token(**VILLAGE_WORKER)).status_code == 403
 
 

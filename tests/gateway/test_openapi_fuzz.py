@@ -58,6 +58,7 @@ REFUSALS = {
     "record_move": {"400": f"a division in the division table; {WORDS}"},
     "record_hospitalisation": {"400": WORDS},
     "merge_records": {"400": WORDS},
+    "erase_elder": {"400": WORDS, "422": "a privacy policy in force on the date"},
     "unmerge_records": {"400": WORDS},
     # facilities
     "open_facility": {"400": f"{WORDS}, services among them"},

@@ -7,7 +7,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from contracts import departments, facilities, notifications, orders, registry, subsidies, visits
+from contracts import departments, facilities, notifications, orders, privacy, registry, subsidies, visits
 from contracts.actors import DEFAULT_DEPARTMENTS, ROLES
 from gateway.webapp.i18n import catalogue_path, translations
 from gateway.webapp.names import NAMES, name_of
@@ -20,7 +20,8 @@ CODES = {
     "facility_kind": facilities.FACILITY_KINDS, "alert_level": notifications.LEVELS,
     "alert_kind": notifications.ALERT_KINDS, "outcome": notifications.OUTCOMES,
     "run_status": subsidies.RUN_STATUSES, "sex": registry.SEXES, "self_care": registry.SELF_CARE_LEVELS,
-    "key_target_reason": registry.KEY_TARGET_REASONS,
+    "key_target_reason": registry.KEY_TARGET_REASONS, "legal_ground": privacy.LEGAL_GROUNDS,
+    "purpose": privacy.PURPOSES,
     "department_area": departments.AREAS, "health_finding": departments.HEALTH_FINDINGS,
     "chronic_condition": departments.CHRONIC_CONDITIONS, "pension_scheme": departments.PENSION_SCHEMES,
     "pension_status": departments.PENSION_STATUSES, "poverty_end_reason": departments.POVERTY_END_REASONS,

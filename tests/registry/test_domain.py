@@ -529,7 +529,7 @@ def test_a_shorter_absence_rule_taking_effect_starts_left_behind_status_on_its_f
 def test_every_event_type_is_catalogued_with_a_versioned_wire_type():
     assert all(wire_type.startswith("registry.") and wire_type.endswith(".v1") for wire_type in EVENT_TYPES)
     assert EVENT_TYPES["registry.became_left_behind.v1"] is BecameLeftBehind
-    assert len(EVENT_TYPES) == 20
+    assert len(EVENT_TYPES) == 23
     from contracts import CATALOGUE
     assert set(EVENT_TYPES) == set(CATALOGUE.types("registry"))
 

@@ -19,6 +19,8 @@ def _changes(envelope: Envelope) -> dict:
         "registry.elder_died.v1": lambda: {"record_status": "deceased", "died_on": data["effective_date"]},
         "registry.record_merged_into.v1": lambda: {"record_status": "merged", "merged_into": data["survivor_id"]},
         "registry.record_unmerged.v1": lambda: {"record_status": "active", "merged_into": None},
+        # Facilities keeps no personal data about elders (place and status only).
+        "registry.elder_erased.v1": lambda: {},
     }[envelope.type]()
 
 

@@ -38,7 +38,7 @@ def read_streams(conn: Connection, stream_ids: Sequence[str], up_to: dict[str, i
         statement = (select(*EVENT_COLUMNS).where(events_table.c.stream_id.in_(chunk))
                      .order_by(events_table.c.stream_id, events_table.c.sequence))
         for row in conn.execute(statement):
-            envelope = envelope_from_row(row)
+            envelope = envelope_from_row(row, conn)
             if up_to is None or envelope.sequence <= up_to.get(envelope.subject, envelope.sequence):
                 result[envelope.subject].append(envelope)
     return result

@@ -28,6 +28,7 @@ VALUE_OBJECTS = {
     "previous_level": SelfCareLevel,
     "income_sources": tuple,
     "reasons": tuple,
+    "departments": tuple,
     "previous_reasons": tuple,
 }
 
@@ -42,6 +43,11 @@ def to_domain_values(data: dict) -> dict:
 # stream's older events are repeats. Bounded by clearing: a miss only costs a decode.
 _decoded: dict[str, ElderEvent] = {}
 _DECODED_LIMIT = 200_000
+
+
+def forget_decoded() -> None:
+    """After an erasure: decoded events hold the personal values as they were read."""
+    _decoded.clear()
 
 
 def event_from_envelope(envelope: Envelope, catalogue: EventCatalogue) -> ElderEvent:

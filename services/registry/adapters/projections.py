@@ -93,7 +93,7 @@ class ElderDirectory:
         changes: dict[str, Counter] = {}
         for elder_id, sequence in last_sequence.items():
             rows = conn.execute(self._stream_upto, {"stream_id": elder_id, "sequence": sequence})
-            state = fold(elder_id, [event_from_envelope(envelope_from_row(r), self.catalogue) for r in rows])
+            state = fold(elder_id, [event_from_envelope(envelope_from_row(r, conn), self.catalogue) for r in rows])
             row = directory_row(state, self.policies())
             conn.execute(self._delete, {"elder_id": elder_id})
             conn.execute(self._insert, row)

@@ -1,13 +1,13 @@
 """The registry's pure domain: the information ledger of elders and their derived status."""
 from .commands import (AssessSelfCare, ChangeSupportStatus, CorrectDetails, ElderCommand, EntrustCarer,
-                       EvaluateStatus, MergeRecords, RecordDeath, RecordHospitalDischarge,
+                       EraseElder, EvaluateStatus, GiveConsent, WithdrawConsent, MergeRecords, RecordDeath, RecordHospitalDischarge,
                        RecordFacilityEntry, RecordFacilityExit, RecordHospitalisation, RecordMove,
                        RecordSupporterLeft, RecordSupporterReturned, RegisterElder, UnmergeRecords)
 from .elder import (CORRECTABLE_FIELDS, decide, decide_survivor_side, derive_status, evolve, evolve_all, fold,
                     fold_as_of, key_target_reasons_on, left_behind_start, next_review_date)
 from .events import (EVENT_CLASSES, EVENT_TYPES, BecameLeftBehind, CarerEntrusted, CeasedLeftBehind,
                      DerivedStatusEvent, DetailsCorrected, DuplicateAbsorbed, DuplicateReleased,
-                     ElderDied, ElderDischargedFromHospital, ElderEvent, ElderHospitalised, ElderMoved,
+                     ConsentGiven, ConsentWithdrawn, ElderDied, ElderDischargedFromHospital, ElderErased, ElderEvent, ElderHospitalised, ElderMoved,
                      EnteredFacility, LeftFacility,
                      ElderRegistered, KeyTargetChanged, RecordMergedInto, RecordUnmerged,
                      SelfCareAssessed, SupporterLeft, SupporterReturned, SupportStatusChanged)
@@ -19,7 +19,8 @@ __all__ = [
     # commands
     "ElderCommand", "RegisterElder", "CorrectDetails", "RecordSupporterLeft", "RecordSupporterReturned",
     "EntrustCarer", "AssessSelfCare", "ChangeSupportStatus", "RecordMove", "RecordHospitalisation",
-    "RecordHospitalDischarge", "RecordDeath", "MergeRecords", "UnmergeRecords", "EvaluateStatus",
+    "RecordHospitalDischarge", "RecordDeath", "EraseElder", "ElderErased", "GiveConsent", "WithdrawConsent",
+    "ConsentGiven", "ConsentWithdrawn", "MergeRecords", "UnmergeRecords", "EvaluateStatus",
     "RecordFacilityEntry", "RecordFacilityExit",
     # events
     "ElderEvent", "DerivedStatusEvent", "ElderRegistered", "DetailsCorrected", "SupporterLeft",

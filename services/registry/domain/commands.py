@@ -101,6 +101,26 @@ class RecordDeath(ElderCommand):
 
 
 @dataclass(frozen=True)
+class GiveConsent(ElderCommand):
+    scope: str
+    departments: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WithdrawConsent(ElderCommand):
+    scope: str
+    departments: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EraseElder(ElderCommand):
+    """Erase the elder's personal data, on a legal ground (who may is checked by the handler)."""
+
+    legal_ground: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class MergeRecords(ElderCommand):
     """Merge the duplicate record ``elder_id`` into ``survivor_id``."""
 

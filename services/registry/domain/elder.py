@@ -61,6 +61,15 @@ def decide(state: ElderState, command: c.ElderCommand, policy_book: PolicyBook,
     if decider is None:
         raise TypeError(f"the registry has no rule for {type(command).__name__}")
     _check_not_in_future(command, today)
+    if state.erased_on is not None:
+        if isinstance(command, c.EvaluateStatus):
+            return []                      # nothing is derived about an erased person any more
+        raise ConflictError(f"elder {state.elder_id}'s personal data was erased on {state.erased_on}; "
+                            f"the record takes no more commands", field="elder_id")
+    if isinstance(command, c.EraseElder):
+        if not state.is_registered:
+            raise NotFoundError(f"elder {state.elder_id} is not registered", field="elder_id")
+        return decider(state, command)     # any record may be erased, a closed one too
     if not isinstance(command, c.RegisterElder):
         _check_may_act_on(state, command)
     facts = decider(state, command)
@@ -365,7 +374,48 @@ def _release_duplicate(survivor: ElderState, command: c.UnmergeRecords) -> list[
                                 duplicate_id=command.elder_id, reason=command.reason)]
 
 
+def _give_consent(state: ElderState, command: c.GiveConsent) -> list[e.ElderEvent]:
+    new = tuple(sorted(set(command.departments) - set(state.consents.get(command.scope, ()))))
+    if not new:
+        raise CommandRejected(f"the elder's consent {command.scope} already names {', '.join(command.departments)}",
+                              field="departments")
+    return [e.ConsentGiven(elder_id=state.elder_id, effective_date=command.effective_date, scope=command.scope,
+                           departments=new)]
+
+
+def _withdraw_consent(state: ElderState, command: c.WithdrawConsent) -> list[e.ElderEvent]:
+    held = set(state.consents.get(command.scope, ()))
+    missing = sorted(set(command.departments) - held)
+    if missing:
+        raise CommandRejected(f"the elder's consent {command.scope} does not name {', '.join(missing)} "
+                              f"(names: {', '.join(sorted(held)) or 'none'})", field="departments")
+    return [e.ConsentWithdrawn(elder_id=state.elder_id, effective_date=command.effective_date, scope=command.scope,
+                               departments=tuple(sorted(set(command.departments))))]
+
+
+def _consent_given(state: ElderState, event: e.ConsentGiven) -> ElderState:
+    held = set(state.consents.get(event.scope, ())) | set(event.departments)
+    return replace(state, consents={**state.consents, event.scope: tuple(sorted(held))})
+
+
+def _consent_withdrawn(state: ElderState, event: e.ConsentWithdrawn) -> ElderState:
+    held = set(state.consents.get(event.scope, ())) - set(event.departments)
+    return replace(state, consents={**state.consents, event.scope: tuple(sorted(held))})
+
+
+def _erase(state: ElderState, command: c.EraseElder) -> list[e.ElderEvent]:
+    return [e.ElderErased(elder_id=state.elder_id, effective_date=command.effective_date,
+                          legal_ground=command.legal_ground, reason=command.reason)]
+
+
+def _erased(state: ElderState, event: e.ElderErased) -> ElderState:
+    return replace(state, erased_on=event.effective_date)
+
+
 _DECIDERS: dict[type, Decider] = {
+    c.EraseElder: _erase,
+    c.GiveConsent: _give_consent,
+    c.WithdrawConsent: _withdraw_consent,
     c.RegisterElder: _register,
     c.CorrectDetails: _correct_details,
     c.RecordSupporterLeft: _supporter_left,
@@ -650,6 +700,9 @@ _EVOLVERS: dict[type, Callable[[ElderState, e.ElderEvent], ElderState]] = {
     e.KeyTargetChanged: _key_target_changed,
     e.EnteredFacility: _entered_facility,
     e.LeftFacility: _left_facility,
+    e.ElderErased: _erased,
+    e.ConsentGiven: _consent_given,
+    e.ConsentWithdrawn: _consent_withdrawn,
 }
 
 

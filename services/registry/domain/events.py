@@ -211,12 +211,36 @@ class LeftFacility(ElderEvent):
     reason: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class ConsentGiven(ElderEvent):
+    TYPE: ClassVar[str] = "registry.consent_given.v1"
+
+    scope: str
+    departments: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsentWithdrawn(ElderEvent):
+    TYPE: ClassVar[str] = "registry.consent_withdrawn.v1"
+
+    scope: str
+    departments: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ElderErased(ElderEvent):
+    TYPE: ClassVar[str] = "registry.elder_erased.v1"
+
+    legal_ground: str
+    reason: str
+
+
 EVENT_CLASSES: tuple[type[ElderEvent], ...] = (
     ElderRegistered, DetailsCorrected, SupporterLeft, SupporterReturned, CarerEntrusted,
     SelfCareAssessed, SupportStatusChanged, ElderMoved, ElderHospitalised,
     ElderDischargedFromHospital, ElderDied, RecordMergedInto, DuplicateAbsorbed,
     RecordUnmerged, DuplicateReleased, BecameLeftBehind, CeasedLeftBehind, KeyTargetChanged,
-    EnteredFacility, LeftFacility,
+    EnteredFacility, LeftFacility, ConsentGiven, ConsentWithdrawn, ElderErased,
 )
 
 EVENT_TYPES: dict[str, type[ElderEvent]] = {cls.TYPE: cls for cls in EVENT_CLASSES}

@@ -153,6 +153,8 @@ class ElderState:
     admission_kind: str | None = None
     in_facility_since: date | None = None
     status_as_of: date | None = None
+    erased_on: date | None = None           # personal data erased: the record takes no more commands
+    consents: dict[str, tuple[str, ...]] = field(default_factory=dict)   # scope → departments named
     last_changed_on: dict[str, date] = field(default_factory=dict)
 
     @classmethod

@@ -87,7 +87,7 @@ class VisitPlanDirectory:
         for elder_id in ids:
             sequence = last_sequence[elder_id]
             rows = conn.execute(self._stream_upto, {"stream_id": elder_id, "sequence": sequence})
-            plan = fold(elder_id, [event_from_envelope(envelope_from_row(r), self.catalogue) for r in rows])
+            plan = fold(elder_id, [event_from_envelope(envelope_from_row(r, conn), self.catalogue) for r in rows])
             old = before.get(elder_id)
             flag = needs_reassignment.get(elder_id, bool(old.reassignment_needed) if old is not None else False)
             classes = " ".join(sorted(plan.classes))
