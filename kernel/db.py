@@ -157,3 +157,13 @@ def advisory_lock(engine: Engine, key: str, wait: bool):
             conn.close()
         except DBAPIError:
             conn.invalidate()          # the session, and with it the lock, is gone already
+
+
+def serialise_in_transaction(conn, key: str) -> None:
+    """Make concurrent transactions that pass the same ``key`` run one after the other, from
+    here to their commit (PostgreSQL: a transaction advisory lock). SQLite's write
+    transactions (``BEGIN IMMEDIATE``) are serialised already. For a read that decides a
+    number the append that follows must not share with a concurrent writer's."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy import text
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})

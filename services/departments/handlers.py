@@ -18,6 +18,7 @@ import structlog
 from sqlalchemy import and_, func, select
 
 from kernel.clock import start_of_local_day
+from kernel.db import serialise_in_transaction
 from kernel.divisions import significant_prefix
 from kernel.envelope import Actor, PendingEvent
 from kernel.errors import CommandRejected, NotFoundError, ValidationError
@@ -280,6 +281,8 @@ def issue_payment_file(db, calls, jurisdiction: str, month: str, actor: Actor, t
 
     def write():
         with db.unit_of_work() as uow:
+            # Two finance clerks issuing at once must not both number their file N + 1.
+            serialise_in_transaction(uow.conn, f"departments:payment-file:{run_id}")
             issued_before = uow.conn.execute(select(func.count(func.distinct(payments.c.file_id))).where(
                 payments.c.run_id == run_id)).scalar_one()
             file_id = f"{run_id}.file-{issued_before + 1}"     # one path segment (no slash)

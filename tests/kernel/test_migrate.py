@@ -3,7 +3,10 @@ containers of two new pods do not run the same upgrade at once."""
 import threading
 import time
 
+import pytest
+
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from kernel.db import normalise_url
@@ -98,3 +101,27 @@ def test_timers_skip_the_tick_when_another_replica_holds_the_task():
         service.sweep_on_timer()
         service.deliver_on_timer()
     assert not sweep.called and not deliver.called
+
+
+def test_transactions_serialised_on_one_key_run_one_after_the_other(postgres_url):
+    """The second holder of a key waits for the first's commit; another key does not wait."""
+    from sqlalchemy import text
+
+    from kernel.db import create_service_engine, serialise_in_transaction
+    engine = create_service_engine(postgres_url)
+    try:
+        with engine.connect() as first, engine.connect() as second:
+            first.begin()
+            serialise_in_transaction(first, "departments:payment-file:run-1")
+            second.begin()
+            second.execute(text("SET LOCAL lock_timeout = '300ms'"))
+            serialise_in_transaction(second, "departments:payment-file:run-2")
+            with pytest.raises(OperationalError, match="lock timeout"):
+                serialise_in_transaction(second, "departments:payment-file:run-1")
+            second.rollback()
+            first.commit()
+            second.begin()
+            serialise_in_transaction(second, "departments:payment-file:run-1")     # free once committed
+            second.commit()
+    finally:
+        engine.dispose()
