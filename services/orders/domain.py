@@ -346,8 +346,24 @@ def decide_decline(state: Order, command: DeclineOrder, candidates: list[Candida
     _check_offered_to(state, command.facility_id, "declined")
     if not command.reason.strip():
         raise ValidationError({"reason": ["must say why the facility cannot take the order"]})
-    events: list = [OrderDeclined(state.order_id, command.facility_id, command.reason)]
-    declined = state.declined_by + (command.facility_id,)
+    return _declined(state, command.facility_id, command.reason, candidates)
+
+
+def decide_facility_stopped(state: Order, facility_id: str, reason: str, candidates: list[Candidate],
+                            today: date) -> list:
+    """The facility stopped operating: an order it was offered, or accepted for today or
+    later, goes to the next nearest facility as if it had declined. One it accepted for an
+    earlier day stays: it may have been delivered and is still the facility's to complete."""
+    if state.facility_id != facility_id:
+        return []
+    if state.status == "offered" or (state.status == "accepted" and state.service_date >= today):
+        return _declined(state, facility_id, reason, candidates)
+    return []
+
+
+def _declined(state: Order, facility_id: str, reason: str, candidates: list[Candidate]) -> list:
+    events: list = [OrderDeclined(state.order_id, facility_id, reason)]
+    declined = state.declined_by + (facility_id,)
     routed = route(state.division_code, candidates, excluded=declined)
     if routed is not None:
         return events + [_offer(state.order_id, state.service_kind, state.service_date, routed)]

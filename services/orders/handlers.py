@@ -298,21 +298,25 @@ STOPPED = {"facilities.facility_suspended.v1": "机构暂停运营", "facilities
 
 def apply_facility_event(uow, envelope: Envelope) -> int:
     """A consumed facilities event, in the consumer's transaction: the view of the facility,
-    and when it stops operating, every order still waiting for its acceptance goes to the
-    next nearest facility (as if it had declined). Answers how many orders moved."""
+    and when it stops operating, every order it was offered, or accepted for today or later,
+    goes to the next nearest facility (as if it had declined). Answers how many orders moved."""
     if not apply_facility_fact(uow.conn, envelope) or envelope.type not in STOPPED:
         return 0
-    waiting = uow.conn.execute(select(orders.c.order_id).where(
-        orders.c.facility_id == envelope.subject, orders.c.status == "offered")).scalars().all()
-    for order_id in waiting:
+    today = uow.clock.today()
+    held = uow.conn.execute(select(orders.c.order_id).where(
+        orders.c.facility_id == envelope.subject, orders.c.status.in_(("offered", "accepted")))).scalars().all()
+    moved = 0
+    for order_id in held:
         state = load_order(uow, order_id)
         found, loaded = candidates(uow.conn, state.division_code, state.service_kind, state.service_date)
-        command = d.DeclineOrder(order_id, envelope.subject, f"{STOPPED[envelope.type]}（{envelope.type}）")
-        _append(uow, d.decide_decline(state, command, found), state, SYSTEM, loaded)
-    if waiting:
-        log.info("orders moved from a facility that stopped operating", facility_id=envelope.subject,
-                 orders=len(waiting))
-    return len(waiting)
+        events = d.decide_facility_stopped(state, envelope.subject, f"{STOPPED[envelope.type]}（{envelope.type}）",
+                                           found, today)
+        if events:
+            _append(uow, events, state, SYSTEM, loaded)
+            moved += 1
+    if moved:
+        log.info("orders moved from a facility that stopped operating", facility_id=envelope.subject, orders=moved)
+    return moved
 
 
 # --- reads --------------------------------------------------------------------------------

@@ -172,3 +172,20 @@ def test_the_domain_and_the_contracts_name_the_same_codes():
     assert d.SERVICE_KINDS == orders.SERVICE_KINDS == tuple(k.value for k in HomeServiceKind)
     assert d.CALLERS == orders.CALLERS and d.UNACCEPTED_REASONS == orders.UNACCEPTED_REASONS
     assert {name for name, _ in d.NEARNESS} | {"chosen"} == set(orders.NEARNESS)
+
+
+def test_a_facility_that_stops_gives_up_what_it_was_offered_or_owes_from_today_on():
+    events, offered = placed()
+    stopped = d.decide_facility_stopped(offered, "f-village", "机构已关闭", ALL, TODAY)
+    assert [type(e) for e in stopped] == [d.OrderDeclined, d.OrderOffered] and stopped[1].facility_id == "f-township"
+    assert d.decide_facility_stopped(offered, "f-township", "机构已关闭", ALL, TODAY) == []      # not its order
+    events += d.decide_accept(offered, d.AcceptOrder("o1", "f-village"))
+    accepted = d.fold("o1", events)
+    assert [type(e) for e in d.decide_facility_stopped(accepted, "f-village", "机构已关闭", ALL, TODAY)] == \
+        [d.OrderDeclined, d.OrderOffered]
+    later = TODAY + timedelta(days=1)                 # its day is past: it may have been delivered
+    assert d.decide_facility_stopped(accepted, "f-village", "机构已关闭", ALL, later) == []
+    alone = d.decide_facility_stopped(accepted, "f-village", "机构已关闭", [SAME_VILLAGE], TODAY)
+    assert [type(e) for e in alone] == [d.OrderDeclined, d.OrderUnaccepted]
+    done = d.fold("o1", events + d.decide_complete(accepted, d.CompleteOrder("o1", "f-village", TODAY), 0, TODAY))
+    assert d.decide_facility_stopped(done, "f-village", "机构已关闭", ALL, TODAY) == []

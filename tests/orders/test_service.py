@@ -186,18 +186,30 @@ def test_every_facility_declining_raises_the_order_at_once(system):
     assert system.rpc.orders.raise_overdue() == 0
 
 
-def test_orders_waiting_on_a_facility_that_is_suspended_go_to_the_next_nearest(system):
-    waiting = system.place()
-    accepted = system.place(service_kind="bathing")
-    system.act("accept_order", accepted, "f-village")
+def test_orders_a_suspended_facility_still_owes_go_to_the_next_nearest(system):
+    waiting = system.place()                                                  # offered to it, meals
+    later = system.place(service_kind="bathing", service_date=(TODAY + timedelta(days=1)).isoformat())
+    system.act("accept_order", later, "f-village")                            # accepted for tomorrow
+    earlier = system.place(service_kind="bathing")
+    system.act("accept_order", earlier, "f-village")                          # accepted for today
+    system.clocks["orders"].offset += timedelta(hours=25)                     # orders' today: tomorrow
     system.rpc.facilities.suspend_facility({"facility_id": "f-village", "effective_date": TODAY.isoformat(),
                                             "reason": "厨房整修"}, CLERK)
     wait_for(lambda: system.rpc.orders.get_order(waiting["order_id"])["facility_id"] == "f-township",
              message="the waiting order to move")
     moved = system.rpc.orders.get_order(waiting["order_id"])
     assert (moved["status"], moved["declined_by"]) == ("offered", ["f-village"])
-    assert system.rpc.orders.get_order(accepted["order_id"])["status"] == "accepted"   # taken: the facility's to do
-    assert system.place()["facility_id"] == "f-township"                               # no longer offered there
+    # Nobody else bathes elders: tomorrow's bath is unrouted and raised, not left with a closed door.
+    wait_for(lambda: system.rpc.orders.get_order(later["order_id"])["status"] == "unrouted",
+             message="the accepted order to leave the facility")
+    assert system.rpc.orders.get_order(later["order_id"])["unaccepted"] is True
+    wait_for(lambda: len(system.rpc.notifications.list_alerts({"kind": "home_service_unaccepted",
+                                                               "division_code": "410928000000"})) == 1,
+             message="the alert")
+    # A bath of an earlier day may have been given: it stays the facility's to complete.
+    assert system.rpc.orders.get_order(earlier["order_id"])["status"] == "accepted"
+    assert system.act("complete_order", earlier, "f-village", delivered_on=TODAY.isoformat())["status"] == "completed"
+    assert system.place(service_date=(TODAY + timedelta(days=1)).isoformat())["facility_id"] == "f-township"
 
 
 def test_bad_orders_are_refused_naming_the_field_and_write_nothing(system):
