@@ -187,6 +187,7 @@ class CheckpointFinding:
     first_bad_from: int | None = None    # the first differing position lies in first_bad_from..first_bad_to
     first_bad_to: int | None = None
     held_by: tuple[str, ...] = ()
+    truncated: bool = False              # the log ends before a position this checkpoint vouches for
 
 
 def _held(item) -> HeldCheckpoint:
@@ -236,6 +237,7 @@ def check_log_against(leaves: list[bytes], checkpoints, public_keys: dict[str, d
     for previous, h in zip([None] + held[:-1], held):
         checkpoint, size = h.checkpoint, h.checkpoint.tree_size
         problem, located = signature[id(h)], None
+        truncated = problem is None and (size > length or (h.event_position or 0) > length)
         if problem is None and size > length:
             problem = (f"the log has {length} events but {size} were sealed "
                        f"(events removed from the tail after position {length})")
@@ -261,7 +263,7 @@ def check_log_against(leaves: list[bytes], checkpoints, public_keys: dict[str, d
                 problem = f"not consistent with the checkpoint of size {previous.checkpoint.tree_size}"
         findings.append(CheckpointFinding(problem is None, size, checkpoint.sealed_at, problem,
                                           None if problem is None else last_good,
-                                          located and located[0], located and located[1], h.held_by))
+                                          located and located[0], located and located[1], h.held_by, truncated))
     return findings
 
 
@@ -346,7 +348,20 @@ class LogAudit:
         return {"service": self.source, "ok": self.ok,
                 "chain": {"ok": chain.ok, "checked": chain.checked, "first_bad_position": chain.first_bad_position,
                           "problem": chain.problem, "head_hash": chain.head_hash},
-                "checkpoints": [asdict(f) for f in self.findings]}
+                "first_bad": self.first_bad, "checkpoints": [asdict(f) for f in self.findings]}
+
+    @property
+    def first_bad(self) -> dict | None:
+        """Where the log first differs from what was sealed: the chain's own first bad position,
+        else the range the checkpoints locate a rewrite to, else where a cut tail now ends."""
+        if not self.chain.ok:
+            return {"from": self.chain.first_bad_position, "to": self.chain.first_bad_position, "kind": "chain"}
+        located = next((f for f in self.findings if f.first_bad_from is not None), None)
+        if located is not None:
+            return {"from": located.first_bad_from, "to": located.first_bad_to, "kind": "rewritten"}
+        if any(f.truncated for f in self.findings):
+            return {"from": self.chain.checked + 1, "to": self.chain.checked + 1, "kind": "truncated"}
+        return None
 
 
 def audit_log(source: str, engine: Engine, checkpoints, public_keys: dict[str, dict],
