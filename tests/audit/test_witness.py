@@ -87,3 +87,37 @@ def _edited_payload(engine):
     with engine.connect() as conn:
         data = conn.execute(text("SELECT data FROM events WHERE position = 2")).scalar()
     return data.replace("2026", "2025", 1)
+
+
+def test_the_relayed_tail_cut_or_rewritten_fails_verify_with_the_position(sealed_county, monkeypatch):
+    """Today's probe: the events relayed since the last (hourly) checkpoint could be deleted or
+    rewritten and `audit verify` exited 0. Now the batch is sealed as it is relayed."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from cli.audit import audit_app
+    registry, sealer, urls, _ = sealed_county
+    registry.register_elder(registration(left_on="2025-12-01"), CLERK)
+    witness = create_service_engine(urls["audit"])
+    wait_for(lambda: held_evidence_of(witness, "registry", "audit"))
+    [held] = held_evidence_of(witness, "registry", "audit")
+    witness.dispose()
+    sealer.container.stop()                  # the attacker works on a database nobody writes to
+    for name, value in (("REGISTRY_DATABASE_URL", urls["registry"]), ("AUDIT_DATABASE_URL", urls["audit"]),
+                        ("CHECKPOINT_KEY_DIR", str(sealer.key_dir))):
+        monkeypatch.setenv(name, value)
+
+    def verify():
+        result = CliRunner().invoke(audit_app, ["verify", "registry", "--json"])
+        return result.exit_code, json.loads(result.stdout)[0]["first_bad"]
+
+    assert verify() == (0, None)
+    log = create_service_engine(urls["registry"])
+    _drop_guard(log)
+    from tests.audit.test_sealed_tail import delete_after, rewrite_from as rewrite_column
+    rewrite_column(log, held.event_position, "recorded_time", "2026-11-23T00:00:00.000000Z")   # the last event
+    assert verify() == (1, {"from": held.event_position, "to": held.event_position, "kind": "rewritten"})
+    delete_after(log, 1)
+    assert verify() == (1, {"from": 2, "to": 2, "kind": "truncated"})
+    log.dispose()
