@@ -17,12 +17,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("held_checkpoints") as table:
-        table.add_column(sa.Column("event_position", sa.BigInteger()))
-        table.add_column(sa.Column("event_hash", sa.String(64)))
+    op.add_column("held_checkpoints", sa.Column("event_position", sa.BigInteger()))
+    op.add_column("held_checkpoints", sa.Column("event_hash", sa.String(64)))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("held_checkpoints") as table:
-        table.drop_column("event_hash")
-        table.drop_column("event_position")
+    # Plain DROP COLUMN (SQLite 3.35+, PostgreSQL): no table copy for two nullable columns.
+    for column in ("event_hash", "event_position"):
+        op.execute(f"ALTER TABLE held_checkpoints DROP COLUMN {column}")
