@@ -195,19 +195,25 @@ def _held(item) -> HeldCheckpoint:
 
 
 def merge_held(items) -> list[HeldCheckpoint]:
-    """One entry per (tree size, root) found anywhere, oldest first; the event position and hash
-    of whichever witness received it, and every place that holds it."""
-    merged: dict[tuple[int, str], HeldCheckpoint] = {}
+    """One entry per (tree size, root) found anywhere, oldest first, with the event position
+    and hash a witness recorded and every place that holds it. Witnesses that recorded the
+    event differently keep an entry each, so that the one the log contradicts is reported."""
+    groups: dict[tuple[int, str], list[HeldCheckpoint]] = {}
     for item in map(_held, items):
-        key = (item.checkpoint.tree_size, item.checkpoint.root_hash)
-        known = merged.get(key)
-        if known is None:
-            merged[key] = item
-            continue
-        merged[key] = HeldCheckpoint(
-            known.checkpoint, known.event_position or item.event_position, known.event_hash or item.event_hash,
-            known.held_by + tuple(w for w in item.held_by if w not in known.held_by))
-    return sorted(merged.values(), key=lambda h: (h.checkpoint.tree_size, h.checkpoint.sealed_at))
+        group = groups.setdefault((item.checkpoint.tree_size, item.checkpoint.root_hash), [])
+        event = (item.event_position, item.event_hash)
+        for index, known in enumerate(group):
+            if item.event_position is None or known.event_position is None \
+                    or (known.event_position, known.event_hash) == event:
+                group[index] = HeldCheckpoint(
+                    known.checkpoint, known.event_position or item.event_position,
+                    known.event_hash or item.event_hash,
+                    known.held_by + tuple(w for w in item.held_by if w not in known.held_by))
+                break
+        else:
+            group.append(item)
+    return sorted((h for group in groups.values() for h in group),
+                  key=lambda h: (h.checkpoint.tree_size, h.checkpoint.sealed_at))
 
 
 def _where(low: int, high: int) -> str:

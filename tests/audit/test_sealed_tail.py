@@ -159,3 +159,18 @@ def test_a_witness_holds_where_each_checkpoint_event_sat(relayed, tmp_path):
     with relayed.connect() as conn:
         hashes = dict(conn.execute(select(events.c.position, events.c.hash)).all())
     assert all(h.event_hash == hashes[h.event_position] for h in held)
+
+
+def test_two_witnesses_that_recorded_a_checkpoint_event_differently_are_both_checked(relayed, tmp_path):
+    """A fork on the wire (one witness was sent another event at position 9): the record the
+    live log contradicts is reported, the one it matches is not."""
+    from dataclasses import replace
+    witness = create_service_engine(f"sqlite:///{tmp_path / 'audit.db'}")
+    held = held_evidence_of(witness, "registry", "audit")
+    witness.dispose()
+    forked = replace(held[1], event_hash="ab" * 32, held_by=("visits",))
+    report = audit_log("registry", relayed, held + [forked], load_public_keys(tmp_path / "keys" / "public_keys.yml"))
+    assert not report.ok
+    [bad] = [f for f in report.findings if not f.ok]
+    assert (bad.tree_size, bad.held_by, bad.first_bad_from, bad.first_bad_to) == (8, ("visits",), 9, 9)   # root 8 still matches
+    assert "position 9 (this checkpoint's event) is not the one the witnesses received" in bad.problem
