@@ -337,7 +337,15 @@ def _print_verification(reports) -> None:
         if len(bad) > 3:
             problems += f"\n… and {len(bad) - 3} later checkpoints"
         table.add_row(report.source, str(report.chain.checked), chain, str(len(report.findings)), problems)
-    Console().print(table)
+    out = Console()
+    out.print(table)
+    for report in reports:
+        if (first := report.first_bad) is not None:
+            where = f"position {first['from']}" if first["from"] == first["to"] else \
+                f"a position in {first['from']}..{first['to']}"
+            what = {"chain": "the hash chain breaks", "rewritten": "history was rewritten",
+                    "truncated": "the log was cut: events are missing"}[first["kind"]]
+            out.print(f"[bold red]✗ {report.source}: {what} from {where}[/]")
 
 
 def main() -> None:

@@ -174,3 +174,14 @@ def test_two_witnesses_that_recorded_a_checkpoint_event_differently_are_both_che
     [bad] = [f for f in report.findings if not f.ok]
     assert (bad.tree_size, bad.held_by, bad.first_bad_from, bad.first_bad_to) == (8, ("visits",), 9, 9)   # root 8 still matches
     assert "position 9 (this checkpoint's event) is not the one the witnesses received" in bad.problem
+
+
+def test_the_table_ends_with_where_each_log_first_differs(relayed):
+    from cli.audit import audit_app
+    rewrite_from(relayed, 7, "data", '{"number":77,"text":"hello"}')
+    result = CliRunner().invoke(audit_app, ["verify", "registry"], terminal_width=200)
+    assert result.exit_code == 1
+    assert "✗ registry: history was rewritten from a position in 6..8" in result.output
+    delete_after(relayed, 5)
+    result = CliRunner().invoke(audit_app, ["verify", "registry"], terminal_width=200)
+    assert "✗ registry: the log was cut: events are missing from position 6" in result.output
