@@ -4,14 +4,14 @@ a log's last events shows in ``audit verify`` and a rewrite is located (kernel.c
 Nullable: checkpoints held before this revision have neither.
 
 Revision ID: k0007
-Revises: k0005 (independent of k0006: either may be applied first)
+Revises: k0006
 Create Date: 2026-12-07
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "k0007"
-down_revision = "k0005"
+down_revision = "k0006"
 branch_labels = None
 depends_on = None
 
