@@ -372,3 +372,86 @@ def bench_verify(backend: Backend, log: EventLog) -> Result:
                      "canonical envelope JSON assembled from the stored columns, SHA-256, position and "
                      "link checks"),
         baseline_does="the same streamed SELECT (yield_per 20000), rows only: no decoding, no hashing")
+
+
+# -- relay with a checkpoint after every batch --------------------------------------------
+def bench_seal(backend: Backend, n: int, amqp_uri: str) -> Result:
+    """What sealing the tail costs the relay: events are appended a relay batch at a time (not
+    timed) and published; the kernel side signs a checkpoint after every published batch (the
+    sealer's worst case, ``CHECKPOINTS.after_batch_seconds: 0``, inline in the relay's loop;
+    it publishes the checkpoint events too), the baseline is the same relay without them.
+    Each side has a log of its own; only publishing (and sealing) is timed."""
+    import shutil
+    import tempfile
+
+    from kernel.checkpoints import CheckpointSigner, LogSealer, init_keys
+    from kernel.clock import SystemClock
+
+    key_dir = tempfile.mkdtemp(prefix="bench-keys-")
+    try:
+        init_keys([workload.SOURCE], key_dir)
+        signer = CheckpointSigner.from_key_dir(workload.SOURCE, key_dir)
+        baseline_seconds, _ = _relay_batch_by_batch(backend, n, amqp_uri, lambda log: None)
+        kernel_seconds, checkpoints = _relay_batch_by_batch(
+            backend, n, amqp_uri, lambda log: LogSealer(log.engine, log.store, signer, SystemClock()))
+    finally:
+        shutil.rmtree(key_dir, ignore_errors=True)
+    return Result(
+        "seal", backend.name, n, kernel_seconds, baseline_seconds,
+        kernel_does=(f"OutboxRelay.publish_pending ({RELAY_BATCH}/batch, confirms per batch, cursor tx), then "
+                     "LogSealer.seal after every batch: read the batch's hashes, extend the compact Merkle "
+                     "range, Ed25519 signature, append audit.checkpoint_sealed.v1 (relayed with the next batch)"),
+        baseline_does=f"the same OutboxRelay.publish_pending per appended batch of {RELAY_BATCH}, no checkpoint",
+        min_ratio=0.8, details={"checkpoints signed": checkpoints})
+
+
+def _relay_batch_by_batch(backend: Backend, n: int, amqp_uri: str, make_sealer) -> tuple[float, int]:
+    """Append RELAY_BATCH events, publish them (and seal), repeat; returns the publish+seal
+    seconds and the number of checkpoints. A queue bound to the exchange takes the messages
+    (an unbound exchange would return them, and the relay would record them as unroutable)."""
+    from kernel.checkpoints import CHECKPOINT_EVENT
+
+    url, engine = new_service_database(backend, "seal")
+    log = EventLog(url, engine, SqlAlchemyEventStore(engine, workload.SOURCE, workload.bench_catalogue()), n)
+    log.store.catalogue.merge(_audit_catalogue())
+    relay = OutboxRelay(engine, log.store, amqp_uri, batch_size=RELAY_BATCH)
+    sealer, seconds, checkpoints, versions = make_sealer(log), 0.0, 0, {}
+    queue = f"benchseal.{uuid.uuid4().hex[:8]}"
+    try:
+        relay.publisher.connect()
+        relay.publisher.declare_exchange(relay.exchange)
+        with kombu.Connection(amqp_uri) as connection:
+            channel = connection.channel()
+            channel.queue_declare(queue, durable=False, auto_delete=False)
+            channel.queue_bind(queue, relay.exchange, routing_key="#")
+            for batch in workload.plan_batches(n, RELAY_BATCH, 10, 1000):
+                streams = {stream for stream, _ in batch}
+                with transaction(engine) as conn:
+                    log.store.append(conn, [workload.pending(s, d) for s, d in batch],
+                                     {s: versions.get(s, 0) for s in streams})
+                for stream, _ in batch:
+                    versions[stream] = versions.get(stream, 0) + 1
+                started = time.perf_counter()
+                relay.run_until_caught_up()
+                if sealer is not None and sealer.seal() is not None:
+                    checkpoints += 1
+                seconds += time.perf_counter() - started
+            started = time.perf_counter()
+            relay.run_until_caught_up()             # the last checkpoint event
+            seconds += time.perf_counter() - started
+            channel.queue_delete(queue)
+        with engine.connect() as conn:
+            sealed = conn.execute(select(func.count()).select_from(events_table)
+                                  .where(events_table.c.type == CHECKPOINT_EVENT)).scalar()
+        if sealed != checkpoints or relay.cursor_position() != n + checkpoints:
+            raise AssertionError(f"{checkpoints} checkpoints signed, {sealed} in the log; relay at "
+                                 f"{relay.cursor_position()}, log at {n + checkpoints}")
+        return seconds, checkpoints
+    finally:
+        relay.release()
+        log.dispose()
+
+
+def _audit_catalogue():
+    from contracts import audit
+    return audit.catalogue()

@@ -27,7 +27,7 @@ from bench.imports_load import DEFAULT_IMPORT_ROWS, bench_imports
 from bench.orders_load import DEFAULT_ORDER_ELDERS, DEFAULT_ORDER_FACILITIES, DEFAULT_ORDERS, bench_orders
 from bench.infra import EventLog, open_backend, progress, rabbit_version, seed_log, throwaway_vhost
 
-BENCHMARKS = ("append", "relay", "rebuild", "verify", "audit", "registry", "visits", "facilities", "notifications", "subsidies", "cluster",
+BENCHMARKS = ("append", "relay", "seal", "rebuild", "verify", "audit", "registry", "visits", "facilities", "notifications", "subsidies", "cluster",
               "gateway", "accounts", "imports", "personal", "orders")
 BACKENDS = ("sqlite", "postgresql")
 DEFAULT_EVENTS = 20_000
@@ -138,6 +138,14 @@ def run(events: int, only, backends, amqp_uri: str | None = None,
                 finally:
                     if relay_log is not log:
                         relay_log.dispose()
+            if "seal" in only:
+                progress(f"{backend_name}: relay with a checkpoint after every batch, {relay_events:,} events …")
+                if amqp_uri is not None:
+                    results.append(best_of([cases.bench_seal(backend, relay_events, amqp_uri) for _ in range(repeat)]))
+                else:
+                    with throwaway_vhost() as vhost_uri:
+                        results.append(best_of([cases.bench_seal(backend, relay_events, vhost_uri)
+                                                for _ in range(repeat)]))
             if "rebuild" in only:
                 progress(f"{backend_name}: rebuild, {events:,} events …")
                 results.append(best_of([cases.bench_rebuild(backend, log) for _ in range(repeat)]))
@@ -187,7 +195,7 @@ def run(events: int, only, backends, amqp_uri: str | None = None,
         # services' databases are SQLite files, so the row runs once, under sqlite.
         progress(f"cluster: {DEFAULT_CLUSTER_COMMANDS:,} registry commands through a 3-node quorum cluster and one node …")
         results.append(bench_cluster("sqlite", DEFAULT_CLUSTER_COMMANDS))
-    if "relay" in only:
+    if "relay" in only or "seal" in only:
         versions.append(rabbit_version())
     order = {name: i for i, name in enumerate(BENCHMARKS)}
     order.update({"personal_append": order["personal"], "personal_read": order["personal"]})

@@ -61,9 +61,12 @@ def verify(services: list[str] = typer.Argument(None, help="default: every seali
            public_keys: Optional[str] = typer.Option(None, help="public key list (default: <key_dir>/public_keys.yml)"),
            bundle: Optional[Path] = typer.Option(None, help="check an exported bundle offline instead"),
            as_json: bool = typer.Option(False, "--json")):
-    """Each log's hash chain, and each checkpoint the witness holds for it (signature, the
-    live log still produces the sealed root, consecutive checkpoints consistent). With
-    ``--bundle``: the bundle's manifest, signatures, consistency and every event's proof."""
+    """Each log's hash chain, and every checkpoint found for it, in every witness and in the
+    log itself (signature; the live log still produces the sealed root and, where a witness
+    recorded it, the hash the checkpoint's event had; consecutive checkpoints consistent). A
+    cut tail is named by the position the log now ends at, a rewrite by the range between the
+    last checkpointed position that matches and the first that does not. With ``--bundle``:
+    the bundle's manifest, signatures, consistency and every event's proof."""
     if bundle is not None:
         _verify_bundle(bundle, as_json)
     from kernel.checkpoints import audit_log
@@ -108,25 +111,32 @@ def _verify_bundle(directory: Path, as_json: bool):
 
 def _held_everywhere(config, sources) -> dict:
     """Per source, the checkpoints held by every witness (the audit service and each other
-    service), once each; two witnesses holding different roots for one size both appear, and
-    the one the live log cannot produce is reported. Each witness database is opened once."""
+    service), once each (``kernel.checkpoints.HeldCheckpoint``: with the position and hash its
+    event had, and who holds it); two witnesses holding different roots for one size both
+    appear, and the one the live log cannot produce is reported. Each witness database is
+    opened once."""
     from contracts.services import SEALING_SERVICES
-    from kernel.witness import held_checkpoints_of
+    from kernel.checkpoints import merge_held
+    from kernel.witness import held_evidence_of
     from sqlalchemy.exc import OperationalError, ProgrammingError
-    found: dict[str, dict] = {source: {} for source in sources}
+    found: dict[str, list] = {source: [] for source in sources}
     for witness_name in ("audit",) + SEALING_SERVICES:
         witness = _engine(config, witness_name)
         try:
             for source in sources:
                 if source == witness_name:
-                    continue            # a log does not witness itself
-                for checkpoint in held_checkpoints_of(witness, source):
-                    found[source].setdefault((checkpoint.tree_size, checkpoint.root_hash), checkpoint)
+                    continue            # its own checkpoints are read from the log by audit_log
+                found[source] += held_evidence_of(witness, source, witness_name)
         except (OperationalError, ProgrammingError):
             pass    # a witness whose database is absent or not migrated holds nothing
         finally:
             witness.dispose()
-    return {source: sorted(held.values(), key=lambda c: (c.tree_size, c.sealed_at)) for source, held in found.items()}
+    return {source: merge_held(held) for source, held in found.items()}
+
+
+def _held_checkpoints(config, sources) -> dict:
+    """The signed checkpoints alone (proofs and bundles carry only those)."""
+    return {source: [h.checkpoint for h in held] for source, held in _held_everywhere(config, sources).items()}
 
 
 @audit_app.command()
@@ -145,7 +155,7 @@ def prove(service: str, position: int, out: Optional[Path] = typer.Option(None, 
         row = conn.execute(select(events).where(events.c.position == position)).first()
     if row is None:
         _fail(f"{service} has no event at position {position}")
-    covering = [c for c in _held_everywhere(config, [service])[service] if c.tree_size >= position]
+    covering = [c for c in _held_checkpoints(config, [service])[service] if c.tree_size >= position]
     if not covering:
         _fail(f"no checkpoint held for {service} covers position {position} yet; wait for the next seal")
     checkpoint = covering[0]
@@ -196,7 +206,7 @@ def export(out: Path, services: list[str] = typer.Option(None, "--service", help
     keys_file = Path(public_keys or repository_path(
         f"{setting(config, 'CHECKPOINTS', 'key_dir', 'var/keys')}/{PUBLIC_KEYS_FILE}"))
     chosen = _sealing_services(services)
-    held = _held_everywhere(config, chosen)
+    held = _held_checkpoints(config, chosen)
     logs = {s: (_engine(config, s), held[s]) for s in chosen}
     utc = lambda moment: moment and (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))  # noqa: E731
     manifest = export_bundle(out, logs, keys_file, jurisdiction, utc(since), utc(until),
@@ -317,14 +327,25 @@ def trace_disbursement(event_id: str, as_json: bool = typer.Option(False, "--jso
 
 
 def _print_verification(reports) -> None:
-    table = Table("service", "events", "hash chain", "checkpoints held", "checkpoint problems", title="audit verify")
+    table = Table("service", "events", "hash chain", "checkpoints", "checkpoint problems", title="audit verify")
     for report in reports:
         chain = "[green]intact[/]" if report.chain.ok else \
             f"[red]broken at {report.chain.first_bad_position}: {report.chain.problem}[/]"
         bad = [f for f in report.findings if not f.ok]
-        problems = "\n".join(f"size {f.tree_size} ({f.sealed_at}): {f.problem}" for f in bad) or "[green]none[/]"
+        # Every checkpoint after a rewrite fails alike: the first few say where, a count says how many.
+        problems = "\n".join(f"size {f.tree_size} ({f.sealed_at}): {f.problem}" for f in bad[:3]) or "[green]none[/]"
+        if len(bad) > 3:
+            problems += f"\n… and {len(bad) - 3} later checkpoints"
         table.add_row(report.source, str(report.chain.checked), chain, str(len(report.findings)), problems)
-    Console().print(table)
+    out = Console()
+    out.print(table)
+    for report in reports:
+        if (first := report.first_bad) is not None:
+            where = f"position {first['from']}" if first["from"] == first["to"] else \
+                f"a position in {first['from']}..{first['to']}"
+            what = {"chain": "the hash chain breaks", "rewritten": "history was rewritten",
+                    "truncated": "the log was cut: events are missing"}[first["kind"]]
+            out.print(f"[bold red]✗ {report.source}: {what} from {where}[/]")
 
 
 def main() -> None:

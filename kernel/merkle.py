@@ -196,3 +196,32 @@ class MerkleTree:
         if m <= k:
             return self._subproof(m, start, start + k, whole) + [self._range_root(start + k, end)]
         return self._subproof(m - k, start + k, end, False) + [self._range_root(start, start + k)]
+
+
+class CompactRange:
+    """The right edge of a growing tree: one root per perfect subtree (at most log₂ n of
+    them), so appending k leaves and taking the root costs O(k + log n), not O(n). The
+    sealer keeps one per log and seals after every relayed batch without re-reading the log."""
+
+    def __init__(self):
+        self.size = 0
+        self._peaks: list[tuple[int, bytes]] = []      # (width, subtree root), widest first
+
+    def extend(self, leaves) -> None:
+        for leaf in leaves:
+            width, node = 1, leaf
+            while self._peaks and self._peaks[-1][0] == width:
+                left_width, left = self._peaks.pop()
+                width, node = left_width + width, node_hash(left, node)
+            self._peaks.append((width, node))
+            self.size += 1
+
+    def root(self) -> bytes:
+        """MTH of the leaves so far: the RFC's split at the largest power of two makes the
+        widest peak the left subtree, so the root is the peaks folded from the right."""
+        if not self._peaks:
+            return EMPTY_ROOT
+        node = self._peaks[-1][1]
+        for _, left in reversed(self._peaks[:-1]):
+            node = node_hash(left, node)
+        return node

@@ -144,6 +144,11 @@ class OutboxRelayRunner(DependencyProvider):
         self._stopped = threading.Event()
         self._running = False
         self.relay: OutboxRelay | None = None
+        self._after_batch: list = []
+
+    def after_batch(self, callback) -> None:
+        """Call ``callback(count)`` after every batch the broker confirmed (the sealer's cue)."""
+        self._after_batch.append(callback)
 
     def start(self):
         database = find_database(self.container)
@@ -179,7 +184,10 @@ class OutboxRelayRunner(DependencyProvider):
                     continue
                 published = self.relay.publish_pending()
                 backoff = 0.5
-                if not published:
+                if published:
+                    for callback in self._after_batch:
+                        callback(published)
+                else:
                     self._sleep(self.poll_interval)
             except Exception as exc:  # noqa: BLE001 - the relay must outlive broker/db outages
                 log.warning("outbox relay failed; will retry", error=str(exc),
@@ -274,43 +282,64 @@ class LoggingContext(DependencyProvider):
 
 
 class CheckpointSealer(DependencyProvider):
-    """Seals the service's log every ``CHECKPOINTS.interval_seconds`` (default hourly): signs
-    the Merkle root of events 1..n and appends it as ``audit.checkpoint_sealed.v1`` for the
-    witnesses (``kernel.checkpoints``). Without a signing key it says so once and keeps the
-    service running: a missing key must not stop elders' care, but it is logged as an error."""
+    """Seals the service's log after every batch the relay published, at most once every
+    ``CHECKPOINTS.after_batch_seconds`` (default 2; under load one checkpoint covers the
+    batches of that window), and every ``CHECKPOINTS.interval_seconds`` (hourly) as a fallback:
+    signs the Merkle root of events 1..n and appends it as ``audit.checkpoint_sealed.v1`` for
+    the witnesses (``kernel.checkpoints``). So the relayed tail is sealed within seconds, and
+    a seal reads only what was appended since the last (``LogSealer``). Without a signing key
+    it says so once and keeps the service running: a missing key must not stop elders' care,
+    but it is logged as an error."""
+
+    def setup(self):
+        self._wake, self._stopping = threading.Event(), threading.Event()
+        self._sealing = threading.Lock()
+        self._sealer = None
+        for extension in self.container.dependencies:
+            if isinstance(extension, OutboxRelayRunner):
+                extension.after_batch(lambda _count: self._wake.set())
 
     def start(self):
         config = self.container.config
         self.interval = float(setting(config, "CHECKPOINTS", "interval_seconds", 3600))
+        self.after_batch_seconds = float(setting(config, "CHECKPOINTS", "after_batch_seconds", 2))
         self.key_dir = setting(config, "CHECKPOINTS", "key_dir", "var/keys")
         self._running = True
-        self._wake = threading.Event()
+        self._stopping.clear()
         self.container.spawn_managed_thread(self._loop, identifier="checkpoint_sealer")
 
     def stop(self):
         self._running = False
+        self._stopping.set()
         self._wake.set()
 
     kill = stop
 
     def seal_now(self):
         """Seal now, unless another replica of the service is sealing (then None)."""
-        from kernel.checkpoints import CheckpointSigner, seal_log
+        from kernel.checkpoints import CheckpointSigner, LogSealer
         database = find_database(self.container)
-        signer = CheckpointSigner.from_key_dir(self.container.service_name, self.key_dir)
-        with advisory_lock(database.engine, f"{self.container.service_name}:seal", wait=False) as mine:
-            return seal_log(database.engine, database.store, signer, database.clock) if mine else None
+        with self._sealing:         # the loop and a caller share one compact range
+            if self._sealer is None:
+                signer = CheckpointSigner.from_key_dir(self.container.service_name, self.key_dir)
+                self._sealer = LogSealer(database.engine, database.store, signer, database.clock)
+            with advisory_lock(database.engine, f"{self.container.service_name}:seal", wait=False) as mine:
+                return self._sealer.seal() if mine else None
 
     def _loop(self):
         from kernel.checkpoints import CheckpointKeyError
         structlog.contextvars.bind_contextvars(service=self.container.service_name, task="checkpoint_sealer")
-        warned = False
+        warned, sealed_at = False, float("-inf")
         while self._running:
-            self._wake.wait(self.interval)
+            self._wake.wait(self.interval)      # a relayed batch, or the fallback interval
+            self._wake.clear()
+            # Under load batches follow each other closely: one seal per window covers them all.
+            self._stopping.wait(max(0.0, self.after_batch_seconds - (time.monotonic() - sealed_at)))
             if not self._running:
                 break
             try:
                 checkpoint = self.seal_now()
+                sealed_at = time.monotonic()
                 if checkpoint:
                     log.info("log sealed", tree_size=checkpoint.tree_size, root_hash=checkpoint.root_hash,
                              key_id=checkpoint.key_id)
@@ -318,7 +347,7 @@ class CheckpointSealer(DependencyProvider):
                 if not warned:
                     log.error("cannot seal the log: no signing key", error=exc.message)
                     warned = True
-            except Exception as exc:  # noqa: BLE001 - sealing retries at the next interval
+            except Exception as exc:  # noqa: BLE001 - sealing retries at the next batch or interval
                 log.warning("sealing the log failed; will retry", error=str(exc), error_type=type(exc).__name__)
 
     def get_dependency(self, worker_ctx):

@@ -133,6 +133,9 @@ held_checkpoints = Table(
     Column("signature", Text, nullable=False),
     Column("event_id", String(64), nullable=False),
     Column("received_at", String(40), nullable=False),
+    # The checkpoint event's own position and chain hash in the source's log (k0007).
+    Column("event_position", BigInteger),
+    Column("event_hash", String(64)),
 )
 
 

@@ -11,7 +11,7 @@ import structlog
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
-from kernel.checkpoints import CHECKPOINT_EVENT, Checkpoint
+from kernel.checkpoints import CHECKPOINT_EVENT, Checkpoint, HeldCheckpoint
 from kernel.consumer import durable_event_handler
 from kernel.schema import held_checkpoints
 
@@ -33,9 +33,10 @@ def hold(uow, event) -> bool:
             log.error("two different roots for the same tree size: the log was forked or rewritten",
                       source=data["source"], tree_size=data["tree_size"], held_root=held, new_root=data["root_hash"])
         return False
+    # The event's own position and hash: a stored hash at a known position of the source's log.
     uow.conn.execute(insert(held_checkpoints), {**{k: data[k] for k in (
         "source", "tree_size", "root_hash", "sealed_at", "key_id", "signature")}, "event_id": event.id,
-        "received_at": uow.now().isoformat()})
+        "received_at": uow.now().isoformat(), "event_position": event.position, "event_hash": event.hash or None})
     log.info("checkpoint held", source=data["source"], tree_size=data["tree_size"])
     return True
 
@@ -59,3 +60,13 @@ def held_checkpoints_of(engine: Engine, source: str) -> list[Checkpoint]:
         rows = conn.execute(select(held_checkpoints).where(held_checkpoints.c.source == source)
                             .order_by(held_checkpoints.c.tree_size)).all()
     return [Checkpoint.from_dict(dict(r._mapping)) for r in rows]
+
+
+def held_evidence_of(engine: Engine, source: str, witness: str) -> list[HeldCheckpoint]:
+    """The checkpoints this witness holds for ``source`` with where each one's event sat in
+    the source's log when it arrived (``kernel.checkpoints.check_log_against`` uses both)."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(held_checkpoints).where(held_checkpoints.c.source == source)
+                            .order_by(held_checkpoints.c.tree_size)).all()
+    return [HeldCheckpoint(Checkpoint.from_dict(dict(r._mapping)), r.event_position, r.event_hash, (witness,))
+            for r in rows]

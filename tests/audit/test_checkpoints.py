@@ -90,7 +90,9 @@ def test_a_recomputed_chain_after_an_edit_is_caught_only_by_checkpoints(sealed):
     report = audit(sealed)
     assert report.chain.ok
     assert [f.ok for f in report.findings] == [False, False]
-    assert "history rewritten after position 0" in report.findings[0].problem
+    # Both checkpoints cover position 4: the rewrite is located to the first one's range.
+    assert "history rewritten at a position in 1..10" in report.findings[0].problem
+    assert (report.findings[0].first_bad_from, report.findings[0].first_bad_to) == (1, 10)
 
 
 def test_a_rewrite_after_the_first_checkpoint_is_located_between_checkpoints(sealed):
@@ -111,10 +113,10 @@ def test_edits_gaps_and_reordering_are_named_by_the_chain(sealed):
 def test_a_forged_or_foreign_signature_is_refused(sealed):
     engine, held, keys, key_dir = sealed
     forged = Checkpoint(**{**held[0].to_dict(), "root_hash": "ab" * 32})
-    report = audit_log("registry", engine, [forged], keys)
+    report = audit_log("registry", engine, [forged], keys, own=False)
     assert "signature does not match" in report.findings[0].problem
     foreign = Checkpoint(**{**held[0].to_dict(), "source": "visits"})
-    assert "belongs to registry" in audit_log("registry", engine, [foreign], keys).findings[0].problem
+    assert "belongs to registry" in audit_log("registry", engine, [foreign], keys, own=False).findings[0].problem
 
 
 def test_the_cli_verifies_and_exits_non_zero_on_tampering(sealed, database_url, tmp_path, monkeypatch):

@@ -105,3 +105,18 @@ def test_the_prebuilt_tree_gives_the_same_roots_and_proofs_as_the_definitions():
         for first in range(1, size + 1):
             assert tree.consistency_proof(first, size) == merkle.consistency_proof(first, leaves[:size])
     assert merkle.MerkleTree(LEAVES).root().hex() == ROOTS[8]
+
+
+def test_the_compact_range_grows_by_batches_to_the_reference_roots():
+    compact = merkle.CompactRange()
+    assert compact.root().hex() == ROOTS[0]
+    for size, leaf in enumerate(LEAVES, start=1):
+        compact.extend([leaf])
+        assert (compact.size, compact.root().hex()) == (size, ROOTS[size])
+    randomness = random.Random(9162)
+    leaves = [merkle.leaf_hash(randomness.randbytes(8)) for _ in range(300)]
+    compact, start = merkle.CompactRange(), 0
+    for batch in (1, 2, 5, 64, 1, 100, 127):          # uneven batches, as the relay publishes them
+        compact.extend(leaves[start:start + batch])
+        start += batch
+        assert compact.root() == merkle.root(leaves[:start])

@@ -72,6 +72,12 @@ def test_relay_delivers_every_event_through_the_real_broker(backend, rabbit_conf
     assert "kernel publish done at" in result.details
 
 
+def test_seal_signs_a_checkpoint_after_every_relayed_batch(backend, rabbit_config):
+    result = cases.bench_seal(backend, 1200, rabbit_config["AMQP_URI"])     # batches of 500, 500, 200
+    assert_well_formed(result, "seal", 1200)
+    assert result.min_ratio == 0.8 and result.details["checkpoints signed"] == 3
+
+
 def test_run_renders_a_table_row_per_benchmark(capsys):
     results, versions = run(N, ["append", "rebuild", "verify"], ["sqlite"])
     assert [r.benchmark for r in results] == ["append", "rebuild", "verify"]
