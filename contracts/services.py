@@ -248,8 +248,7 @@ ACCOUNTS = ServiceContract(
 )
 
 # The ledger import and survey campaigns call the registry (and notifications) over RPC; the
-# import consumes only erasures. Their logs hold their own decisions. They do not seal
-# checkpoints yet.
+# import consumes only erasures. Their logs hold their own decisions, sealed like the others'.
 IMPORTS = ServiceContract(
     name="imports", runs="services.imports.service:ImportsService", events=imports,
     rpc=MappingProxyType({
@@ -266,7 +265,7 @@ IMPORTS = ServiceContract(
     }),
     # Only erasures: the staged rows and uploaded files hold the registered elders' details.
     consumes=(Consumes("on_registry_event", "registry", (registry.ERASURE_EVENT,)),),
-    seals_checkpoints=False, witnesses_checkpoints=False,
+    witnesses_checkpoints=False,
 )
 
 SURVEYS = ServiceContract(
@@ -281,14 +280,13 @@ SURVEYS = ServiceContract(
         "close_campaign": Rpc(answer=surveys_rpc.CampaignView),     # the payload is only the campaign id
         "report_late_villages": Rpc(),
     }),
-    seals_checkpoints=False, witnesses_checkpoints=False,
+    witnesses_checkpoints=False,
 )
 
 # The departments' own records (issue 22): health, pensions, poverty registration, cases,
 # cultural services, finance's payee accounts and payment files. It calls the registry (elder
 # facts; a poverty registration's support status), notifications (a referral a case answers;
-# a failed payment) and subsidies (an approved run's entries) and consumes no events. Its log is
-# not sealed yet, as the other newest services'.
+# a failed payment) and subsidies (an approved run's entries) and consumes no events.
 DEPARTMENTS = ServiceContract(
     name="departments", runs="services.departments.service:DepartmentsService", events=departments,
     rpc=MappingProxyType({
@@ -302,11 +300,11 @@ DEPARTMENTS = ServiceContract(
         "get_payment_file": Rpc(answer=departments_rpc.PaymentFileStatusView),
         "division_summary": Rpc(departments_rpc.SummaryQuerySchema, departments_rpc.SummaryView),
     }),
-    seals_checkpoints=False, witnesses_checkpoints=False,
+    witnesses_checkpoints=False,
 )
 
 # Home-service orders (issue 22): routed by the facilities' declared offers, for elders the
-# registry reported. Like imports and surveys it does not seal checkpoints yet.
+# registry reported.
 ORDERS = ServiceContract(
     name="orders", runs="services.orders.service:OrdersService", events=orders,
     rpc=MappingProxyType({
@@ -327,7 +325,7 @@ ORDERS = ServiceContract(
             "registry.record_merged_into.v1", "registry.record_unmerged.v1")),
         Consumes("on_facility_event", "facilities", HOME_SERVICE_EVENTS),
     ),
-    seals_checkpoints=False, witnesses_checkpoints=False,
+    witnesses_checkpoints=False,
 )
 
 SERVICES: Mapping[str, ServiceContract] = MappingProxyType(

@@ -18,7 +18,7 @@ import structlog
 from contracts import CATALOGUE
 from contracts import departments_rpc as s
 from contracts.actors import ActorSchema
-from kernel.providers import LoggingContext, OutboxRelayRunner, ServiceDatabase, ping_answer
+from kernel.providers import CheckpointSealer, LoggingContext, OutboxRelayRunner, ServiceDatabase, ping_answer
 from kernel.errors import CommandRejected
 from kernel.rpc import command_rpc
 from kernel.service_rpc import ServiceRpc
@@ -74,6 +74,7 @@ class DepartmentsService:
 
     db = ServiceDatabase(CATALOGUE, projections=(DepartmentsProjection(), FinanceProjection()))
     relay = OutboxRelayRunner()
+    checkpoints = CheckpointSealer()       # signed checkpoints of its log, held by the witnesses
     calls = ServiceRpc("DEPARTMENTS")
     log = LoggingContext()
 

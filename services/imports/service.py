@@ -22,7 +22,8 @@ from contracts.services import IMPORTS
 from kernel.consumer import durable_event_handler
 from kernel.divisions import configured_division_table
 from kernel.errors import ValidationError
-from kernel.providers import LoggingContext, OutboxRelayRunner, ServiceDatabase, configured_timer, ping_answer
+from kernel.providers import (CheckpointSealer, LoggingContext, OutboxRelayRunner, ServiceDatabase, configured_timer,
+                              ping_answer)
 from kernel.rpc import command_rpc
 from kernel.service_rpc import ServiceRpc
 from kernel.validation import load_or_refuse
@@ -56,6 +57,7 @@ class ImportsService:
 
     db = ServiceDatabase(CATALOGUE)
     relay = OutboxRelayRunner()
+    checkpoints = CheckpointSealer()       # signed checkpoints of its log, held by the witnesses
     registry = ServiceRpc("IMPORTS")
     divisions = Divisions()
     log = LoggingContext()

@@ -25,7 +25,8 @@ from kernel.config import REPOSITORY_ROOT
 from kernel.consumer import durable_event_handler
 from kernel.errors import NotFoundError
 from kernel.policy_files import load_policy_file
-from kernel.providers import LoggingContext, OutboxRelayRunner, ServiceDatabase, configured_timer, ping_answer
+from kernel.providers import (CheckpointSealer, LoggingContext, OutboxRelayRunner, ServiceDatabase, configured_timer,
+                              ping_answer)
 from kernel.rpc import command_rpc
 from kernel.trace import events_about
 from kernel.validation import load_or_refuse
@@ -57,6 +58,7 @@ class OrdersService:
 
     db = ServiceDatabase(CATALOGUE)
     relay = OutboxRelayRunner()
+    checkpoints = CheckpointSealer()       # signed checkpoints of its log, held by the witnesses
     policy = DeadlinePolicyProvider()
     log = LoggingContext()
 

@@ -17,7 +17,8 @@ import structlog
 from contracts import CATALOGUE
 from contracts.actors import ActorSchema
 from kernel.errors import NotFoundError
-from kernel.providers import LoggingContext, OutboxRelayRunner, ServiceDatabase, configured_timer, ping_answer
+from kernel.providers import (CheckpointSealer, LoggingContext, OutboxRelayRunner, ServiceDatabase, configured_timer,
+                              ping_answer)
 from kernel.rpc import command_rpc
 from kernel.service_rpc import ServiceRpc
 from kernel.validation import load_or_refuse
@@ -39,6 +40,7 @@ class SurveysService:
 
     db = ServiceDatabase(CATALOGUE)
     relay = OutboxRelayRunner()
+    checkpoints = CheckpointSealer()       # signed checkpoints of its log, held by the witnesses
     calls = ServiceRpc("SURVEYS")
     log = LoggingContext()
 

@@ -291,3 +291,14 @@ def test_every_object_is_labelled(objects, key):
     unlabelled = [f"{o['kind']}/{o['metadata']['name']}" for o in objects
                   if key not in (o["metadata"].get("labels") or {})]
     assert key == "app.kubernetes.io/name" and all(u.startswith("Namespace/") for u in unlabelled) or not unlabelled, unlabelled
+
+
+def test_each_sealing_service_mounts_its_own_checkpoint_key_and_no_other(objects):
+    from contracts.services import SEALING_SERVICES
+    deployments = by_kind(objects, "Deployment")
+    for name in SERVICES:
+        spec = pod_spec(deployments[name])
+        keys = [item["key"] for volume in spec.get("volumes", [])
+                if volume.get("secret", {}).get("secretName") == "eldercare-checkpoint-keys"
+                for item in volume["secret"]["items"]]
+        assert keys == ([f"{name}.ed25519"] if name in SEALING_SERVICES else []), name
