@@ -275,6 +275,7 @@ SURVEYS = ServiceContract(
         "open_campaign": Rpc(surveys_rpc.OpenCampaignSchema, surveys_rpc.CampaignView),
         "record_survey": Rpc(surveys_rpc.RecordSurveySchema, surveys_rpc.CampaignView),
         "get_campaign": Rpc(answer=surveys_rpc.CampaignView),
+        "list_campaigns": Rpc(surveys_rpc.CampaignsQuerySchema, surveys_rpc.CampaignListItemView, many=True),
         "list_tasks": Rpc(surveys_rpc.TasksQuerySchema, surveys_rpc.TaskView, many=True),
         "progress": Rpc(surveys_rpc.ProgressQuerySchema, surveys_rpc.ProgressView, many=True),
         "close_campaign": Rpc(answer=surveys_rpc.CampaignView),     # the payload is only the campaign id

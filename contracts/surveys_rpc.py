@@ -90,3 +90,20 @@ class CampaignView(Schema):
 
     def _late(self, state):
         return sorted(state.reported_late)
+
+
+class CampaignsQuerySchema(Schema):
+    division_code = DivisionCode(required=True, metadata={
+        "description": "campaigns covering this division or lying inside it (a city's, a county's)"})
+    status = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(("open", "closed")))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    offset = PageOffset()
+
+
+class CampaignListItemView(Schema):
+    campaign_id = fields.String()
+    name = fields.String()
+    jurisdiction = fields.String()
+    opened_on = fields.String()
+    deadline = fields.String()
+    status = fields.String()

@@ -332,6 +332,8 @@ def _routes() -> list[Route]:
               "Open a survey campaign for a county or city (deadline, fields to confirm)",
               command(CIVIL_AFFAIRS, COORDINATORS), _command("surveys", "open_campaign"), ("body", "jurisdiction"),
               tag="surveys"),
+        Route("GET", "/api/surveys", "list_campaigns", "Campaigns covering the caller's division or inside it",
+              query(), _filters("surveys", "list_campaigns"), ("query", "division_code"), tag="surveys"),
         Route("GET", "/api/surveys/<campaign_id>", "get_campaign", "A campaign: status, figures, late villages",
               query(), _get("surveys", "get_campaign", "campaign_id"), ("campaign", "campaign_id"), tag="surveys"),
         Route("GET", "/api/surveys/<campaign_id>/progress", "campaign_progress",

@@ -24,6 +24,7 @@ from gateway.accounts_api import match_account_route, serve_account_route
 from gateway.auth import API_TOKEN_PREFIX, SESSION_COOKIE, AuthenticationError, Principal
 from gateway.clients import GatewayConfig, Identity, RpcClients, TokenKeyring
 from gateway.dashboard import render_dashboard
+from gateway.files import file_response, uploaded_file_body
 from gateway.metrics import METRICS, Metrics
 from gateway.openapi import docs_page, openapi_document
 from gateway.routes import ROUTES, RpcCall
@@ -79,35 +80,6 @@ def command_id_for(principal: Principal, idempotency_key: str | None) -> str:
         raise ValidationError({IDEMPOTENCY_HEADER: ["must be 1 to 128 visible ASCII characters"]})
     caller = f"{principal.department}/{principal.user}\n{idempotency_key}"
     return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, caller))
-
-
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def file_response(answer: dict) -> Response:
-    """A service's ``{filename, content_base64}`` answer as the file itself (a download)."""
-    import base64
-    from urllib.parse import quote
-    name = answer["filename"]
-    mimetype = XLSX_TYPE if name.endswith(".xlsx") else "text/csv"
-    return Response(base64.b64decode(answer["content_base64"]), mimetype=mimetype, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
-
-
-def uploaded_file_body(request) -> dict:
-    """A browser form's upload (multipart: a ``file`` part and text fields) as the JSON body
-    the same route takes: the file's name and its bytes in base64, the other fields as sent."""
-    import base64
-    upload = request.files.get("file")
-    if upload is None:
-        raise ValidationError({"file": ["send the ledger as the multipart part named 'file'"]})
-    body = {key: value for key, value in request.form.items()}
-    if "mapping" in body:
-        try:
-            body["mapping"] = json.loads(body["mapping"])
-        except ValueError:
-            raise ValidationError({"mapping": ["must be a JSON object of column: the file's header"]}) from None
-    return {**body, "filename": upload.filename or "ledger", "content_base64": base64.b64encode(upload.read()).decode()}
 
 
 def error_response(error: EldercareError) -> Response:

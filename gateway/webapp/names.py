@@ -137,6 +137,21 @@ NAMES: dict[str, dict[str, str]] = {
                      "completed": N_("Delivered"), "unrouted": N_("No facility took it")},
     "caller": {"elder": N_("The elder"), "family": N_("Family member"), "visitor": N_("Visitor"),
                "device": N_("Device call")},
+    # ledger imports and survey campaigns (contracts.imports, contracts.surveys)
+    "import_status": {"reading": N_("Reading the file"), "checking": N_("Checking the rows"),
+                      "checked": N_("Checked: ready to commit"), "committing": N_("Registering"),
+                      "committed": N_("Registered"), "failed": N_("The file could not be read")},
+    "import_figure": {"rows": N_("Rows"), "accepted": N_("Accepted"), "refused": N_("Refused"),
+                      "existing": N_("Already in the ledger"), "same_person": N_("Same person as another row"),
+                      "registered": N_("Registered"), "pending": N_("Not checked yet"),
+                      "probable_duplicates": N_("Probable duplicates"),
+                      "undecided_duplicates": N_("Duplicates to decide")},
+    "duplicate_reason": {"name_birth_date_township": N_("Same name and birth date in the township"),
+                         "household_name": N_("Same household and name"),
+                         "resident_id_one_character_off": N_("Resident ID one character off")},
+    "duplicate_decision": {"merge": N_("Same person: merge"), "keep_both": N_("Different people: keep both")},
+    "campaign_status": {"open": N_("Under way"), "closed": N_("Closed")},
+    "survey_outcome": {"confirmed": N_("Confirmed"), "corrected": N_("Corrected"), "not_found": N_("Not found")},
 }
 # Alerts raised from a visit's risk are named as the risk is.
 NAMES["alert_kind"].update(NAMES["risk"])

@@ -11,7 +11,7 @@ from werkzeug.routing import Map
 from werkzeug.wrappers import Response
 
 from gateway.auth import AuthenticationError
-from gateway.webapp import forms, security
+from gateway.webapp import forms, ledger_pages, security
 from gateway.webapp.app import PREFIX, Page, rule, safe_next, static_file
 from gateway.webapp.charts import bar_chart, coverage_chart
 from gateway.webapp.i18n import LANGUAGES
@@ -475,6 +475,7 @@ URLS = Map([
     rule("/dashboard", "dashboard"), rule("/dashboard/<division_code>", "dashboard"),
     rule("/subsidies", "subsidies"), rule("/subsidies/runs", "start_run", ("POST",)),
     rule("/static/<version>/<name>", "static"), rule("/sw.js", "service_worker"),
+    *ledger_pages.URLS,
 ], strict_slashes=False)
-HANDLERS = {name: function for name, function in globals().items()
-            if callable(function) and name in {r.endpoint for r in URLS.iter_rules()}}
+HANDLERS = {**{name: function for name, function in globals().items()
+               if callable(function) and name in {r.endpoint for r in URLS.iter_rules()}}, **ledger_pages.HANDLERS}

@@ -16,22 +16,24 @@ import structlog
 
 from contracts import CATALOGUE
 from contracts.actors import ActorSchema
+from kernel.divisions import significant_prefix
 from kernel.errors import NotFoundError
 from kernel.providers import (CheckpointSealer, LoggingContext, OutboxRelayRunner, ServiceDatabase, configured_timer,
                               ping_answer)
 from kernel.rpc import command_rpc
 from kernel.service_rpc import ServiceRpc
 from kernel.validation import load_or_refuse
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from services.surveys import domain as d
 from services.surveys import handlers
-from services.surveys.adapters.tables import survey_tasks
-from contracts.surveys_rpc import (CONFIRMABLE, CampaignIdSchema, CampaignView, OpenCampaignSchema,
-                                      ProgressQuerySchema, RecordSurveySchema, TasksQuerySchema)
+from services.surveys.adapters.tables import campaigns, survey_tasks
+from contracts.surveys_rpc import (CONFIRMABLE, CampaignIdSchema, CampaignsQuerySchema, CampaignView,
+                                   OpenCampaignSchema, ProgressQuerySchema, RecordSurveySchema, TasksQuerySchema)
 
 log = structlog.get_logger(__name__)
 ACTOR, OPEN, RECORD, CAMPAIGN, TASKS, PROGRESS = (ActorSchema(), OpenCampaignSchema(), RecordSurveySchema(),
                                                   CampaignIdSchema(), TasksQuerySchema(), ProgressQuerySchema())
+CAMPAIGNS = CampaignsQuerySchema()
 VIEW = CampaignView()
 
 
@@ -73,6 +75,21 @@ class SurveysService:
         if state.status == "none":
             raise NotFoundError(f"no campaign {campaign_id!r}", field="campaign_id")
         return VIEW.dump(state)
+
+    @command_rpc
+    def list_campaigns(self, query):
+        """Campaigns covering a division (its county's or city's) or inside it, newest first."""
+        query = load_or_refuse(CAMPAIGNS, query)
+        prefix = significant_prefix(query["division_code"])
+        covering = [prefix[:length] for length in (2, 4, 6, 9, 12) if length <= len(prefix)]
+        condition = [or_(campaigns.c.jurisdiction.in_(covering), campaigns.c.jurisdiction.startswith(prefix))]
+        if query["status"]:
+            condition.append(campaigns.c.status == query["status"])
+        with self.db.connect() as conn:
+            rows = conn.execute(select(campaigns).where(*condition)
+                                .order_by(campaigns.c.opened_on.desc(), campaigns.c.campaign_id)
+                                .limit(query["limit"]).offset(query["offset"])).all()
+        return [{k: v for k, v in r._mapping.items() if k != "version"} for r in rows]
 
     @command_rpc
     def list_tasks(self, query):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
 
-from tests.gateway.conftest import VILLAGE
+from tests.gateway.conftest import COUNTY, VILLAGE
 from tests.gateway.test_api import wait_for
 from tests.gateway.test_orders_api import open_facility
 from tests.gateway.test_webapp_browser import (COORDINATOR, OFFICER, WORKER, accounts, assigned_elder,  # noqa: F401
@@ -64,7 +64,9 @@ def test_every_page_has_no_serious_or_critical_accessibility_violation(api, syst
     phone.delete_all_cookies()
     sign_in(phone, system, COORDINATOR)
     phone.get(f"{phone.base}/app/language/{lang}?next=/app/")
+    assert api("POST", "/api/surveys", json={"campaign_id": "winter", "name": "冬季摸底排查", "jurisdiction": COUNTY,
+                                             "deadline": "2026-12-20", "fields_to_confirm": ["name"]}).status_code == 201
     for path in ("/app/", "/app/dashboard", "/app/dashboard/410928101000", "/app/subsidies",
-                 "/app/elders?name=王"):
+                 "/app/elders?name=王", "/app/imports", "/app/surveys", "/app/surveys/winter"):
         found += violations(phone, path)
     assert found == []

@@ -87,6 +87,15 @@ def test_a_campaign_from_opening_to_its_report(system):
     villages = rpc.surveys.progress({"campaign_id": "c1", "division_code": "410928101000"})
     assert [(v["division_code"], v["surveyed"]) for v in villages] == [(VILLAGES[0], 3), (VILLAGES[1], 0)]
 
+    # Listed for the county, for a village inside it and for the province; not for another county.
+    for division in ("410928000000", VILLAGES[0], "410000000000"):
+        assert [c["campaign_id"] for c in rpc.surveys.list_campaigns({"division_code": division})] == ["c1"], division
+    assert rpc.surveys.list_campaigns({"division_code": "410927000000"}) == []
+    assert rpc.surveys.list_campaigns({"division_code": "410928000000", "status": "closed"}) == []
+    with pytest.raises(ValidationError) as bad_status:
+        rpc.surveys.list_campaigns({"division_code": "410928000000", "status": "paused"})
+    assert "status" in bad_status.value.errors
+
     rpc.registry.register_elder(registration(9, VILLAGES[2]), CLERK)   # found after the campaign opened
     report = rpc.surveys.close_campaign({"campaign_id": "c1"}, CLERK)
     assert report["status"] == "closed" and report["outcomes"] == {"confirmed": 1, "corrected": 1, "not_found": 1}
