@@ -195,7 +195,7 @@ class DurableEventHandler(Entrypoint):
             envelope = Envelope.from_wire(json.loads(message.body))
             self.database.catalogue.validate(envelope.type, envelope.data)
         except Exception as exc:  # noqa: BLE001 - anything unreadable is parked, not lost
-            self._park(message, None, exc, attempts=1, retryable=False)
+            self._park(message, None, exc, attempts=1, retryable=False)     # unreadable: an operator's
             return None
         return envelope
 
@@ -347,7 +347,7 @@ class DurableEventHandler(Entrypoint):
                           event_type=envelope.type, stream_id=envelope.subject, outcome=outcome)
                 return True
             except NOT_RETRYABLE as exc:
-                self._park(message, envelope, exc, attempts=attempt + 1, retryable=False)
+                self._park(message, envelope, exc, attempts=attempt + 1)
                 return True
             except Exception as exc:  # noqa: BLE001
                 if self._stopping:
@@ -381,9 +381,12 @@ class DurableEventHandler(Entrypoint):
         return result
 
     def _park(self, message, envelope: Envelope | None, exc: Exception, attempts: int,
-              retryable: bool = True) -> None:
+              retryable: bool | None = None) -> None:
         """``retryable``: the event itself was not refused (a handler failed on it), so the
-        consumer replays it later by itself (``_replay_parked_forever``)."""
+        consumer replays it later by itself (``_replay_parked_forever``); by default, unless
+        ``exc`` is one of ``NOT_RETRYABLE``."""
+        if retryable is None:
+            retryable = not isinstance(exc, NOT_RETRYABLE)
         headers = dict(message.headers or {})
         headers.update({
             "x-parked-by": self.queue_name, "x-error-type": type(exc).__name__,
