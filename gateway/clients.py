@@ -1,62 +1,23 @@
 """The gateway's dependencies: RPC clients with a timeout (a service that is down must give
 the caller a 503 with a retry hint, not a hung request), the token keyring, settings.
 
-A pooled proxy outlives its broker connection: nameko's standalone proxy never reconnects
-("This consumer has been disconnected" for every later call). So a call that fails on the
-broker discards its proxy and every proxy pooled before it (they shared the outage), and
-is answered as a service that is not running (``BrokerUnavailable``: 503 with Retry-After);
-the next request opens a new proxy, which works as soon as the broker is back."""
+The RPC proxies are pooled by ``kernel.rpc_pool``: one broken by a broker outage is
+discarded, not reused, and the call answers as a service that is not running
+(``BrokerUnavailable``, an ``UnknownService``: 503 with Retry-After)."""
 from __future__ import annotations
 
-import itertools
 from contextlib import contextmanager
-from queue import Empty, LifoQueue
-
-import structlog
 
 from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.extensions import DependencyProvider
-from nameko.standalone.rpc import ClusterRpcProxy
 
 from gateway.auth import (DEFAULT_IDENTITY_CACHE_SECONDS, DEFAULT_KEYRING, IdentityResolver, Keyring,
                           configure_identity)
 from kernel.commands import CONTEXT_KEY as COMMAND_ID
 from kernel.config import amqp_uri, setting
-from kernel.faults import is_broker_fault
-
-log = structlog.get_logger(__name__)
+from kernel.rpc_pool import GuardedService, ProxyPool
 
 DEFAULT_RPC_TIMEOUT = 10.0
-
-
-class BrokerUnavailable(UnknownService):
-    """The message broker cannot be reached: to the caller, every service is not running
-    (the gateway's 503 with Retry-After), not a fault of the gateway (500)."""
-
-    def __init__(self, cause: BaseException):
-        super().__init__("(message broker)")
-        self.cause = cause
-
-    def __str__(self):
-        return f"the message broker is not reachable ({type(self.cause).__name__}: {self.cause})"
-
-
-def _stop_quietly(proxy) -> None:
-    try:
-        proxy.stop()
-    except Exception:  # noqa: BLE001 - its connection is gone already; nothing to release
-        pass
-
-
-def _start_proxy(proxy_config: dict, timeout: float, **kwargs):
-    proxy = ClusterRpcProxy(proxy_config, timeout=timeout, **kwargs)
-    try:
-        return proxy, proxy.start()
-    except Exception as exc:
-        _stop_quietly(proxy)
-        if is_broker_fault(exc):
-            raise BrokerUnavailable(exc) from exc
-        raise
 
 
 class RpcClients(DependencyProvider):
@@ -65,35 +26,8 @@ class RpcClients(DependencyProvider):
     def setup(self):
         config = self.container.config
         self.timeout = float(setting(config, "GATEWAY", "rpc_timeout_seconds", DEFAULT_RPC_TIMEOUT))
-        self.proxy_config = {"AMQP_URI": amqp_uri(config), "serializer": "json"}
-        self.pool: LifoQueue = LifoQueue()
+        self.pool = ProxyPool({"AMQP_URI": amqp_uri(config), "serializer": "json"}, self.timeout)
         self.borrowed: dict = {}
-        self._generations = itertools.count(1)
-        self.generation = next(self._generations)   # proxies opened before the last broker failure are older
-
-    def _borrow(self):
-        while True:
-            try:
-                proxy, started, context, generation = self.pool.get_nowait()
-            except Empty:
-                break
-            if generation == self.generation:
-                return proxy, started, context, generation
-            _stop_quietly(proxy)            # opened before the broker failed: its connection is dead too
-        # The proxy sends this dict (by reference) as every call's context data.
-        context: dict = {}
-        proxy, started = _start_proxy(self.proxy_config, self.timeout, context_data=context)
-        return proxy, started, context, self.generation
-
-    def discard(self, worker_ctx, borrowed: tuple, error: BaseException, broker_failed: bool = True) -> None:
-        """Drop a proxy that failed; on a broker failure, every proxy pooled before it too."""
-        if self.borrowed.get(worker_ctx) is borrowed:
-            del self.borrowed[worker_ctx]       # the worker's next call opens a new one
-        if broker_failed and borrowed[3] == self.generation:
-            self.generation = next(self._generations)
-            log.warning("RPC connection to the broker broken; the gateway's pooled connections are replaced",
-                        error=str(error), error_type=type(error).__name__)
-        _stop_quietly(borrowed[0])
 
     def get_dependency(self, worker_ctx):
         return Clients(self, worker_ctx)
@@ -101,15 +35,10 @@ class RpcClients(DependencyProvider):
     def worker_teardown(self, worker_ctx):
         borrowed = self.borrowed.pop(worker_ctx, None)
         if borrowed is not None:
-            self.pool.put(borrowed)
+            self.pool.give_back(borrowed)
 
     def stop(self):
-        while True:
-            try:
-                proxy, _, _, _ = self.pool.get_nowait()
-            except Empty:
-                break
-            _stop_quietly(proxy)
+        self.pool.close()
 
 
 class Clients:
@@ -119,28 +48,12 @@ class Clients:
 
     def _borrowed(self):
         borrowed = self.provider.borrowed.get(self.worker_ctx)
-        if borrowed is None:
-            borrowed = self.provider.borrowed[self.worker_ctx] = self.provider._borrow()
+        if borrowed is None or borrowed.broken:      # broken: the next call opens a new proxy
+            borrowed = self.provider.borrowed[self.worker_ctx] = self.provider.pool.take()
         return borrowed
 
     def __getitem__(self, service: str):
-        borrowed = self._borrowed()
-        return _GuardedService(getattr(borrowed[1], service), self, borrowed)
-
-    def _guard(self, borrowed: tuple, call, *args, **kwargs):
-        """``call(...)``; a failure on the broker (or a timeout, after which the reply queue
-        may hold a stale answer) discards this worker's proxy; a broker failure is raised as
-        ``BrokerUnavailable``. A service's answer, refusals included, keeps the proxy."""
-        try:
-            return call(*args, **kwargs)
-        except RpcTimeout as exc:
-            self.provider.discard(self.worker_ctx, borrowed, exc, broker_failed=False)
-            raise
-        except Exception as exc:
-            if not is_broker_fault(exc):
-                raise
-            self.provider.discard(self.worker_ctx, borrowed, exc)
-            raise BrokerUnavailable(exc) from exc
+        return GuardedService(self.provider.pool, self._borrowed(), service)
 
     @contextmanager
     def carrying_command_id(self):
@@ -150,7 +63,7 @@ class Clients:
         if self.command_id is None:
             yield
             return
-        context = self._borrowed()[2]
+        context = self._borrowed().context
         context[COMMAND_ID] = self.command_id
         try:
             yield
@@ -165,37 +78,6 @@ class Clients:
             except (UnknownService, RpcTimeout):
                 missing.append(service)
         return missing
-
-
-class _GuardedService:
-    """``rpc["registry"]``: its methods called, or started with ``call_async``, through
-    ``Clients._guard``."""
-
-    def __init__(self, service, clients: Clients, borrowed: tuple):
-        self._service, self._clients, self._borrowed = service, clients, borrowed
-
-    def __getattr__(self, method: str):
-        return _GuardedMethod(getattr(self._service, method), self._clients, self._borrowed)
-
-
-class _GuardedMethod:
-    def __init__(self, method, clients: Clients, borrowed: tuple):
-        self._method, self._clients, self._borrowed = method, clients, borrowed
-
-    def __call__(self, *args, **kwargs):
-        return self._clients._guard(self._borrowed, self._method, *args, **kwargs)
-
-    def call_async(self, *args, **kwargs):
-        reply = self._clients._guard(self._borrowed, self._method.call_async, *args, **kwargs)
-        return _GuardedReply(reply, self._clients, self._borrowed)
-
-
-class _GuardedReply:
-    def __init__(self, reply, clients: Clients, borrowed: tuple):
-        self._reply, self._clients, self._borrowed = reply, clients, borrowed
-
-    def result(self):
-        return self._clients._guard(self._borrowed, self._reply.result)
 
 
 class TokenKeyring(DependencyProvider):
@@ -217,39 +99,27 @@ class AccountsCaller:
     proxy that failed is dropped, not pooled (after a broker restart it stays broken)."""
 
     def __init__(self, config: dict, timeout: float):
-        self.proxy_config = {"AMQP_URI": amqp_uri(config), "serializer": "json"}
-        self.timeout = timeout
-        self.pool: LifoQueue = LifoQueue()
+        self.pool = ProxyPool({"AMQP_URI": amqp_uri(config), "serializer": "json"}, timeout)
 
     def __call__(self, method: str, payload: dict):
+        borrowed = self.pool.take()
         try:
-            proxy, started = self.pool.get_nowait()
-        except Empty:
-            proxy, started = _start_proxy(self.proxy_config, self.timeout)
-        try:
-            answer = getattr(started.accounts, method)(payload)
-        except (UnknownService, RpcTimeout):
+            answer = getattr(GuardedService(self.pool, borrowed, "accounts"), method)(payload)
+        except (UnknownService, RpcTimeout) as error:
             # Not a refusal, so not cached: the caller answers 503 and the next request asks again.
-            _stop_quietly(proxy)
+            self.pool.discard(borrowed, error, broker_failed=False)
             raise
         except Exception as error:
             if getattr(error, "code", None) is None:    # not a refusal: the proxy may be broken
-                _stop_quietly(proxy)
-                if is_broker_fault(error):
-                    raise BrokerUnavailable(error) from error
+                self.pool.discard(borrowed, error, broker_failed=False)
                 raise
-            self.pool.put((proxy, started))
+            self.pool.give_back(borrowed)
             raise
-        self.pool.put((proxy, started))
+        self.pool.give_back(borrowed)
         return answer
 
     def stop(self):
-        while True:
-            try:
-                proxy, _ = self.pool.get_nowait()
-            except Empty:
-                break
-            _stop_quietly(proxy)
+        self.pool.close()
 
 
 class Identity(DependencyProvider):
