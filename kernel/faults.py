@@ -15,6 +15,11 @@ _NETWORK_ERRNOS = frozenset({errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNAB
                              errno.EHOSTDOWN, errno.ENOTCONN, errno.ESHUTDOWN})
 # SQLite's own transient refusals: another connection holds the write lock.
 _SQLITE_TRANSIENT = ("database is locked", "database table is locked", "database is busy")
+# PostgreSQL SQLSTATEs a retry outlives: connection exceptions (08), insufficient resources
+# (53: too many connections, disk full), the server shutting down or starting (57P01-03),
+# serialization failure and deadlock (40001, 40P01), a lock not available (55P03).
+_PG_TRANSIENT_CLASSES = ("08", "53")
+_PG_TRANSIENT_STATES = frozenset({"57P01", "57P02", "57P03", "40001", "40P01", "55P03"})
 # nameko's standalone RPC proxy once its connection dropped (it never reconnects itself).
 _DISCONNECTED_PROXY = ("consumer has been disconnected", "consumer has been stopped")
 
@@ -46,10 +51,15 @@ def _is_database_fault(exc: BaseException) -> bool:
         import psycopg
     except ImportError:           # pragma: no cover - psycopg is pinned; SQLite-only installs lack it
         return False
-    # OperationalError: connection refused/lost, server shutting down, too many connections;
-    # TransactionRollbackError: serialization failure or deadlock, which a retry resolves.
-    return isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError,
-                            psycopg.errors.TransactionRollback))
+    if not isinstance(exc, psycopg.Error):
+        return False
+    # No SQLSTATE: the client's own connection failed (refused, reset, closed). Otherwise
+    # only the server's transient refusals; psycopg's OperationalError also covers
+    # deterministic ones (a statement timeout, "program limit exceeded") that must be parked.
+    state = exc.sqlstate
+    if state is None:
+        return isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError))
+    return state.startswith(_PG_TRANSIENT_CLASSES) or state in _PG_TRANSIENT_STATES
 
 
 def is_transient(exc: BaseException) -> bool:

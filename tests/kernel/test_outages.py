@@ -142,3 +142,11 @@ def test_a_handler_error_that_goes_away_is_replayed_by_the_consumer_and_one_that
     eventlet.sleep(2.5)
     assert parked()["b"].auto_replays == 3                # given up: no more replays
     sink_engine.dispose()
+
+
+def test_postgresql_refusals_that_repeat_are_not_transient():
+    import psycopg
+    timeout, shutdown = psycopg.errors.QueryCanceled("statement timeout"), psycopg.errors.AdminShutdown("bye")
+    limit = psycopg.errors.ProgramLimitExceeded("index row size exceeds maximum")
+    deadlock = psycopg.errors.DeadlockDetected("deadlock detected")
+    assert [is_transient(e) for e in (timeout, limit, shutdown, deadlock)] == [False, False, True, True]
