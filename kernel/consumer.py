@@ -195,7 +195,7 @@ class DurableEventHandler(Entrypoint):
             envelope = Envelope.from_wire(json.loads(message.body))
             self.database.catalogue.validate(envelope.type, envelope.data)
         except Exception as exc:  # noqa: BLE001 - anything unreadable is parked, not lost
-            self._park(message, None, exc, attempts=1, retryable=False)     # unreadable: an operator's
+            self._park(message, None, exc, attempts=1, retryable=False)     # unreadable: for an operator
             return None
         return envelope
 
@@ -407,7 +407,6 @@ class DurableEventHandler(Entrypoint):
                   event_type=envelope.type if envelope else None,
                   stream_id=envelope.subject if envelope else None, attempts=attempts,
                   error=str(exc), error_type=type(exc).__name__, exc_info=exc)
-
 
     # -- healing -----------------------------------------------------------------------
     def _replay_parked_forever(self):
