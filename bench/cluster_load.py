@@ -394,8 +394,10 @@ class ServiceProcesses:
     dies while an RPC worker finishes: see tests/cluster/test_quorum_failover.py."""
 
     def __init__(self, config: dict, directory: Path, names=tuple(SERVICES), max_restarts: int = 3,
-                 liveness: LivenessProbe | None = None):
+                 liveness: LivenessProbe | None = None, targets: dict | None = None):
+        """``targets``: the ``nameko run`` target of each name not in ``SERVICES`` (e.g. the gateway)."""
         self.directory, self.names, self.max_restarts = Path(directory), names, max_restarts
+        self.targets = {**SERVICES, **(targets or {})}
         self.config_file = self.directory / "services.yml"
         import yaml
         self.config_file.write_text(yaml.safe_dump(config))
@@ -430,7 +432,7 @@ class ServiceProcesses:
                        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "WARNING")}
         with open(self.directory / f"{name}.log", "a") as log:
             self.processes[name] = subprocess.Popen(
-                [sys.executable, "-m", "nameko", "run", "--config", str(self.config_file), SERVICES[name]],
+                [sys.executable, "-m", "nameko", "run", "--config", str(self.config_file), self.targets[name]],
                 cwd=REPOSITORY_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True)
         self._reaper.watch(name, self.processes[name].pid)

@@ -127,10 +127,13 @@ def parked_list(queue: str = typer.Argument(..., help="consumer queue, e.g. visi
     if as_json:
         print(json.dumps([row.__dict__ for row in rows], ensure_ascii=False))
         return
-    table = Table("event id", "type", "stream", "attempts", "error", "parked at", title=f"parked in {queue}.dead")
+    table = Table("event id", "type", "stream", "attempts", "error", "parked at", "replayed by itself",
+                  title=f"parked in {queue}.dead")
     for row in rows:
-        table.add_row(row.event_id, row.event_type or "?", row.stream_id or "?", str(row.attempts),
-                      f"{row.error_type}: {row.error}"[:80], row.parked_at)
+        # The consumer replays a handler's failure by itself; a refused event waits for an operator.
+        healing = "given up" if row.given_up else f"{row.auto_replays}×" if row.retryable else "no (refused)"
+        table.add_row(row.event_id or "(no id)", row.event_type or row.body_note or "?", row.stream_id or "?",
+                      str(row.attempts), f"{row.error_type}: {row.error}"[:80], row.parked_at, healing)
     _out().print(table)
 
 

@@ -1,18 +1,21 @@
 """The gateway's dependencies: RPC clients with a timeout (a service that is down must give
-the caller a 503 with a retry hint, not a hung request), the token keyring, settings."""
+the caller a 503 with a retry hint, not a hung request), the token keyring, settings.
+
+The RPC proxies are pooled by ``kernel.rpc_pool``: one broken by a broker outage is
+discarded, not reused, and the call answers as a service that is not running
+(``BrokerUnavailable``, an ``UnknownService``: 503 with Retry-After)."""
 from __future__ import annotations
 
 from contextlib import contextmanager
-from queue import Empty, LifoQueue
 
 from nameko.exceptions import RpcTimeout, UnknownService
 from nameko.extensions import DependencyProvider
-from nameko.standalone.rpc import ClusterRpcProxy
 
 from gateway.auth import (DEFAULT_IDENTITY_CACHE_SECONDS, DEFAULT_KEYRING, IdentityResolver, Keyring,
                           configure_identity)
 from kernel.commands import CONTEXT_KEY as COMMAND_ID
 from kernel.config import amqp_uri, setting
+from kernel.rpc_pool import GuardedService, ProxyPool
 
 DEFAULT_RPC_TIMEOUT = 10.0
 
@@ -23,18 +26,8 @@ class RpcClients(DependencyProvider):
     def setup(self):
         config = self.container.config
         self.timeout = float(setting(config, "GATEWAY", "rpc_timeout_seconds", DEFAULT_RPC_TIMEOUT))
-        self.proxy_config = {"AMQP_URI": amqp_uri(config), "serializer": "json"}
-        self.pool: LifoQueue = LifoQueue()
+        self.pool = ProxyPool({"AMQP_URI": amqp_uri(config), "serializer": "json"}, self.timeout)
         self.borrowed: dict = {}
-
-    def _borrow(self):
-        try:
-            return self.pool.get_nowait()
-        except Empty:
-            # The proxy sends this dict (by reference) as every call's context data.
-            context: dict = {}
-            proxy = ClusterRpcProxy(self.proxy_config, context_data=context, timeout=self.timeout)
-            return proxy, proxy.start(), context
 
     def get_dependency(self, worker_ctx):
         return Clients(self, worker_ctx)
@@ -42,15 +35,10 @@ class RpcClients(DependencyProvider):
     def worker_teardown(self, worker_ctx):
         borrowed = self.borrowed.pop(worker_ctx, None)
         if borrowed is not None:
-            self.pool.put(borrowed)
+            self.pool.give_back(borrowed)
 
     def stop(self):
-        while True:
-            try:
-                proxy, _, _ = self.pool.get_nowait()
-            except Empty:
-                break
-            proxy.stop()
+        self.pool.close()
 
 
 class Clients:
@@ -60,12 +48,12 @@ class Clients:
 
     def _borrowed(self):
         borrowed = self.provider.borrowed.get(self.worker_ctx)
-        if borrowed is None:
-            borrowed = self.provider.borrowed[self.worker_ctx] = self.provider._borrow()
+        if borrowed is None or borrowed.broken:      # broken: the next call opens a new proxy
+            borrowed = self.provider.borrowed[self.worker_ctx] = self.provider.pool.take()
         return borrowed
 
     def __getitem__(self, service: str):
-        return getattr(self._borrowed()[1], service)
+        return GuardedService(self.provider.pool, self._borrowed(), service)
 
     @contextmanager
     def carrying_command_id(self):
@@ -75,7 +63,7 @@ class Clients:
         if self.command_id is None:
             yield
             return
-        context = self._borrowed()[2]
+        context = self._borrowed().context
         context[COMMAND_ID] = self.command_id
         try:
             yield
@@ -111,38 +99,27 @@ class AccountsCaller:
     proxy that failed is dropped, not pooled (after a broker restart it stays broken)."""
 
     def __init__(self, config: dict, timeout: float):
-        self.proxy_config = {"AMQP_URI": amqp_uri(config), "serializer": "json"}
-        self.timeout = timeout
-        self.pool: LifoQueue = LifoQueue()
+        self.pool = ProxyPool({"AMQP_URI": amqp_uri(config), "serializer": "json"}, timeout)
 
     def __call__(self, method: str, payload: dict):
+        borrowed = self.pool.take()
         try:
-            proxy, started = self.pool.get_nowait()
-        except Empty:
-            proxy = ClusterRpcProxy(self.proxy_config, timeout=self.timeout)
-            started = proxy.start()
-        try:
-            answer = getattr(started.accounts, method)(payload)
-        except (UnknownService, RpcTimeout):
+            answer = getattr(GuardedService(self.pool, borrowed, "accounts"), method)(payload)
+        except (UnknownService, RpcTimeout) as error:
             # Not a refusal, so not cached: the caller answers 503 and the next request asks again.
-            proxy.stop()
+            self.pool.discard(borrowed, error, broker_failed=False)
             raise
         except Exception as error:
             if getattr(error, "code", None) is None:    # not a refusal: the proxy may be broken
-                proxy.stop()
+                self.pool.discard(borrowed, error, broker_failed=False)
                 raise
-            self.pool.put((proxy, started))
+            self.pool.give_back(borrowed)
             raise
-        self.pool.put((proxy, started))
+        self.pool.give_back(borrowed)
         return answer
 
     def stop(self):
-        while True:
-            try:
-                proxy, _ = self.pool.get_nowait()
-            except Empty:
-                break
-            proxy.stop()
+        self.pool.close()
 
 
 class Identity(DependencyProvider):

@@ -14,11 +14,19 @@ whose handler raised).
   id)``; a duplicate (redelivery, relay replay, a repeat inside a batch) is skipped.
   "Applied" means: the service's projections that handle the event's type are updated
   (a page at a time where they offer ``apply_many``), then the handler method is called.
-- If anything in a batch fails, the batch is rolled back and its messages are applied one
-  at a time, each in its own transaction and its own worker: a handler that raises is
+- A fault of the infrastructure (``kernel.faults``: the database or broker unreachable,
+  SQLite's "database is locked") is waited out, for as long as it lasts: the consumer
+  pauses, retrying the same batch with backoff up to ``CONSUMER.max_fault_delay_seconds``,
+  its messages unacked on the queue, and logs each wait. Nothing is parked for it.
+- If anything else in a batch fails, the batch is rolled back and its messages are applied
+  one at a time, each in its own transaction and its own worker: a handler that raises is
   retried with backoff, then the event is parked in ``<queue>.dead`` with the error in its
   headers (``eldercare parked`` lists/replays), and the good events around it are applied.
   A malformed or schema-invalid event is parked at once: retrying cannot fix it.
+- Parked events whose cause may have gone (a handler's error, not a refusal of the event
+  itself) are put back on the queue by the consumer itself (``kernel.parked.replay_due``)
+  after ``CONSUMER.parked_retry_seconds``, doubling each time, ``CONSUMER.parked_retries``
+  times; after that an event stays parked, marked given up, for an operator.
 - Handlers must be idempotent beyond the database: a batch that is rolled back is applied
   again (and a crash before the ack redelivers).
 
@@ -30,6 +38,7 @@ from __future__ import annotations
 import contextvars
 import json
 import sys
+import time
 
 import amqp
 import eventlet
@@ -44,6 +53,7 @@ from kernel.config import amqp_uri, setting
 from kernel.db import transaction
 from kernel.envelope import Envelope, format_time
 from kernel.errors import EventSchemaError, UnknownEventTypeError, ValidationError
+from kernel.faults import is_transient
 from kernel.inbox import consumed_among, record_many
 from kernel.logging import configure_logging
 from kernel.providers import find_database
@@ -55,6 +65,12 @@ log = structlog.get_logger(__name__)
 # Deterministic failures: retrying the same event cannot succeed.
 NOT_RETRYABLE = (EventSchemaError, UnknownEventTypeError, ValidationError)
 DEFAULT_RETRY_DELAYS = (0.2, 1.0, 3.0)
+# Waiting out a database or broker fault: the first retry, and the longest wait between two.
+FIRST_FAULT_DELAY_SECONDS = 0.2
+DEFAULT_MAX_FAULT_DELAY_SECONDS = 5.0
+# Parked handler errors: first automatic replay after this, doubling, this many times.
+DEFAULT_PARKED_RETRY_SECONDS = 60.0
+DEFAULT_PARKED_RETRIES = 5
 DEFAULT_BATCH_SIZE = 100
 # How long to wait for one more already-delivered message before applying what is there.
 DRAIN_POLL_SECONDS = 0.0005
@@ -70,6 +86,7 @@ class DurableEventHandler(Entrypoint):
         self._stopping = False
         self._stopped = GreenEvent()
         self._park_channel = None
+        self._connection = None
         super().__init__(**kwargs)
 
     # -- lifecycle -------------------------------------------------------------------
@@ -83,6 +100,11 @@ class DurableEventHandler(Entrypoint):
         self.retry_delays = tuple(setting(config, "CONSUMER", "retry_delays", DEFAULT_RETRY_DELAYS))
         self.batch_size = max(1, int(setting(config, "CONSUMER", "batch_size", DEFAULT_BATCH_SIZE)))
         self.queue_type = config.get("QUEUE_TYPE", "classic")
+        self.max_fault_delay = float(setting(config, "CONSUMER", "max_fault_delay_seconds",
+                                             DEFAULT_MAX_FAULT_DELAY_SECONDS))
+        self.parked_retry_seconds = float(setting(config, "CONSUMER", "parked_retry_seconds",
+                                                  DEFAULT_PARKED_RETRY_SECONDS))
+        self.parked_retries = int(setting(config, "CONSUMER", "parked_retries", DEFAULT_PARKED_RETRIES))
 
     def start(self):
         self.database = find_database(self.container)
@@ -91,6 +113,9 @@ class DurableEventHandler(Entrypoint):
         except Exception as exc:  # noqa: BLE001 - the consume loop keeps retrying
             log.warning("could not declare consumer queue yet", queue=self.queue_name, error=str(exc))
         self.container.spawn_managed_thread(self._consume_forever, identifier=f"consumer:{self.queue_name}")
+        if self.parked_retries > 0:
+            self.container.spawn_managed_thread(self._replay_parked_forever,
+                                                identifier=f"parked-replay:{self.queue_name}")
 
     def stop(self):
         self._stopping = True
@@ -129,6 +154,7 @@ class DurableEventHandler(Entrypoint):
             declare(channel, self.subscription, self.queue_type)
             channel.basic_qos(0, self.prefetch, False)
             self._park_channel = connection.channel()
+            self._connection = connection
             queue = self.subscription.queue(self.queue_type)(channel)
             delivered: list = []   # on_message only buffers; batches are applied between drains
             with kombu.Consumer(channel, queues=[queue], on_message=delivered.append, no_ack=False):
@@ -169,7 +195,7 @@ class DurableEventHandler(Entrypoint):
             envelope = Envelope.from_wire(json.loads(message.body))
             self.database.catalogue.validate(envelope.type, envelope.data)
         except Exception as exc:  # noqa: BLE001 - anything unreadable is parked, not lost
-            self._park(message, None, exc, attempts=1)
+            self._park(message, None, exc, attempts=1, retryable=False)     # unreadable: for an operator
             return None
         return envelope
 
@@ -188,7 +214,8 @@ class DurableEventHandler(Entrypoint):
             return
         envelopes = [envelope for _, envelope in ready]
         try:
-            applied = self._apply_many(envelopes)
+            applied = self._waiting_out_faults(lambda: self._apply_many(envelopes),
+                                               events=len(envelopes), first_event_id=envelopes[0].id)
         except Exception as exc:  # noqa: BLE001 - isolate the failing message below
             if self._stopping:
                 return                      # left unacked: the broker requeues them on close
@@ -205,6 +232,37 @@ class DurableEventHandler(Entrypoint):
         log.debug("events consumed", queue=self.queue_name, events=len(ready), applied=applied,
                   duplicates_skipped=len(ready) - applied, first_event_id=envelopes[0].id,
                   last_event_id=envelopes[-1].id)
+
+    def _waiting_out_faults(self, apply, **about):
+        """``apply()``, tried again for as long as it fails with a database or broker fault
+        (the consumer pauses; its messages stay unacked on the queue). Raises anything else,
+        and the fault itself once the consumer is stopping."""
+        waits = 0
+        while True:
+            try:
+                result = apply()
+            except Exception as exc:
+                if self._stopping or not is_transient(exc):
+                    raise
+                delay = min(FIRST_FAULT_DELAY_SECONDS * 2 ** min(waits, 16), self.max_fault_delay)
+                log.warning("database or broker unavailable; consumer paused, will retry", queue=self.queue_name,
+                            retry=waits + 1, retry_in_seconds=delay, error=str(exc)[:500],
+                            error_type=type(exc).__name__, **about)
+                self._pause(delay)
+                waits += 1
+                continue
+            if waits:
+                log.info("fault over; consumer resumed", queue=self.queue_name, retries=waits, **about)
+            return result
+
+    def _pause(self, seconds: float) -> None:
+        """Sleep, keeping the broker connection's heartbeats going (a long database outage must
+        not also cost the connection and redeliver the batch); returns early on stop."""
+        deadline = time.monotonic() + seconds
+        while not self._stopping and (left := deadline - time.monotonic()) > 0:
+            eventlet.sleep(min(left, 1.0))
+            if self._connection is not None:
+                self._connection.heartbeat_check()
 
     def _apply_many(self, envelopes: list[Envelope]) -> int:
         """One transaction for the batch, the handler called for each new event in one worker.
@@ -283,7 +341,7 @@ class DurableEventHandler(Entrypoint):
         attempt = 0
         while True:
             try:
-                outcome = self._apply_once(envelope)
+                outcome = self._waiting_out_faults(lambda: self._apply_once(envelope), event_id=envelope.id)
                 message.ack()
                 log.debug("event consumed", queue=self.queue_name, event_id=envelope.id,
                           event_type=envelope.type, stream_id=envelope.subject, outcome=outcome)
@@ -322,12 +380,19 @@ class DurableEventHandler(Entrypoint):
             raise exc_info[1].with_traceback(exc_info[2])
         return result
 
-    def _park(self, message, envelope: Envelope | None, exc: Exception, attempts: int) -> None:
+    def _park(self, message, envelope: Envelope | None, exc: Exception, attempts: int,
+              retryable: bool | None = None) -> None:
+        """``retryable``: the event itself was not refused (a handler failed on it), so the
+        consumer replays it later by itself (``_replay_parked_forever``); by default, unless
+        ``exc`` is one of ``NOT_RETRYABLE``."""
+        if retryable is None:
+            retryable = not isinstance(exc, NOT_RETRYABLE)
         headers = dict(message.headers or {})
         headers.update({
             "x-parked-by": self.queue_name, "x-error-type": type(exc).__name__,
             "x-error": str(exc)[:2000], "x-attempts": attempts, "x-parked-at": format_time(utc_now()),
             "x-original-routing-key": message.delivery_info.get("routing_key", ""),
+            "x-retryable": retryable,
         })
         parked = amqp.Message(message.body, content_type=message.content_type or "application/json",
                               content_encoding=message.content_encoding or "utf-8", delivery_mode=2,
@@ -342,6 +407,32 @@ class DurableEventHandler(Entrypoint):
                   event_type=envelope.type if envelope else None,
                   stream_id=envelope.subject if envelope else None, attempts=attempts,
                   error=str(exc), error_type=type(exc).__name__, exc_info=exc)
+
+    # -- healing -----------------------------------------------------------------------
+    def _replay_parked_forever(self):
+        """Put parked events whose cause may have gone back on the queue, each after its
+        backoff (``kernel.parked.replay_due``); runs beside the consumer on its own connection."""
+        from kernel.parked import replay_due
+
+        structlog.contextvars.bind_contextvars(service=self.container.service_name, queue=self.queue_name)
+        check_every = min(max(self.parked_retry_seconds / 4, 0.05), 30.0)
+        while not self._stopping:
+            try:
+                replayed, given_up = replay_due(self.amqp_uri, self.queue_name, first_delay=self.parked_retry_seconds,
+                                                max_replays=self.parked_retries)
+            except Exception as exc:  # noqa: BLE001 - the broker is away: try at the next turn
+                log.debug("could not look at parked events", queue=self.queue_name, error=str(exc),
+                          error_type=type(exc).__name__)
+            else:
+                if replayed:
+                    log.info("parked events replayed by the consumer", queue=self.queue_name, event_ids=replayed)
+                for event_id in given_up:
+                    log.error("parked event given up after automatic replays; an operator must act "
+                              "(eldercare parked list|replay)", queue=self.queue_name, event_id=event_id,
+                              replays=self.parked_retries)
+            deadline = time.monotonic() + check_every
+            while not self._stopping and time.monotonic() < deadline:
+                eventlet.sleep(min(0.5, check_every))
 
 
 def _context_data(envelope: Envelope) -> dict:

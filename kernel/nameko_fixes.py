@@ -15,12 +15,22 @@ dump showed the consumer waiting in ``drain_events``; CI stop 14 hung on it). So
 finds the connection dead marks it, and the consumer's next iteration (at most a second
 later, ``drain_events``' safety interval) raises a connection error: kombu's ConsumerMixin
 then reconnects, through the failover list, and nameko sets up its consumers again.
+
+**A reply that cannot be sent.** A worker that finishes while the broker is away publishes
+its RPC reply on a connection that is gone; nameko lets the ``ECONNREFUSED`` escape the
+worker's thread and the container kills itself ("killing <ServiceContainer [registry]> due
+to ECONNREFUSED": the process exited in 3 of 3 broker outages). The work is committed; the
+caller, who hears nothing, retries (or the broker redelivers the request if its ack fails
+too), and the command id (``kernel.commands``) answers the repeat with the first answer. So
+the reply is logged as not sent, and the service lives on.
 """
 from __future__ import annotations
 
 import structlog
 from amqp.exceptions import ConnectionError as AmqpConnectionError
+from kombu.exceptions import OperationalError as KombuOperationalError
 from nameko.messaging import QueueConsumer
+from nameko.rpc import Responder
 
 log = structlog.get_logger(__name__)
 
@@ -53,10 +63,26 @@ def _reconnect_if_a_settle_found_the_connection_dead(self):
     return _nameko_on_iteration(self)
 
 
+_nameko_send_response = Responder.send_response
+
+
+def _send_response_or_log(self, result, exc_info):
+    try:
+        return _nameko_send_response(self, result, exc_info)
+    except (AmqpConnectionError, KombuOperationalError, OSError) as exc:
+        properties = self.message.properties or {}
+        log.warning("could not send an RPC reply: the broker connection is gone; the caller's retry "
+                    "with the same command id gets the first answer", error=str(exc), error_type=type(exc).__name__,
+                    correlation_id=properties.get("correlation_id"),
+                    routing_key=(self.message.delivery_info or {}).get("routing_key"))
+        return result, exc_info
+
+
 def apply() -> None:
     QueueConsumer.ack_message = _settle_ignoring_a_dead_connection("ack")
     QueueConsumer.requeue_message = _settle_ignoring_a_dead_connection("requeue")
     QueueConsumer.on_iteration = _reconnect_if_a_settle_found_the_connection_dead
+    Responder.send_response = _send_response_or_log
 
 
 apply()

@@ -1,15 +1,15 @@
 """Calling other services over RPC from inside a service (the ledger import calls the
-registry; survey campaigns call the registry and notifications): pooled cluster proxies, and
-each command call carrying its own command id (``kernel.commands``) so a repeat is harmless."""
+registry; survey campaigns call the registry and notifications): pooled cluster proxies
+(``kernel.rpc_pool``: one broken by a broker outage is discarded, and the call raises
+``BrokerUnavailable``), and each command call carrying its own command id
+(``kernel.commands``) so a repeat is harmless."""
 from __future__ import annotations
 
-from queue import Empty, LifoQueue
-
 from nameko.extensions import DependencyProvider
-from nameko.standalone.rpc import ClusterRpcProxy
 
 from kernel.commands import CONTEXT_KEY as COMMAND_ID
 from kernel.config import amqp_uri, setting
+from kernel.rpc_pool import GuardedService, ProxyPool
 
 DEFAULT_TIMEOUT = 120.0
 
@@ -25,35 +25,25 @@ class ServiceRpc(DependencyProvider):
     def setup(self):
         config = self.container.config
         self.timeout = float(setting(config, self.section, "rpc_timeout_seconds", DEFAULT_TIMEOUT))
-        self.proxy_config = {"AMQP_URI": amqp_uri(config), "serializer": "json"}
-        self.pool: LifoQueue = LifoQueue()
+        self.pool = ProxyPool({"AMQP_URI": amqp_uri(config), "serializer": "json"}, self.timeout)
         self.borrowed: dict = {}
 
     def get_dependency(self, worker_ctx):
         return Calls(self, worker_ctx)
 
     def _borrow(self, worker_ctx):
-        if worker_ctx not in self.borrowed:
-            try:
-                self.borrowed[worker_ctx] = self.pool.get_nowait()
-            except Empty:
-                context: dict = {}        # sent by reference as every call's context data
-                proxy = ClusterRpcProxy(self.proxy_config, context_data=context, timeout=self.timeout)
-                self.borrowed[worker_ctx] = (proxy, proxy.start(), context)
-        return self.borrowed[worker_ctx]
+        borrowed = self.borrowed.get(worker_ctx)
+        if borrowed is None or borrowed.broken:      # broken: the next call opens a new proxy
+            borrowed = self.borrowed[worker_ctx] = self.pool.take()
+        return borrowed
 
     def worker_teardown(self, worker_ctx):
         borrowed = self.borrowed.pop(worker_ctx, None)
         if borrowed is not None:
-            self.pool.put(borrowed)
+            self.pool.give_back(borrowed)
 
     def stop(self):
-        while True:
-            try:
-                proxy, _, _ = self.pool.get_nowait()
-            except Empty:
-                break
-            proxy.stop()
+        self.pool.close()
 
     def kill(self):
         self.stop()
@@ -63,16 +53,20 @@ class Calls:
     def __init__(self, provider: ServiceRpc, worker_ctx):
         self.provider, self.worker_ctx = provider, worker_ctx
 
+    def _service(self, service: str):
+        borrowed = self.provider._borrow(self.worker_ctx)
+        return borrowed, GuardedService(self.provider.pool, borrowed, service)
+
     def query(self, service: str, method: str, *args):
         """A read: no command id."""
-        _, cluster, _ = self.provider._borrow(self.worker_ctx)
-        return getattr(getattr(cluster, service), method)(*args)
+        _, proxy = self._service(service)
+        return getattr(proxy, method)(*args)
 
     def send(self, service: str, method: str, *args, command_id: str):
         """Start one command carrying ``command_id``; ``.result()`` waits for its answer."""
-        _, cluster, context = self.provider._borrow(self.worker_ctx)
-        context[COMMAND_ID] = command_id
+        borrowed, proxy = self._service(service)
+        borrowed.context[COMMAND_ID] = command_id
         try:
-            return getattr(getattr(cluster, service), method).call_async(*args)
+            return getattr(proxy, method).call_async(*args)
         finally:
-            context.pop(COMMAND_ID, None)
+            borrowed.context.pop(COMMAND_ID, None)

@@ -41,3 +41,43 @@ def test_after_a_failed_ack_the_consumer_reconnects_at_its_next_iteration():
         consumer.on_iteration()                            # kombu's ConsumerMixin reconnects on this
     assert issubclass(ConnectionResetError, kombu.Connection("amqp://").connection_errors)   # what run() catches
     consumer.on_iteration()                                # once only: the new connection is not suspect
+
+
+class BrokerAway:
+    """nameko's reply publisher while the broker is down."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def publish(self, *args, **kwargs):
+        raise ConnectionRefusedError(111, "ECONNREFUSED")
+
+
+def test_a_reply_that_cannot_be_sent_is_logged_not_fatal_to_the_service():
+    """nameko let this escape the worker and the container killed itself (the registry exited
+    in every broker outage); the command id answers the caller's retry instead."""
+    from nameko.rpc import Responder
+    from structlog.testing import capture_logs
+
+    message = SimpleNamespace(properties={"content_type": "application/json", "reply_to": "reply-1",
+                                          "correlation_id": "call-1"},
+                              delivery_info={"routing_key": "registry.register_elder"})
+    responder = Responder("amqp://", None, "json", message)
+    responder.publisher_cls = BrokerAway
+    with capture_logs() as logs:
+        assert responder.send_response({"elder_id": "e-1"}, None) == ({"elder_id": "e-1"}, None)
+    assert [entry["correlation_id"] for entry in logs if "could not send an RPC reply" in entry["event"]] == ["call-1"]
+
+
+def test_a_reply_that_fails_for_another_reason_still_fails():
+    from nameko.rpc import Responder
+
+    class Broken(BrokerAway):
+        def publish(self, *args, **kwargs):
+            raise ValueError("a bug")
+
+    message = SimpleNamespace(properties={"content_type": "application/json", "reply_to": "r"}, delivery_info={})
+    responder = Responder("amqp://", None, "json", message)
+    responder.publisher_cls = Broken
+    with pytest.raises(ValueError):
+        responder.send_response(1, None)
