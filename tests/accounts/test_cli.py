@@ -9,7 +9,7 @@ from kernel import migrate
 from kernel.db import create_service_engine
 from kernel.schema import events
 from services.accounts import cli as accounts_cli
-from tests.accounts.support import COUNTY, STRONG
+from tests.accounts.support import COUNTY, SECRET_KEY, STRONG
 
 
 def configured(tmp_path):
@@ -18,7 +18,8 @@ def configured(tmp_path):
     config = tmp_path / "config.yml"
     config.write_text(yaml.safe_dump({"DATABASES": {"accounts": url}, "GATEWAY": {
         "token_keyring": str(tmp_path / "tokens.yml")}, "ACCOUNTS": {"argon2_time_cost": 1,
-                                                                     "argon2_memory_kib": 8192}}))
+                                                                     "argon2_memory_kib": 8192,
+                                                                     "secret_key": SECRET_KEY}}))
     return url, str(config)
 
 

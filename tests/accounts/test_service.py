@@ -17,8 +17,9 @@ from kernel.hashchain import verify_log
 from kernel.providers import ServiceDatabase
 from kernel.schema import events as events_table
 from services.accounts.service import AccountsService
-from tests.accounts.support import (CITY, COUNTY, FAST_ARGON2, JINCHENG_COUNTY, OTHER_COUNTY, STRONG, SYSTEM,
-                                    TODAY, TOWNSHIP, VILLAGE, actor_of, enrol, make_person, sign_in)
+from tests.accounts.support import (CITY, COUNTY, FAST_ARGON2, JINCHENG_COUNTY, OTHER_COUNTY, SECRET_KEY, STRONG,
+                                    SYSTEM, TODAY, TOWNSHIP, VILLAGE, actor_of, enrol, make_person,
+                                    paired_authenticator, sign_in)
 
 RECEIVED = []
 
@@ -44,7 +45,8 @@ def wait_for(predicate, timeout=20.0):
 
 def config_for(rabbit_config, urls, key_dir, **accounts):
     return {**rabbit_config, "DATABASES": urls, "FIXED_TODAY": TODAY.isoformat(), "RELAY": {"poll_interval": 0.1},
-            "ACCOUNTS": {**FAST_ARGON2, **accounts}, "CHECKPOINTS": {"interval_seconds": 3600, "key_dir": key_dir}}
+            "ACCOUNTS": {**FAST_ARGON2, "secret_key": SECRET_KEY, **accounts},
+            "CHECKPOINTS": {"interval_seconds": 3600, "key_dir": key_dir}}
 
 
 @pytest.fixture
@@ -59,6 +61,7 @@ def accounts(rabbit_config, database_url, tmp_path, container_factory):
     container.start()
     with ServiceRpcProxy("accounts", config) as proxy:
         proxy.database_url, proxy.container, proxy.key_dir = database_url, container, str(tmp_path / "keys")
+        proxy.authenticator = paired_authenticator(container)
         yield proxy
 
 

@@ -5,11 +5,13 @@ from nameko.standalone.rpc import ServiceRpcProxy
 
 from contracts.accounts import SECOND_FACTOR_DEPARTMENTS, SECOND_FACTOR_ROLES
 from kernel import migrate
-from services.accounts.adapters.secrets import totp_now
 from services.accounts.service import AccountsService
-from tests.accounts.support import FAST_ARGON2, STRONG, enrol, make_person
+from tests.accounts.support import FAST_ARGON2, SECRET_KEY, STRONG, enrol, make_person, next_code, paired_authenticator
 
 PASSWORD = STRONG
+# The authenticator clock of the accounts containers of the running test (start_accounts
+# pairs it): every code a test types is a new time step, as the service accepts each once.
+AUTHENTICATOR: dict = {}
 
 
 def start_accounts(system, container_factory, tmp_path, people) -> dict:
@@ -18,10 +20,14 @@ def start_accounts(system, container_factory, tmp_path, people) -> dict:
     url = f"sqlite:///{tmp_path / 'accounts.db'}"
     migrate.upgrade("accounts", url)
     config = {**system.config, "DATABASES": {**system.config["DATABASES"], "accounts": url},
-              "ACCOUNTS": {**FAST_ARGON2, "address_failures": 50}}
-    container_factory(AccountsService, config).start()
+              "ACCOUNTS": {**FAST_ARGON2, "address_failures": 50, "secret_key": SECRET_KEY}}
+    container = container_factory(AccountsService, config)
+    container.start()
+    # The system's own accounts container serves the same database and RPC queue.
+    AUTHENTICATOR["clock"] = paired_authenticator(container, system.containers["accounts"])
     secrets = {}
     with ServiceRpcProxy("accounts", config) as accounts:
+        accounts.authenticator = AUTHENTICATOR["clock"]
         for who in people:
             make_person(accounts, who["user"], who["role"], who["jurisdiction"], department=who["department"],
                         password=PASSWORD)
@@ -31,4 +37,4 @@ def start_accounts(system, container_factory, tmp_path, people) -> dict:
 
 
 def one_time_code(secret: str | None) -> str:
-    return totp_now(secret) if secret else ""
+    return next_code(AUTHENTICATOR["clock"], secret) if secret else ""
