@@ -63,6 +63,7 @@ def bench_accounts(backend, requests: int = DEFAULT_ACCOUNT_REQUESTS, sign_ins: 
     from gateway.clients import Identity
     from gateway.service import GatewayService
     from kernel import migrate
+    from services.accounts.adapters.secrets import new_secret_key
     from services.accounts.service import AccountsService
 
     keys = Path(tempfile.mkdtemp(prefix="eldercare_bench_keys_"))
@@ -74,7 +75,9 @@ def bench_accounts(backend, requests: int = DEFAULT_ACCOUNT_REQUESTS, sign_ins: 
     port = _free_port()
     with throwaway_vhost() as amqp_uri:
         config = {"AMQP_URI": amqp_uri, "serializer": "json", "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}",
-                  "DATABASES": urls, "ACCOUNTS": dict(argon2 or {}), "RELAY": {"poll_interval": 0.5},
+                  "DATABASES": urls, "RELAY": {"poll_interval": 0.5},
+                  # A throw-away key for the TOTP secrets of this run's database.
+                  "ACCOUNTS": {**(argon2 or {}), "secret_key": new_secret_key()},
                   "GATEWAY": {"token_keyring": str(keyring.path), "identity_cache_seconds": 0}}
         containers = [ServiceContainer(cls, config) for cls in (AccountsService, GatewayService)]
         for container in containers:

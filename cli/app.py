@@ -280,7 +280,8 @@ def keys(action: str = typer.Argument("init", help="init | personal | rotate | r
     rotate: a new master key becomes active and every service's data keys are rewrapped
     with it while the services run (they re-read the key file when they meet the new id).
     rewrap: rewrap under the active key (after MASTER_KEY changed). retire <id>: drop an old
-    master key once no data key needs it."""
+    master key once no data key needs it. init also makes the accounts service's key for
+    TOTP secrets (ACCOUNTS_SECRET_KEY_FILE) unless ACCOUNTS_SECRET_KEY gives it."""
     from contracts.services import SEALING_SERVICES
     from kernel import personal
     from kernel.checkpoints import init_keys
@@ -293,6 +294,7 @@ def keys(action: str = typer.Argument("init", help="init | personal | rotate | r
             console.print(f"[green]✓[/] {service}: signing key {signing_key} in {key_dir}")
         ring = _master_keyring()
         console.print(f"[green]✓[/] personal data: master key {ring.active} ({ring.path or 'MASTER_KEY'})")
+        _accounts_secret_key(config)
         return
     if action == "rotate":
         ring = _master_keyring().rotated()
@@ -326,6 +328,19 @@ def keys(action: str = typer.Argument("init", help="init | personal | rotate | r
         console.print(f"[green]✓[/] master key {key_id} dropped")
         return
     _fail(f"unknown action {action!r}; use init, personal, rotate, rewrap or retire", 2)
+
+
+def _accounts_secret_key(config) -> None:
+    """The accounts service's key for TOTP secrets: the file made once, unless the
+    environment gives the key (ACCOUNTS_SECRET_KEY)."""
+    from kernel.config import setting
+    from services.accounts.adapters.secrets import write_secret_key_file
+    from services.accounts.rules import secret_box
+    key_file = setting(config, "ACCOUNTS", "secret_key_file", None)
+    if not setting(config, "ACCOUNTS", "secret_key", None) and key_file:
+        made = write_secret_key_file(key_file)
+        console.print(f"[green]✓[/] accounts: TOTP secret key {secret_box(config).key_id} in {key_file}"
+                      + (" (new)" if made else ""))
 
 
 def _master_keyring():

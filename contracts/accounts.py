@@ -13,10 +13,10 @@ Its log holds three kinds of stream:
   (``address:<address>``) and the CLI's
   emergency tokens (``emergency-tokens``).
 
-Secrets never enter the log: a password hash, a TOTP secret, a session or token secret is
-kept in the service's ``credentials`` table, written in the same transaction as the event
-that names it (by ``credential_id``), so the log (published, sealed, replayed by auditors)
-says who could sign in and when without holding anything that signs in.
+Secrets never enter the log: a password hash, a TOTP secret (AES-GCM encrypted), a session or
+token secret is kept in the service's ``credentials`` table, written in the same transaction
+as the event that names it (by ``credential_id``), so the log (published, sealed, replayed by
+auditors) says who could sign in and when without holding anything that signs in.
 
 RPC (``accounts``), answers are plain dicts:
 
@@ -69,7 +69,7 @@ DEPARTMENT_CODE = validate.Regexp(r"^[a-z][a-z0-9_]{1,47}$", error="must be a de
                                   "letters, digits and _ (e.g. political_legal_committee)")
 SIGN_OUT_REASONS = ("signed_out", "ended_by_admin", "suspended", "left", "password_reset", "grant_revoked")
 FAILURE_REASONS = ("bad_password", "bad_one_time_password", "one_time_password_required", "unknown_login",
-                   "locked", "suspended", "left", "no_grant")
+                   "locked", "suspended", "left", "no_grant", "one_time_password_reused")
 
 _id = dict(required=True, validate=validate.Length(min=1, max=64))
 _time = dict(required=True, validate=validate.Length(min=20, max=32))   # UTC ISO 8601 (kernel.envelope)

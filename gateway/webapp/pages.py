@@ -16,7 +16,8 @@ from gateway.webapp.app import PREFIX, Page, rule, safe_next, static_file
 from gateway.webapp.charts import bar_chart, coverage_chart
 from gateway.webapp.i18n import LANGUAGES
 from gateway.webapp.names import N_
-from gateway.webapp.sessions import SESSION_COOKIE, sign_in as accounts_sign_in, sign_out as accounts_sign_out
+from gateway.webapp.sessions import SESSION_COOKIE, complete_password_reset
+from gateway.webapp.sessions import sign_in as accounts_sign_in, sign_out as accounts_sign_out
 from contracts.notifications import OUTCOMES
 from contracts.orders import CALLERS, SERVICE_KINDS as HOME_SERVICES
 from contracts.registry import SELF_CARE_LEVELS, SEXES
@@ -51,7 +52,8 @@ def sign_in(page: Page) -> Response:
     _ = page.gettext
     target = safe_next(page.request.values.get("next"))
     if page.request.method == "GET":
-        return page.render("sign_in.html", next=target, values={}, errors={})
+        return page.render("sign_in.html", next=target, values={}, errors={},
+                           password_was_reset=page.request.args.get("reset") == "done")
     form = page.request.form
     values = {"login": (form.get("login") or "").strip()}
     try:
@@ -71,6 +73,42 @@ def sign_in(page: Page) -> Response:
     # offline queue posts visits there).
     security.set_cookie(response, page.request, SESSION_COOKIE, session["session_token"], path="/")
     return response
+
+
+# The accounts service's words for a weak password (services/accounts/domain/passwords.py),
+# so the person reads them in their language; any other refusal is shown as it comes.
+PASSWORD_PROBLEMS = (
+    N_("must be at least 10 characters"), N_("must be at most 128 characters"),
+    N_("is one of the most commonly used passwords; choose another"), N_("must not contain the login name"),
+    N_("is too easy to guess (a few words, or a longer mix of letters, digits and signs, is better)"))
+
+
+def password_reset(page: Page) -> Response:
+    """The page a one-time reset link opens. The link carries its code after ``#``
+    (``/app/password-reset#<code>``), which a browser never sends to a server, so the code is
+    in no access log, proxy log or Referer; app.js moves it into the form (without script the
+    person pastes it). Single use and expiry are the accounts service's; after the new
+    password is set the person signs in with it."""
+    _ = page.gettext
+    if page.request.method == "GET":
+        return page.render("password_reset.html", values={}, errors={})
+    form = page.request.form
+    values = {"reset_token": (form.get("reset_token") or "").strip()}
+    new_password = form.get("new_password") or ""
+    if new_password != (form.get("new_password_again") or ""):
+        return page.render("password_reset.html", status=400, values=values,
+                           errors={"new_password_again": [_("The two passwords are not the same.")]})
+    try:
+        complete_password_reset(page.service, values["reset_token"], new_password)
+    except AuthenticationError as error:       # not valid, used already, expired, replaced
+        return page.render("password_reset.html", status=400, values={}, errors={
+            "_": [_("This reset link cannot be used. Ask your administrator for a new one.")],
+            "reset_token": [error.message]})
+    except ValidationError as error:           # the new password is too weak: said at its field
+        errors = forms.field_errors(error, {"new_password": "new_password", "reset_token": "reset_token"})
+        return page.render("password_reset.html", status=400, values=values,
+                           errors={k: [_(m) if m in PASSWORD_PROBLEMS else m for m in v] for k, v in errors.items()})
+    return page.redirect(f"{PREFIX}/sign-in?reset=done")
 
 
 def sign_out(page: Page) -> Response:
@@ -461,6 +499,7 @@ def service_worker(page: Page) -> Response:
 
 URLS = Map([
     rule("/", "home"), rule("/sign-in", "sign_in", ("GET", "POST")), rule("/sign-out", "sign_out", ("POST",)),
+    rule("/password-reset", "password_reset", ("GET", "POST")),
     rule("/language/<lang>", "set_language"),
     rule("/elders", "elders"), rule("/elders/new", "register_elder", ("GET", "POST")),
     rule("/elders/<elder_id>", "elder"), rule("/elders/<elder_id>/visits/new", "record_visit", ("GET", "POST")),

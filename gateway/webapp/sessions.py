@@ -9,7 +9,7 @@ from __future__ import annotations
 from gateway.auth import SESSION_COOKIE, Principal
 from kernel.errors import AuthenticationError
 
-__all__ = ["SESSION_COOKIE", "sign_in", "sign_out", "principal_from_session"]
+__all__ = ["SESSION_COOKIE", "sign_in", "sign_out", "principal_from_session", "complete_password_reset"]
 
 
 def sign_in(service, login: str, password: str, one_time_password: str | None, client_address: str) -> dict:
@@ -25,6 +25,13 @@ def sign_in(service, login: str, password: str, one_time_password: str | None, c
 def sign_out(service, session_token: str) -> None:
     service.identity.forget(session_token)
     service.rpc["accounts"].sign_out({"session_token": session_token})
+
+
+def complete_password_reset(service, reset_token: str, new_password: str) -> None:
+    """Set a new password with a one-time reset code. The accounts service keeps the code
+    single-use and within its expiry (``AuthenticationError``, field ``reset_token``) and
+    checks the password's strength (``ValidationError``, field ``new_password``)."""
+    service.rpc["accounts"].complete_password_reset({"reset_token": reset_token, "new_password": new_password})
 
 
 def principal_from_session(service, session_token: str) -> Principal:

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import structlog
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 
 from contracts.accounts import SECOND_FACTOR_DEPARTMENTS, SECOND_FACTOR_FROM_LEVEL, SECOND_FACTOR_ROLES
 from kernel.catalogue import EventCatalogue
-from kernel.clock import start_of_local_day
+from kernel.clock import SystemClock, start_of_local_day
 from kernel.divisions import DivisionTable, significant_prefix
 from kernel.envelope import Actor, PendingEvent, format_time, parse_time
 from kernel.errors import (AuthenticationError, ConflictError, NotFoundError, NotPermittedError, TooManyAttemptsError,
@@ -56,8 +56,12 @@ class AccountsContext:
     divisions: DivisionTable
     passwords: secrets.Passwords
     password_rules: PasswordRules
+    secret_box: secrets.SecretBox
     policy: SignInPolicy = field(default_factory=SignInPolicy)
     throttle: ThrottlePolicy = field(default_factory=ThrottlePolicy)
+    # The time one-time codes are checked against: the wall clock, not the service's (which
+    # tests and demos may pin), since the authenticator app on a phone counts real time.
+    authenticator_clock: SystemClock = field(default_factory=SystemClock)
 
 
 # -- reading -----------------------------------------------------------------------------
@@ -450,20 +454,20 @@ def sign_in(db, ctx: AccountsContext, payload: dict, meta_ids: dict) -> dict:
         raise AuthenticationError("this account must enrol a second factor (an authenticator app) before it signs "
                                   "in: begin_second_factor, then confirm_second_factor", field="one_time_password")
     code = payload["one_time_password"]
-    otp_matched = False
+    step = None
     if checked.matched and required and code:
-        with db.connect() as conn:
-            # The wall clock, not the service's (which tests and demos may pin): the
-            # authenticator app on the person's phone counts real time.
-            otp_matched = secrets.totp_matches(_stored_secret(conn, state.second_factor_credential_id, "totp") or "",
-                                               code)
+        step = _matched_step(db, ctx, state.second_factor_credential_id, code)
     session_id, session_secret = str(uuid.uuid4()), secrets.new_secret()
 
     def run():
         with db.unit_of_work() as uow:
             current = load_person(uow, state.person_id, ctx.catalogue)
-            command = p.SignIn(current.person_id, session_id, address, checked.matched, bool(code), otp_matched,
-                               required, payload["grant_id"], uow.now())
+            # Claimed in the sign-in's own transaction: of two sign-ins with one code, the
+            # second's UPDATE finds the step taken (PostgreSQL re-reads the row once the
+            # first commits; SQLite writers queue), and a rolled-back attempt claims nothing.
+            reused = step is not None and not _claim_step(uow.conn, state.second_factor_credential_id, step)
+            command = p.SignIn(current.person_id, session_id, address, checked.matched, bool(code), step is not None,
+                               required, payload["grant_id"], uow.now(), one_time_password_reused=reused)
             events = decide(current, command, ctx.policy)
             _append(uow, ctx, current, events, Actor("system", current.login, "system"), meta_ids)
             refusal = p.refusal_of(events, current)
@@ -481,6 +485,25 @@ def sign_in(db, ctx: AccountsContext, payload: dict, meta_ids: dict) -> dict:
     answer = resolve_session(db, ctx, {"session_token": f"{session_id}.{session_secret}"})
     return {"session_token": f"{session_id}.{session_secret}", "expires_at": answer["expires_at"],
             "person": answer["person"], "active_grant": answer["active_grant"]}
+
+
+def _matched_step(db, ctx: AccountsContext, credential_id: str | None, code: str) -> int | None:
+    """The time step of ``code`` under the person's enrolled TOTP secret (None: no match)."""
+    with db.connect() as conn:
+        sealed = _stored_secret(conn, credential_id, "totp")
+    if sealed is None:
+        return None
+    return secrets.totp_step(ctx.secret_box.open(sealed, credential_id), code, ctx.authenticator_clock.now())
+
+
+def _claim_step(conn, credential_id: str, step: int) -> bool:
+    """Record ``step`` as the credential's last accepted one, if it is later than that:
+    a code is accepted once, and never one older than a code already used."""
+    claimed = conn.execute(update(credentials).where(credentials.c.credential_id == credential_id,
+                                                     or_(credentials.c.last_step.is_(None),
+                                                         credentials.c.last_step < step))
+                           .values(last_step=step))
+    return claimed.rowcount == 1
 
 
 def _split(token: str, separator: str) -> tuple[str, str]:
@@ -650,7 +673,8 @@ def begin_second_factor(db, ctx, payload, meta_ids) -> dict:
                             field="login")
     secret, credential_id = secrets.new_totp_secret(), str(uuid.uuid4())
     with db.unit_of_work() as uow:
-        _store_credential(uow, credential_id, state.person_id, "totp_pending", secret)
+        _store_credential(uow, credential_id, state.person_id, "totp_pending",
+                          ctx.secret_box.seal(secret, credential_id))
     return {"credential_id": credential_id, "secret": secret, "otpauth_uri": secrets.totp_uri(secret, state.login)}
 
 
@@ -664,12 +688,15 @@ def confirm_second_factor(db, ctx, payload, meta_ids) -> dict:
                                                      credentials.c.person_id == state.person_id)).first()
     if row is None:
         raise NotFoundError("no enrolment was begun with this credential id", field="credential_id")
-    if not secrets.totp_matches(row.secret, payload["one_time_password"]):
+    step = secrets.totp_step(ctx.secret_box.open(row.secret, row.credential_id), payload["one_time_password"],
+                             ctx.authenticator_clock.now())
+    if step is None:
         raise ValidationError({"one_time_password": ["the code does not match; check the app's clock"]})
 
     def store(uow, current, admin):
+        # The confirming code is used up too: it cannot then sign in.
         uow.conn.execute(update(credentials).where(credentials.c.credential_id == row.credential_id)
-                         .values(kind="totp"))
+                         .values(kind="totp", last_step=step))
     manage(db, ctx, state.person_id, {"person_id": state.person_id}, meta_ids,
            lambda current, admin, uow: p.EnrolSecondFactor(state.person_id, row.credential_id, state.person_id),
            self_allowed=True, before=store)

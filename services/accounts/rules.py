@@ -1,6 +1,7 @@
 """Loading the accounts service's configured rules (``ACCOUNTS`` in config.yml): the
-department policy file, the division table, argon2's cost, lockout, throttling and
-session lifetimes. Loaded once per process and checked at start-up."""
+department policy file, the division table, argon2's cost, lockout, throttling, session
+lifetimes and the key that encrypts TOTP secrets. Loaded once per process and checked at
+start-up: a missing or malformed key stops the service there, not at the first sign-in."""
 from __future__ import annotations
 
 from nameko.extensions import DependencyProvider
@@ -10,7 +11,7 @@ from kernel.config import REPOSITORY_ROOT, setting
 from kernel.divisions import configured_division_table
 from kernel.policy_files import load_policy_file
 from services.accounts.adapters.projections import AccountsDirectory
-from services.accounts.adapters.secrets import Passwords, password_rules
+from services.accounts.adapters.secrets import Passwords, SecretBox, password_rules
 from services.accounts.domain import DepartmentBook, SignInPolicy
 from services.accounts.handlers import AccountsContext, ThrottlePolicy
 
@@ -23,6 +24,11 @@ def departments_file(config) -> str:
 
 def load_departments(path: str) -> DepartmentBook:
     return load_policy_file(path, DepartmentBook.from_dict, "DEPARTMENTS_POLICY_FILE")
+
+
+def secret_box(config) -> SecretBox:
+    return SecretBox.from_settings(setting(config, "ACCOUNTS", "secret_key", None),
+                                   setting(config, "ACCOUNTS", "secret_key_file", None))
 
 
 def _int(config, key: str, default: int) -> int:
@@ -46,7 +52,7 @@ def accounts_context(config) -> AccountsContext:
     passwords = Passwords(_int(config, "argon2_time_cost", 0) or None, _int(config, "argon2_memory_kib", 0) or None,
                           _int(config, "argon2_parallelism", 0) or None)
     return AccountsContext(CATALOGUE, load_departments(departments_file(config)), configured_division_table(config),
-                           passwords, password_rules(), policy, throttle)
+                           passwords, password_rules(), secret_box(config), policy, throttle)
 
 
 def accounts_projections(_config):

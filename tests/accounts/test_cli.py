@@ -9,7 +9,7 @@ from kernel import migrate
 from kernel.db import create_service_engine
 from kernel.schema import events
 from services.accounts import cli as accounts_cli
-from tests.accounts.support import COUNTY, STRONG
+from tests.accounts.support import COUNTY, SECRET_KEY, STRONG
 
 
 def configured(tmp_path):
@@ -18,7 +18,8 @@ def configured(tmp_path):
     config = tmp_path / "config.yml"
     config.write_text(yaml.safe_dump({"DATABASES": {"accounts": url}, "GATEWAY": {
         "token_keyring": str(tmp_path / "tokens.yml")}, "ACCOUNTS": {"argon2_time_cost": 1,
-                                                                     "argon2_memory_kib": 8192}}))
+                                                                     "argon2_memory_kib": 8192,
+                                                                     "secret_key": SECRET_KEY}}))
     return url, str(config)
 
 
@@ -65,3 +66,17 @@ def test_an_emergency_token_is_recorded_in_the_accounts_log(tmp_path):
     assert issued.exit_code == 0, issued.output
     assert issued.output.count(".") >= 2                  # a JWT
     assert types_in(url) == ["accounts.emergency_token_issued.v1"]
+
+
+def test_keys_init_makes_the_accounts_secret_key_once(tmp_path):
+    key_file = tmp_path / "keys" / "accounts_secrets.key"
+    config = tmp_path / "config.yml"
+    config.write_text(yaml.safe_dump({"CHECKPOINTS": {"key_dir": str(tmp_path / "keys")},
+                                      "ACCOUNTS": {"secret_key": "", "secret_key_file": str(key_file)}}))
+    runner = CliRunner()
+    first = runner.invoke(app, ["--config", str(config), "keys", "init"])
+    assert first.exit_code == 0, first.output
+    assert key_file.exists() and "TOTP secret key" in first.output and "(new)" in first.output
+    kept = key_file.read_text()
+    second = runner.invoke(app, ["--config", str(config), "keys", "init"])
+    assert second.exit_code == 0 and "(new)" not in second.output and key_file.read_text() == kept

@@ -83,6 +83,19 @@ def test_a_second_factor_is_required_and_checked():
     assert right[0].second_factor_used is True
 
 
+def test_a_code_whose_step_was_already_used_is_refused_and_counts_towards_the_lock():
+    state = given(CREATED, GRANTED, SignInFailed(PERSON, PERSON, "a", "bad_password", 4))
+    replayed = decide(state, attempt(second_factor_required=True, one_time_password_given=True,
+                                     one_time_password_matched=True, one_time_password_reused=True))
+    assert [type(e) for e in replayed] == [SignInFailed, AccountLocked]
+    assert (replayed[0].reason, replayed[0].consecutive_failures) == ("one_time_password_reused", 5)
+    first = decide(given(CREATED, GRANTED), attempt(second_factor_required=True, one_time_password_given=True,
+                                                    one_time_password_matched=True, one_time_password_reused=True))
+    assert [e.reason for e in first] == ["one_time_password_reused"]
+    refusal = refusal_of(first)
+    assert refusal.field == "one_time_password" and "already used" in refusal.message
+
+
 def test_suspended_left_and_grantless_people_do_not_sign_in():
     suspended = given(CREATED, GRANTED, PersonSuspended(PERSON, "admin-1", "investigation"))
     assert refusal_of(decide(suspended, attempt())).message.startswith("this account is suspended")

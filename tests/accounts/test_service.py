@@ -1,11 +1,14 @@
 """The accounts service end to end: real nameko container, real database (SQLite and
 PostgreSQL), real RabbitMQ; a listener proves its events leave through the broker."""
+import glob
+import json
 import time
+from datetime import timedelta
 
 import eventlet
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select, text
 
 from contracts import CATALOGUE
 from kernel import migrate
@@ -16,9 +19,15 @@ from kernel.errors import (AccountLockedError, AuthenticationError, ConflictErro
 from kernel.hashchain import verify_log
 from kernel.providers import ServiceDatabase
 from kernel.schema import events as events_table
+from services.accounts import handlers
+from services.accounts.adapters.secrets import SecretKeyError, new_secret_key, totp_now
+from services.accounts.adapters.tables import credentials
+from services.accounts.cli import opened
+from services.accounts.rules import accounts_context
 from services.accounts.service import AccountsService
-from tests.accounts.support import (CITY, COUNTY, FAST_ARGON2, JINCHENG_COUNTY, OTHER_COUNTY, STRONG, SYSTEM,
-                                    TODAY, TOWNSHIP, VILLAGE, actor_of, enrol, make_person, sign_in)
+from tests.accounts.support import (CITY, COUNTY, FAST_ARGON2, JINCHENG_COUNTY, OTHER_COUNTY, SECRET_KEY, STRONG,
+                                    SYSTEM, TODAY, TOWNSHIP, VILLAGE, actor_of, enrol, make_person,
+                                    next_code, paired_authenticator, sign_in)
 
 RECEIVED = []
 
@@ -44,7 +53,8 @@ def wait_for(predicate, timeout=20.0):
 
 def config_for(rabbit_config, urls, key_dir, **accounts):
     return {**rabbit_config, "DATABASES": urls, "FIXED_TODAY": TODAY.isoformat(), "RELAY": {"poll_interval": 0.1},
-            "ACCOUNTS": {**FAST_ARGON2, **accounts}, "CHECKPOINTS": {"interval_seconds": 3600, "key_dir": key_dir}}
+            "ACCOUNTS": {**FAST_ARGON2, "secret_key": SECRET_KEY, **accounts},
+            "CHECKPOINTS": {"interval_seconds": 3600, "key_dir": key_dir}}
 
 
 @pytest.fixture
@@ -59,6 +69,8 @@ def accounts(rabbit_config, database_url, tmp_path, container_factory):
     container.start()
     with ServiceRpcProxy("accounts", config) as proxy:
         proxy.database_url, proxy.container, proxy.key_dir = database_url, container, str(tmp_path / "keys")
+        proxy.authenticator = paired_authenticator(container)
+        proxy.config = config
         yield proxy
 
 
@@ -289,3 +301,73 @@ def test_the_log_is_sealed_into_a_signed_checkpoint(accounts):
     checkpoint = get_extension(accounts.container, CheckpointSealer).seal_now()
     assert checkpoint.tree_size == event_count(accounts.database_url) - 1     # the seal is itself an event
     assert verify_log(create_service_engine(accounts.database_url)).ok
+
+
+def failure_reasons(accounts, person_id):
+    return [e["data"]["reason"] for e in accounts.person_history(person_id) if e["type"] == "accounts.sign_in_failed.v1"]
+
+
+def test_a_one_time_code_signs_in_once(accounts):
+    admin, secret = city_admin(accounts)
+    payload = {"login": "city-admin", "password": STRONG, "client_address": "10.0.0.1",
+               "one_time_password": next_code(accounts.authenticator, secret)}
+    assert accounts.sign_in(payload)["person"]["login"] == "city-admin"
+    with pytest.raises(AuthenticationError) as refused:
+        accounts.sign_in(payload)
+    assert refused.value.field == "one_time_password" and "already used" in refused.value.to_dict()["message"]
+    # Nor the code of the step before, which the drift window would otherwise still take.
+    older = totp_now(secret, accounts.authenticator.now() - timedelta(seconds=30))
+    with pytest.raises(AuthenticationError):
+        accounts.sign_in({**payload, "one_time_password": older})
+    assert failure_reasons(accounts, admin["person_id"]) == ["one_time_password_reused"] * 2
+    assert sign_in(accounts, "city-admin", secret=secret)["person"]["login"] == "city-admin"   # the next step
+    with create_service_engine(accounts.database_url).connect() as conn:
+        steps = conn.execute(select(credentials.c.last_step).where(credentials.c.kind == "totp")).scalars().all()
+    assert steps == [int(accounts.authenticator.now().timestamp()) // 30]
+
+
+def test_two_sign_ins_with_one_code_at_once_let_exactly_one_in(accounts):
+    admin, secret = city_admin(accounts)
+    payload = {"login": "city-admin", "password": STRONG, "client_address": "10.0.0.1",
+               "one_time_password": next_code(accounts.authenticator, secret)}
+
+    def attempt(_):
+        with ServiceRpcProxy("accounts", accounts.config) as own:      # one proxy per greenthread
+            try:
+                return own.sign_in(payload)["person"]["login"]
+            except AuthenticationError as refused:
+                return refused.to_dict()["message"]
+    outcomes = list(eventlet.GreenPool(3).imap(attempt, range(3)))
+    assert outcomes.count("city-admin") == 1, outcomes
+    assert all("already used" in outcome for outcome in outcomes if outcome != "city-admin"), outcomes
+    assert failure_reasons(accounts, admin["person_id"]) == ["one_time_password_reused"] * 2
+    assert event_count(accounts.database_url, "accounts.signed_in.v1") == 1
+
+
+def test_totp_secrets_are_encrypted_at_rest_and_not_in_the_log(accounts):
+    admin, secret = city_admin(accounts)
+    engine = create_service_engine(accounts.database_url)
+    with engine.connect() as conn:
+        for table in inspect(engine).get_table_names():
+            assert secret not in repr(conn.execute(text(f'SELECT * FROM "{table}"')).all()), table
+        [stored] = conn.execute(select(credentials.c.secret).where(credentials.c.kind == "totp")).scalars()
+    engine.dispose()
+    assert stored.startswith("aesgcm1:")
+    if accounts.database_url.startswith("sqlite"):
+        files = glob.glob(accounts.database_url.removeprefix("sqlite:///") + "*")     # the file, its WAL
+        assert files and all(secret.encode() not in open(path, "rb").read() for path in files)
+    assert secret not in json.dumps(accounts.person_history(admin["person_id"]))
+    assert sign_in(accounts, "city-admin", secret=secret)["person"]["login"] == "city-admin"
+
+
+def test_a_wrong_secret_key_is_a_clear_error_and_signs_nobody_in(accounts, tmp_path):
+    city_admin(accounts)
+    config = {"DATABASES": {"accounts": accounts.database_url}, "FIXED_TODAY": TODAY.isoformat(),
+              "ACCOUNTS": {**FAST_ARGON2, "secret_key": new_secret_key()}}
+    ctx = accounts_context(config)
+    with opened(config) as db:
+        with pytest.raises(SecretKeyError) as wrong:
+            handlers.sign_in(db, ctx, {"login": "city-admin", "password": STRONG, "client_address": "10.0.0.1",
+                                       "one_time_password": "123456", "grant_id": None}, {})
+    assert wrong.value.field == "secret_key" and "sealed under accounts key" in str(wrong.value)
+    assert event_count(accounts.database_url, "accounts.signed_in.v1") == 0

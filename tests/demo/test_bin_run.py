@@ -44,6 +44,7 @@ def test_a_healthy_demo_prints_no_error_line_and_its_alerts_are_real(rabbit_conf
     env = {**os.environ, "AMQP_URI": rabbit_config["AMQP_URI"], "LOG_FORMAT": "json", "DEMO_ELDERS": "120",
            "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}", "CHECKPOINT_KEY_DIR": str(tmp_path / "keys"),
            "GATEWAY_TOKEN_KEYRING": str(tmp_path / "keys" / "tokens.yml"), "PYTHONUNBUFFERED": "1",
+           "ACCOUNTS_SECRET_KEY_FILE": str(tmp_path / "keys" / "accounts_secrets.key"),
            "STATUS_REVIEW_INTERVAL": "10", "NOTIFICATIONS_SWEEP_INTERVAL": "10", "CHECKPOINT_INTERVAL": "20",
            **{f"{name.upper()}_DATABASE_URL": f"sqlite:///{tmp_path / (name + '.db')}" for name in PROCESSES}}
     env.pop("ELDERCARE_CONFIG", None)

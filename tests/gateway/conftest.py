@@ -20,6 +20,7 @@ from services.notifications.service import NotificationsService
 from services.registry.service import RegistryService
 from services.subsidies.service import SubsidiesService
 from services.visits.service import VisitsService
+from tests.accounts.support import SECRET_KEY
 
 TODAY = date(2026, 11, 23)
 COUNTY = "410928000000"
@@ -45,7 +46,7 @@ def system(rabbit_config, web_config, tmp_path, container_factory):
               "NOTIFICATIONS": {"sweep_interval_seconds": 3600, "delivery_interval_seconds": 3600},
               "CHECKPOINTS": {"interval_seconds": 3600, "key_dir": str(tmp_path / "keys")},
               "GATEWAY": {"token_keyring": str(keyring_path), "rpc_timeout_seconds": 5},
-              "IMPORTS": {"work_interval_seconds": 0.2}}
+              "IMPORTS": {"work_interval_seconds": 0.2}, "ACCOUNTS": {"secret_key": SECRET_KEY}}
     containers = {}
     for cls in SERVICES:
         containers[cls.name] = container_factory(cls, config)

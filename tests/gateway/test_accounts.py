@@ -11,9 +11,8 @@ from gateway.service import GatewayService
 from kernel import migrate
 from services.accounts.service import AccountsService
 from services.registry.service import RegistryService
-from tests.accounts.support import (CITY, COUNTY, FAST_ARGON2, OTHER_COUNTY, STRONG, SYSTEM, TODAY, VILLAGE, enrol,
-                                    make_person)
-from services.accounts.adapters.secrets import totp_now
+from tests.accounts.support import (CITY, COUNTY, FAST_ARGON2, OTHER_COUNTY, SECRET_KEY, STRONG, SYSTEM, TODAY, VILLAGE,
+                                    enrol, make_person, next_code, paired_authenticator)
 
 CACHE_SECONDS = 5.0
 SERVICES = (RegistryService, AccountsService, GatewayService)
@@ -37,7 +36,7 @@ def front(rabbit_config, web_config, tmp_path, container_factory, web_session):
         migrate.upgrade(service, url)
     config = {**rabbit_config, **web_config, "DATABASES": urls, "FIXED_TODAY": TODAY.isoformat(),
               "RELAY": {"poll_interval": 0.1}, "REGISTRY": {"status_review_interval_seconds": 3600},
-              "ACCOUNTS": {**FAST_ARGON2, "address_failures": 50},
+              "ACCOUNTS": {**FAST_ARGON2, "address_failures": 50, "secret_key": SECRET_KEY},
               "GATEWAY": {"token_keyring": str(tmp_path / "tokens.yml"), "rpc_timeout_seconds": 5,
                           "identity_cache_seconds": CACHE_SECONDS}}
     containers = {cls.name: container_factory(cls, config) for cls in SERVICES}
@@ -53,13 +52,14 @@ def front(rabbit_config, web_config, tmp_path, container_factory, web_session):
     front.http, front.clock = web_session, clock
     with ServiceRpcProxy("accounts", config) as accounts:
         front.accounts = accounts
+        accounts.authenticator = paired_authenticator(containers["accounts"])
         yield front
 
 
 def sign_in(front, login, password=STRONG, secret=None, **extra):
     body = {"login": login, "password": password, **extra}
     if secret:
-        body["one_time_password"] = totp_now(secret)
+        body["one_time_password"] = next_code(front.accounts.authenticator, secret)
     front.http.cookies.clear()
     front.http.headers.pop("X-CSRF-Token", None)
     answer = front.http.post("/api/session", json=body)

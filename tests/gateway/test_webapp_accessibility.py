@@ -50,7 +50,7 @@ def test_every_page_has_no_serious_or_critical_accessibility_violation(api, syst
     system.clock("notifications").offset += timedelta(hours=25)
     with ServiceRpcProxy("notifications", system.config) as notifications:
         notifications.sweep()
-    found = violations(phone, f"/app/sign-in?lang={lang}")
+    found = violations(phone, f"/app/sign-in?lang={lang}") + violations(phone, f"/app/password-reset?lang={lang}")
     sign_in(phone, system, WORKER)
     phone.get(f"{phone.base}/app/language/{lang}?next=/app/")
     for path in ("/app/", "/app/elders", "/app/elders/elder-1", "/app/elders/elder-1/visits/new",

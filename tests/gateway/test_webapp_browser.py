@@ -19,7 +19,7 @@ from gateway.webapp.sessions import SESSION_COOKIE
 from kernel.config import REPOSITORY_ROOT
 from tests.gateway.conftest import COUNTY, TOWNSHIP, VILLAGE
 from tests.gateway.test_api import register, wait_for
-from tests.gateway.webapp_support import PASSWORD, one_time_code, start_accounts
+from tests.gateway.webapp_support import PASSWORD, one_time_code, reset_link_code, start_accounts
 from demo.residents import make_resident_id, order_code
 
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -336,3 +336,30 @@ def test_visits_recorded_offline_wait_on_the_phone_and_land_once_when_the_networ
                                      headers={"Idempotency-Key": item["visit_id"], "X-CSRF-Token": csrf})
             assert again.status_code == 201, again.text
         assert {elder: visits.list_visits(elder) for elder in ("elder-1", "elder-2")} == landed
+
+
+def test_a_person_opens_a_reset_link_chooses_a_new_password_and_signs_in_with_it(system, phone):
+    code = reset_link_code(system, WORKER["user"])
+    phone.get(f"{phone.base}/app/password-reset#{code}")
+    WebDriverWait(phone, 20).until(lambda d: d.find_element(By.NAME, "reset_token").get_attribute("value") == code)
+    assert "#" not in phone.current_url                 # the code left the address bar and the history
+    phone.shot("reset-link-opened")
+
+    def choose(password):
+        for name in ("new_password", "new_password_again"):
+            phone.find_element(By.NAME, name).clear()
+            phone.find_element(By.NAME, name).send_keys(password)
+        navigate(phone, phone.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
+    choose("password1")
+    assert "至少要 10 个字符" in phone.find_element(By.ID, "new_password-error").text
+    assert phone.find_element(By.NAME, "new_password").get_attribute("aria-invalid") == "true"
+    assert phone.find_element(By.NAME, "reset_token").get_attribute("value") == code
+    phone.shot("reset-weak-password")
+    choose("quarry-heron-52-lattice")
+    assert phone.current_url == phone.base + "/app/sign-in?reset=done"
+    assert "新密码已设置" in phone.find_element(By.ID, "flash").text
+    phone.shot("reset-done")
+    phone.find_element(By.NAME, "login").send_keys(WORKER["user"])
+    phone.find_element(By.NAME, "password").send_keys("quarry-heron-52-lattice")
+    navigate(phone, phone.find_element(By.CSS_SELECTOR, "form button[type=submit]"))
+    assert phone.current_url == phone.base + "/app/"

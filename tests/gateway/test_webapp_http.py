@@ -9,7 +9,8 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from tests.gateway.conftest import COUNTY, VILLAGE
 from tests.gateway.test_api import register, wait_for
 from tests.gateway.test_orders_api import open_facility
-from tests.gateway.webapp_support import PASSWORD, one_time_code, start_accounts
+from tests.gateway.webapp_support import (PASSWORD, move_accounts_clocks, one_time_code, reset_link_code,
+                                          start_accounts)
 
 QINSHUI = "140521000000"
 VILLAGE_WORKER = dict(user="cadre", department="civil_affairs", role="village_worker", jurisdiction=VILLAGE)
@@ -188,3 +189,45 @@ def test_a_home_service_is_ordered_from_the_card_and_the_facility_accepts_and_co
     assert done.status_code == 200 and "2026-11-23 已完成" in done.text
     with ServiceRpcProxy("orders", system.config) as orders:
         assert [o["status"] for o in orders.elder_orders({"elder_id": "elder-1"})] == ["completed"]
+
+
+NEW_PASSWORD = "quarry-heron-52-lattice"
+
+
+def reset(web_session, code, new_password=NEW_PASSWORD, again=None):
+    web_session.get("/app/password-reset")
+    return web_session.post("/app/password-reset", allow_redirects=False, data={
+        CSRF_FIELD: web_session.cookies.get(CSRF_COOKIE), "reset_token": code, "new_password": new_password,
+        "new_password_again": new_password if again is None else again})
+
+
+def test_a_reset_link_sets_a_new_password_once_and_sends_the_person_to_sign_in(system, web_session):
+    code = reset_link_code(system, "cadre")
+    page = web_session.get("/app/password-reset")
+    assert page.status_code == 200 and 'name="reset_token"' in page.text and code not in page.text
+    assert page.headers["Cache-Control"] == "no-store" and "Content-Security-Policy" in page.headers
+    weak = reset(web_session, code, "password1")
+    assert weak.status_code == 400 and 'id="new_password-error"' in weak.text and "至少要 10 个字符" in weak.text
+    assert f'value="{code}"' in weak.text                       # kept, so the person only retypes the password
+    differ = reset(web_session, code, again="quarry-heron-52-latticf")
+    assert differ.status_code == 400 and 'id="new_password_again-error"' in differ.text and "两次" in differ.text
+    done = reset(web_session, code)
+    assert done.status_code == 303 and done.headers["Location"] == "/app/sign-in?reset=done"
+    assert "新密码已设置" in web_session.get(done.headers["Location"]).text
+    assert signed_in(web_session, system).status_code == 401                  # the old password is gone
+    assert signed_in(web_session, system, password=NEW_PASSWORD).headers["Location"] == "/app/"
+    web_session.cookies.clear()
+    again = reset(web_session, code, "another-sturdy-91-phrase")
+    assert again.status_code == 400 and 'id="reset_token-error"' in again.text and "already used" in again.text
+    assert signed_in(web_session, system, password=NEW_PASSWORD).headers["Location"] == "/app/"
+
+
+def test_an_expired_or_unknown_reset_link_is_refused_at_its_field(system, web_session):
+    code = reset_link_code(system, "cadre")
+    move_accounts_clocks(hours=25)          # links live ACCOUNTS.reset_link_hours (24)
+    expired = reset(web_session, code)
+    assert expired.status_code == 400 and "expired" in expired.text and 'id="reset_token-error"' in expired.text
+    forged = reset(web_session, code.split(".")[0] + ".not-the-secret")
+    assert forged.status_code == 400 and "not valid" in forged.text
+    web_session.cookies.clear()
+    assert signed_in(web_session, system, password=NEW_PASSWORD).status_code == 401

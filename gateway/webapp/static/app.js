@@ -199,8 +199,19 @@
     });
   }
 
+  // A password-reset link carries its one-time code after "#", which the browser never sends
+  // to the server: put it into the form, and take it out of the address bar and history.
+  function takeResetCode() {
+    var field = document.querySelector("input[name=reset_token]");
+    if (field && location.hash.length > 1) {
+      field.value = decodeURIComponent(location.hash.slice(1));
+      history.replaceState(null, "", location.pathname + location.search);
+    }
+  }
+
   window.addEventListener("online", flush);
   document.addEventListener("DOMContentLoaded", function () {
+    takeResetCode();
     // A form kept from an earlier day opens offline with that day's date: today is meant.
     var day = document.querySelector("#visit-form input[name=visited_on]");
     if (day && !navigator.onLine) {

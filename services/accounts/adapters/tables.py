@@ -6,11 +6,11 @@ Projections of the log, rebuildable (``eldercare rebuild accounts``): ``people``
 
 Not projections: ``credentials`` holds the secrets the events name by ``credential_id``
 (argon2id password hashes, one-time reset links and session/token secrets as SHA-256
-digests, TOTP secrets), written in the transaction of the event that names them and
-never published; ``session_activity`` is when each session was last used (for the
+digests, TOTP secrets sealed with AES-GCM, and the time step of the last code accepted),
+written in the transaction of the event that names them and never published; ``session_activity`` is when each session was last used (for the
 inactivity timeout), which is not a fact worth an event per request.
 """
-from sqlalchemy import Boolean, Column, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, MetaData, String, Table, Text
 
 accounts_metadata = MetaData()
 
@@ -96,6 +96,7 @@ credentials = Table(
     Column("created_at", String(32), nullable=False),
     Column("expires_at", String(32)),
     Column("used_at", String(32)),
+    Column("last_step", BigInteger),     # totp: the 30-second step of the last accepted code
 )
 
 session_activity = Table(

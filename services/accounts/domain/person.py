@@ -165,6 +165,7 @@ class SignIn:
     second_factor_required: bool
     grant_id: str | None
     now: datetime
+    one_time_password_reused: bool = False     # it matched, but its time step was already used
 
 
 @dataclass(frozen=True)
@@ -589,6 +590,8 @@ def _sign_in(state, c: SignIn, policy) -> list:
             return failed("one_time_password_required")
         if not c.one_time_password_matched:
             return failed("bad_one_time_password")
+        if c.one_time_password_reused:
+            return failed("one_time_password_reused")
     if state.status in ("suspended", "left"):
         return failed(state.status)
     grant_id = c.grant_id or next((g.grant_id for g in state.grant_list()), None)
@@ -598,7 +601,8 @@ def _sign_in(state, c: SignIn, policy) -> list:
 
 
 # Failures that count towards the lock: wrong secrets, not the state of the account.
-COUNTED_FAILURES = frozenset({"bad_password", "bad_one_time_password"})
+# A reused code counts: whoever replays an observed code also knows the password.
+COUNTED_FAILURES = frozenset({"bad_password", "bad_one_time_password", "one_time_password_reused"})
 
 _DECISIONS = {ChangeDetails: _change_details, GrantRole: _grant, RevokeRole: _revoke, Suspend: _suspend,
               Reinstate: _reinstate, RecordLeaving: _leave, SetPassword: _set_password,
@@ -632,6 +636,8 @@ def sign_in_refusal(reason: str, locked_until: str | None = None) -> Authenticat
         "one_time_password_required": ("this account also needs the 6-digit code from its authenticator app",
                                        "one_time_password"),
         "bad_one_time_password": ("the one-time code is wrong or has expired", "one_time_password"),
+        "one_time_password_reused": ("this one-time code was already used; wait for the next one",
+                                     "one_time_password"),
         "suspended": ("this account is suspended; ask your administrator", "login"),
         "left": ("this account is closed", "login"),
         "no_grant": ("this account holds no role yet; ask your administrator", "login"),
