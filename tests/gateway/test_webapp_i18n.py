@@ -54,6 +54,13 @@ def test_every_text_of_the_pages_is_translated_into_chinese():
     assert not [m.id for m in catalogue if m.id and m.fuzzy]
 
 
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_each_catalogue_is_well_formed(language):
+    """A merge that drops a ``msgstr`` line leaves a catalogue Babel reads with a warning, and
+    the entry after it lost: refused here."""
+    read_po(catalogue_path(language).open("rb"), locale=language, abort_invalid=True)
+
+
 def test_names_come_out_in_the_persons_language():
     assert name_of("visit_mode", "home", translations("zh").gettext) == "上门巡访"
     assert name_of("visit_mode", "home", translations("en").gettext) == "Home visit"
