@@ -10,6 +10,9 @@ whose handler raised).
   to fill one — in ONE transaction: one inbox lookup, one inbox insert, the handler called
   for each new event in order (inside one nameko worker whose context data is set to each
   event's in turn), commit, then one multiple-ack.
+- Before anything is applied, each event must prove it came from the source's log
+  (``kernel.authenticity``: hash, the relay's batch signature, its place in its stream);
+  one that does not is parked at once with the reason and counted.
 - Each event is applied in the same transaction as its inbox record ``(consumer, event
   id)``; a duplicate (redelivery, relay replay, a repeat inside a batch) is skipped.
   "Applied" means: the service's projections that handle the event's type are updated
@@ -48,6 +51,7 @@ from eventlet.event import Event as GreenEvent
 from nameko.containers import WorkerContext
 from nameko.extensions import Entrypoint
 
+from kernel.authenticity import EventAuthenticator, PublicKeys
 from kernel.clock import utc_now
 from kernel.config import amqp_uri, setting
 from kernel.db import transaction
@@ -105,6 +109,12 @@ class DurableEventHandler(Entrypoint):
         self.parked_retry_seconds = float(setting(config, "CONSUMER", "parked_retry_seconds",
                                                   DEFAULT_PARKED_RETRY_SECONDS))
         self.parked_retries = int(setting(config, "CONSUMER", "parked_retries", DEFAULT_PARKED_RETRIES))
+        # Off only to measure what authentication costs (bench); never in production.
+        self.authenticator = (EventAuthenticator(self.source, PublicKeys.of(config))
+                              if setting(config, "CONSUMER", "authenticate", True) else None)
+        if self.authenticator is None:
+            log.warning("event authentication is OFF for this consumer: any publisher's events are applied",
+                        queue=self.queue_name)
 
     def start(self):
         self.database = find_database(self.container)
@@ -207,6 +217,7 @@ class DurableEventHandler(Entrypoint):
             envelope = self._decode(message)
             if envelope is not None:
                 ready.append((message, envelope))
+        ready = self._admit(ready)
         if not ready:
             return
         if len(ready) == 1:
@@ -263,6 +274,17 @@ class DurableEventHandler(Entrypoint):
             eventlet.sleep(min(left, 1.0))
             if self._connection is not None:
                 self._connection.heartbeat_check()
+
+    def _admit(self, ready: list[tuple]) -> list[tuple]:
+        """The (message, envelope) pairs proved to come from the source's log; the others are
+        parked with the reason (``kernel.authenticity`` logs and counts them)."""
+        if self.authenticator is None or not ready:
+            return ready
+        with self.database.engine.connect() as conn:
+            admitted, rejected = self.authenticator.admit(conn, self.queue_name, ready)
+        for item in rejected:
+            self._park(item.message, item.envelope, item.error, attempts=1)
+        return admitted
 
     def _apply_many(self, envelopes: list[Envelope]) -> int:
         """One transaction for the batch, the handler called for each new event in one worker.

@@ -128,13 +128,14 @@ class BatchConfirmPublisher:
         return list(self._returned)
 
 
-def to_message(envelope: Envelope) -> amqp.Message:
+def to_message(envelope: Envelope, seal: dict | None = None) -> amqp.Message:
+    """``seal``: the batch seal headers of ``kernel.authenticity`` (consumers park unsealed events)."""
     return amqp.Message(
         json.dumps(envelope.to_wire(), ensure_ascii=False).encode("utf-8"),
         content_type="application/json", content_encoding="utf-8", delivery_mode=2,
         message_id=envelope.id, correlation_id=envelope.correlation_id or "",
         type=envelope.type, application_headers={"x-position": envelope.position,
-                                                 "x-source": envelope.source})
+                                                 "x-source": envelope.source, **(seal or {})})
 
 
 class OutboxRelay:
@@ -142,8 +143,11 @@ class OutboxRelay:
     on PostgreSQL an advisory lock elects it; SQLite runs one process per file."""
 
     def __init__(self, engine: Engine, store: SqlAlchemyEventStore, amqp_uri: str,
-                 batch_size: int = 500):
+                 batch_size: int = 500, signer=None):
+        """``signer``: a ``kernel.authenticity.RelaySigner`` of this log's source; without one
+        the events go out unsigned (and consumers park them)."""
         self.engine, self.store, self.batch_size = engine, store, batch_size
+        self.signer = signer
         self.publisher = BatchConfirmPublisher(amqp_uri)
         self.exchange = exchange_name(store.source)
         self._leader_connection = None
@@ -212,8 +216,10 @@ class OutboxRelay:
         return len(batch)
 
     def _publish(self, envelopes: list[Envelope]) -> list[Returned]:
+        seals = self.signer.seal_headers(envelopes) if self.signer else [None] * len(envelopes)
         return self.publisher.publish_batch(
-            [(self.exchange, routing_key(e.type, e.county_code), to_message(e)) for e in envelopes])
+            [(self.exchange, routing_key(e.type, e.county_code), to_message(e, seal))
+             for e, seal in zip(envelopes, seals)])
 
     def _move_cursor(self, conn, previous: int, position: int) -> None:
         now = format_time(utc_now())
