@@ -62,7 +62,8 @@ class InauthenticEventError(EldercareError):
     code = "inauthentic_event"
 
     def __init__(self, kind: str, message: str):
-        super().__init__(message, field="seal" if kind in ("unsigned", "key", "signature", "proof") else kind)
+        # The kind leads the text: it is what `eldercare parked list` shows of a rejection.
+        super().__init__(f"{kind}: {message}", field="seal" if kind in ("unsigned", "key", "signature", "proof") else kind)
         self.kind = kind
 
 
