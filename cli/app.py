@@ -219,6 +219,19 @@ def _declare_events_exchange(connection, source: str) -> None:
         console.print(f"[yellow]![/] {source}.events re-declared with its archive (alternate exchange)")
 
 
+@app.command("broker-users")
+def broker_users(api: str = typer.Option("http://guest:guest@127.0.0.1:15672", help="management API, with an "
+                                                                                    "administrator's credentials"),
+                 vhost: str = typer.Option("/", help="the vhost the services use"),
+                 passwords: str = typer.Option("var/broker-users.yml", help="user → password (generated when missing)")):
+    """Give every process its own broker user: publish only to its own exchanges, read only
+    its own queues (contracts.broker_permissions; the k8s manifests declare the same)."""
+    from cli.broker import ManagementApi, apply_users, passwords_for
+    from kernel.config import repository_path
+    for user in apply_users(ManagementApi(api), vhost, passwords_for(repository_path(passwords))):
+        console.print(f"[green]✓[/] {user} on vhost {vhost}")
+
+
 @app.command("check-broker")
 def check_broker(timeout: float = 3.0):
     """Exit 0 if RabbitMQ answers at AMQP_URI; otherwise say how to start it."""

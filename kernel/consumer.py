@@ -61,7 +61,7 @@ from kernel.faults import is_transient
 from kernel.inbox import consumed_among, record_many
 from kernel.logging import configure_logging
 from kernel.providers import find_database
-from kernel.topology import Subscription, dead_letter_queue_name, declare
+from kernel.topology import Subscription, dead_letter_queue_name, declare, parked_exchange_name
 from kernel.uow import UnitOfWork, apply_page_to_projections
 
 log = structlog.get_logger(__name__)
@@ -165,7 +165,7 @@ class DurableEventHandler(Entrypoint):
             channel.basic_qos(0, self.prefetch, False)
             self._park_channel = connection.channel()
             self._connection = connection
-            queue = self.subscription.queue(self.queue_type)(channel)
+            queue = self.subscription.queue(self.queue_type, exchange_exists=True)(channel)   # declare() made sure
             delivered: list = []   # on_message only buffers; batches are applied between drains
             with kombu.Consumer(channel, queues=[queue], on_message=delivered.append, no_ack=False):
                 log.info("consuming", queue=self.queue_name, source=self.source, types=list(self.event_types),
@@ -420,7 +420,7 @@ class DurableEventHandler(Entrypoint):
                               content_encoding=message.content_encoding or "utf-8", delivery_mode=2,
                               message_id=(envelope.id if envelope else message.properties.get("message_id", "")),
                               application_headers=headers)
-        self._park_channel.basic_publish_confirm(parked, exchange="",
+        self._park_channel.basic_publish_confirm(parked, exchange=parked_exchange_name(self.queue_name),
                                                  routing_key=dead_letter_queue_name(self.queue_name))
         message.ack()
         log.error("event parked in dead-letter queue after failing", queue=self.queue_name,
