@@ -70,3 +70,61 @@ def amqp_uri_for(base_uri: str, user: str, password: str) -> str:
     parts = urlsplit(base_uri)
     host = f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname
     return f"{parts.scheme}://{quote(user, safe='')}:{quote(password, safe='')}@{host}{parts.path or '/'}"
+
+
+K8S_VHOST = "eldercare"
+K8S_CLUSTER = "rabbitmq"
+KEDA_USER = "eldercare-keda"
+
+
+def secret_name(user: str) -> str:
+    """``eldercare-amqp-<process>``: ``username``, ``password`` and ``uri`` of one broker user."""
+    return "eldercare-amqp-" + user.removeprefix("eldercare-")
+
+
+def manifests(vhost: str = K8S_VHOST, cluster: str = K8S_CLUSTER) -> list[dict]:
+    """The messaging-topology-operator's User, Permission and TopicPermission resources
+    giving each process the permissions ``eldercare broker-users`` applies
+    (``k8s/base/broker-users.yaml`` is this, written out)."""
+    reference = {"name": cluster}
+
+    def user(name):
+        return {"apiVersion": "rabbitmq.com/v1beta1", "kind": "User", "metadata": {"name": name, "labels": LABELS},
+                "spec": {"rabbitmqClusterReference": reference, "tags": [],
+                         "importCredentialsSecret": {"name": secret_name(name)}}}
+
+    def permission(name, grants):
+        return {"apiVersion": "rabbitmq.com/v1beta1", "kind": "Permission",
+                "metadata": {"name": name, "labels": LABELS},
+                "spec": {"vhost": vhost, "userReference": {"name": name}, "rabbitmqClusterReference": reference,
+                         "permissions": grants}}
+
+    objects = []
+    for grants in all_permissions():
+        objects += [user(grants.user), permission(grants.user, grants.as_management_api()),
+                    {"apiVersion": "rabbitmq.com/v1beta1", "kind": "TopicPermission",
+                     "metadata": {"name": grants.user, "labels": LABELS},
+                     "spec": {"vhost": vhost, "userReference": {"name": grants.user},
+                              "rabbitmqClusterReference": reference,
+                              "permissions": {"exchange": grants.topic_exchange, "write": grants.topic_write,
+                                              "read": grants.topic_read}}}]
+    # The topology job's user, and KEDA's: on the vhost, but it only declares queues passively.
+    objects += [user(TOPOLOGY_USER), permission(TOPOLOGY_USER, topology_permissions()),
+                user(KEDA_USER), permission(KEDA_USER, {"configure": "^$", "write": "^$", "read": "^$"})]
+    return objects
+
+
+LABELS = {"app.kubernetes.io/name": "rabbitmq", "app.kubernetes.io/component": "broker-users",
+          "app.kubernetes.io/part-of": "eldercare"}
+MANIFEST_HEADER = """\
+# Each process its own broker user (issue 25): publish only to its own exchanges, read only
+# its own queues. Written by `python -m cli.broker` from contracts/broker_permissions.py
+# (tests/k8s/test_broker_users.py holds them equal); applied by the RabbitMQ Messaging
+# Topology Operator. Credentials: the Secret eldercare-amqp-<process> (k8s/README.md).
+"""
+
+
+if __name__ == "__main__":
+    from kernel.config import repository_path
+    Path(repository_path("k8s/base/broker-users.yaml")).write_text(
+        MANIFEST_HEADER + yaml.safe_dump_all(manifests(), sort_keys=False, width=200), encoding="utf-8")
