@@ -9,7 +9,7 @@ import kombu
 import pytest
 
 from kernel import authenticity
-from kernel.authenticity import RelaySigner, key_dir_of, relay_signer_for
+from kernel.authenticity import RelaySigner, key_dir_of, rejected_counts, relay_signer_for
 from kernel.db import create_service_engine
 from kernel.envelope import GENESIS_HASH, Actor
 from kernel.parked import list_parked
@@ -76,6 +76,8 @@ def test_a_forged_event_published_onto_the_queue_is_parked_with_its_reason_not_a
     assert {p.event_id for p in parked} == {forged.id, recomputed.id}
     assert 666 not in [row.number for row in running.seen()] and len(running.seen()) == 3
     assert rejections() == {"hash": 1, "unsigned": 1}
+    # What the service's ping answers, and the gateway's /metrics exports as a counter.
+    assert {"queue": SINK_QUEUE, "reason": "hash", "count": 1} in rejected_counts()
     assert running.inbox_count() == 3
 
 
