@@ -5,15 +5,16 @@ Anyone who can publish to a queue (a compromised service, a leaked broker passwo
 otherwise write another service's history: a made-up ``elder_died`` would be applied. So:
 
 - **The relay seals each batch it publishes.** The RFC 9162 Merkle root over the batch's
-  chain hashes (the same leaves as a checkpoint, ``kernel.merkle``) is signed with the
+  events as sent (``wire_digest``: every attribute, the chain hash included) is signed with the
   source's Ed25519 key (the checkpoint key, ``kernel.checkpoints``). Each message carries
   the signature, the root and its own inclusion proof in one ``seal`` header (one string:
   ``1 <key id> <batch size> <index> <root> <signature> <proof>``, base64), so it can be
   checked alone, whichever consumer batch or queue it lands in. One signature per relay
   batch instead of one per event: a signature check costs about as much as applying an event.
 - **The consumer checks every event before it applies it** (``EventAuthenticator.admit``):
-  its source is the subscription's; its hash recomputes from its contents (so no field was
-  changed); its hash is in a batch signed by a key the public key list gives to that source
+  its source is the subscription's; its chain hash recomputes from its contents (for a type
+  with personal fields the log hashed them sealed, so there the signed digest alone vouches for
+  them); the event as received is in a batch signed by a key the public key list gives to that source
   (each root's signature is checked once, then remembered); and no other event was already
   applied at its place in its stream (``(stream, sequence)`` holding another id: a forked or
   rewritten log). An event that fails is parked with the reason, counted and logged as an
@@ -26,6 +27,7 @@ sequences are not refused; a second, different event at an occupied place is.
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import time
 from collections import Counter
@@ -91,7 +93,7 @@ class RelaySigner:
 
     def seal_headers(self, envelopes: list[Envelope]) -> list[dict]:
         """The ``seal`` header of each envelope of one batch, in the batch's order."""
-        tree = merkle.MerkleTree([merkle.leaf_hash(bytes.fromhex(e.hash)) for e in envelopes])
+        tree = merkle.MerkleTree([merkle.leaf_hash(wire_digest(e)) for e in envelopes])
         root, size = tree.root(), len(envelopes)
         # The checkpoint key itself: one key per service, one public key list to check against.
         signature = base64.b64encode(self._signer._key.sign(batch_signed_text(self.source, size, root))).decode()
@@ -160,8 +162,10 @@ class Rejected:
 class EventAuthenticator:
     """Checks that events delivered to one consumer queue come from ``source``'s log."""
 
-    def __init__(self, source: str, public_keys: PublicKeys):
-        self.source, self.public_keys = source, public_keys
+    def __init__(self, source: str, public_keys: PublicKeys, hashed_as_sent=lambda event_type: True):
+        """``hashed_as_sent(type)``: False for a type with personal fields, whose chain hash
+        covers the sealed values (``kernel.personal``) while the wire carries them open."""
+        self.source, self.public_keys, self.hashed_as_sent = source, public_keys, hashed_as_sent
         self._verified_roots: set[tuple] = set()
 
     def admit(self, conn, consumer: str, delivered: list[tuple]) -> tuple[list[tuple], list[Rejected]]:
@@ -196,7 +200,7 @@ class EventAuthenticator:
         if envelope.source != self.source:
             raise InauthenticEventError("source", f"source is {envelope.source!r}; this queue takes "
                                                   f"{self.source!r} events only")
-        if _recomputed_hash(envelope) != envelope.hash:
+        if self.hashed_as_sent(envelope.type) and _recomputed_hash(envelope) != envelope.hash:
             raise InauthenticEventError("hash", "hash does not recompute from the event's contents "
                                                 "(altered, or made up)")
         if isinstance(seal, bytes):
@@ -231,7 +235,7 @@ class EventAuthenticator:
             self._verified_roots.add(verified)
         proof = [proof_bytes[i:i + 32] for i in range(0, len(proof_bytes), 32)]
         if len(proof_bytes) % 32 or not merkle.verify_inclusion(index, size, merkle.leaf_hash(
-                bytes.fromhex(envelope.hash)), proof, root):
+                wire_digest(envelope)), proof, root):
             raise InauthenticEventError("proof", "the event is not in the batch its seal signs "
                                                  "(a copy given another batch's seal)")
 
@@ -246,6 +250,13 @@ class EventAuthenticator:
                 tuple_(inbox.c.stream_id, inbox.c.sequence).in_(places[start:start + 500])))
             taken.update({(stream, sequence): event_id for stream, sequence, event_id in rows})
         return taken
+
+
+def wire_digest(envelope: Envelope) -> bytes:
+    """SHA-256 of the envelope as sent, chain hash included: the leaf a relay batch's seal
+    signs. Not the chain hash alone: an event with personal fields is hashed in the log with
+    those values sealed, and travels with them open."""
+    return hashlib.sha256(canonical_json(envelope.to_wire()).encode("utf-8")).digest()
 
 
 def _recomputed_hash(envelope: Envelope) -> str:

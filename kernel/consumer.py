@@ -110,7 +110,7 @@ class DurableEventHandler(Entrypoint):
                                                   DEFAULT_PARKED_RETRY_SECONDS))
         self.parked_retries = int(setting(config, "CONSUMER", "parked_retries", DEFAULT_PARKED_RETRIES))
         # Off only to measure what authentication costs (bench); never in production.
-        self.authenticator = (EventAuthenticator(self.source, PublicKeys.of(config))
+        self.authenticator = (EventAuthenticator(self.source, PublicKeys.of(config), self._hashed_as_sent)
                               if setting(config, "CONSUMER", "authenticate", True) else None)
         if self.authenticator is None:
             log.warning("event authentication is OFF for this consumer: any publisher's events are applied",
@@ -274,6 +274,10 @@ class DurableEventHandler(Entrypoint):
             eventlet.sleep(min(left, 1.0))
             if self._connection is not None:
                 self._connection.heartbeat_check()
+
+    def _hashed_as_sent(self, event_type: str) -> bool:
+        """An event with personal fields is hashed with them sealed and sent with them open."""
+        return not self.database.catalogue.contract(event_type).personal_paths
 
     def _admit(self, ready: list[tuple]) -> list[tuple]:
         """The (message, envelope) pairs proved to come from the source's log; the others are
