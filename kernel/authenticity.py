@@ -5,7 +5,7 @@ Anyone who can publish to a queue (a compromised service, a leaked broker passwo
 otherwise write another service's history: a made-up ``elder_died`` would be applied. So:
 
 - **The relay seals each batch it publishes.** The RFC 9162 Merkle root over the batch's
-  events as sent (``wire_digest``: every attribute, the chain hash included) is signed with the
+  message bodies as sent (``body_digest``: every attribute, the chain hash included) is signed with the
   source's Ed25519 key (the checkpoint key, ``kernel.checkpoints``). Each message carries
   the signature, the root and its own inclusion proof in one ``seal`` header (one string:
   ``1 <key id> <batch size> <index> <root> <signature> <proof>``, base64), so it can be
@@ -91,17 +91,19 @@ class RelaySigner:
     def from_key_dir(cls, source: str, key_dir: str) -> "RelaySigner":
         return cls(CheckpointSigner.from_key_dir(source, key_dir))
 
-    def seal_headers(self, envelopes: list[Envelope]) -> list[dict]:
-        """The ``seal`` header of each envelope of one batch, in the batch's order."""
-        tree = merkle.MerkleTree([merkle.leaf_hash(wire_digest(e)) for e in envelopes])
-        root, size = tree.root(), len(envelopes)
+    def seal(self, messages: list) -> None:
+        """Add the ``seal`` header to each message of one batch (amqp.Message, built by
+        ``kernel.relay.to_message``), in the batch's order."""
+        tree = merkle.MerkleTree([merkle.leaf_hash(body_digest(m.body)) for m in messages])
+        root, size = tree.root(), len(messages)
         # The checkpoint key itself: one key per service, one public key list to check against.
         signature = base64.b64encode(self._signer._key.sign(batch_signed_text(self.source, size, root))).decode()
         prefix = f"{SEAL_VERSION} {self.key_id} {size} "
         suffix = f" {base64.b64encode(root).decode()} {signature} "
-        # One string, not a table: py-amqp encodes and decodes each header field in Python.
-        return [{SEAL_HEADER: prefix + str(index) + suffix + base64.b64encode(b"".join(tree.inclusion_proof(index))).decode()}
-                for index in range(size)]
+        for index, message in enumerate(messages):
+            # One string, not a table: py-amqp encodes and decodes each header field in Python.
+            message.properties.setdefault("application_headers", {})[SEAL_HEADER] = (
+                prefix + str(index) + suffix + base64.b64encode(b"".join(tree.inclusion_proof(index))).decode())
 
 
 def relay_signer_for(source: str, config: dict) -> RelaySigner | None:
@@ -174,7 +176,7 @@ class EventAuthenticator:
         admitted, rejected = [], []
         for message, envelope in delivered:
             try:
-                self.check(envelope, (message.headers or {}).get(SEAL_HEADER))
+                self.check(envelope, (message.headers or {}).get(SEAL_HEADER), message.body)
                 admitted.append((message, envelope))
             except InauthenticEventError as error:
                 rejected.append(Rejected(message, envelope, error))
@@ -195,7 +197,7 @@ class EventAuthenticator:
             _report(consumer, item)
         return admitted, rejected
 
-    def check(self, envelope: Envelope, seal) -> None:
+    def check(self, envelope: Envelope, seal, body: bytes) -> None:
         """Raise ``InauthenticEventError`` unless the event is ``source``'s and in a batch it signed."""
         if envelope.source != self.source:
             raise InauthenticEventError("source", f"source is {envelope.source!r}; this queue takes "
@@ -235,7 +237,7 @@ class EventAuthenticator:
             self._verified_roots.add(verified)
         proof = [proof_bytes[i:i + 32] for i in range(0, len(proof_bytes), 32)]
         if len(proof_bytes) % 32 or not merkle.verify_inclusion(index, size, merkle.leaf_hash(
-                wire_digest(envelope)), proof, root):
+                body_digest(body)), proof, root):
             raise InauthenticEventError("proof", "the event is not in the batch its seal signs "
                                                  "(a copy given another batch's seal)")
 
@@ -252,11 +254,11 @@ class EventAuthenticator:
         return taken
 
 
-def wire_digest(envelope: Envelope) -> bytes:
-    """SHA-256 of the envelope as sent, chain hash included: the leaf a relay batch's seal
-    signs. Not the chain hash alone: an event with personal fields is hashed in the log with
-    those values sealed, and travels with them open."""
-    return hashlib.sha256(canonical_json(envelope.to_wire()).encode("utf-8")).digest()
+def body_digest(body) -> bytes:
+    """SHA-256 of the message body, the event exactly as sent (its chain hash included): the
+    leaf a relay batch's seal signs. Not the chain hash alone: an event with personal fields
+    is hashed in the log with those values sealed, and travels with them open."""
+    return hashlib.sha256(body if isinstance(body, bytes) else str(body).encode("utf-8")).digest()
 
 
 def _recomputed_hash(envelope: Envelope) -> str:

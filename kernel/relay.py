@@ -128,14 +128,13 @@ class BatchConfirmPublisher:
         return list(self._returned)
 
 
-def to_message(envelope: Envelope, seal: dict | None = None) -> amqp.Message:
-    """``seal``: the batch seal headers of ``kernel.authenticity`` (consumers park unsealed events)."""
+def to_message(envelope: Envelope) -> amqp.Message:
     return amqp.Message(
         json.dumps(envelope.to_wire(), ensure_ascii=False).encode("utf-8"),
         content_type="application/json", content_encoding="utf-8", delivery_mode=2,
         message_id=envelope.id, correlation_id=envelope.correlation_id or "",
         type=envelope.type, application_headers={"x-position": envelope.position,
-                                                 "x-source": envelope.source, **(seal or {})})
+                                                 "x-source": envelope.source})
 
 
 class OutboxRelay:
@@ -216,10 +215,11 @@ class OutboxRelay:
         return len(batch)
 
     def _publish(self, envelopes: list[Envelope]) -> list[Returned]:
-        seals = self.signer.seal_headers(envelopes) if self.signer else [None] * len(envelopes)
+        messages = [to_message(e) for e in envelopes]
+        if self.signer is not None:
+            self.signer.seal(messages)      # kernel.authenticity: consumers park what is not sealed
         return self.publisher.publish_batch(
-            [(self.exchange, routing_key(e.type, e.county_code), to_message(e, seal))
-             for e, seal in zip(envelopes, seals)])
+            [(self.exchange, routing_key(e.type, e.county_code), m) for e, m in zip(envelopes, messages)])
 
     def _move_cursor(self, conn, previous: int, position: int) -> None:
         now = format_time(utc_now())

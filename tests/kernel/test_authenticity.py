@@ -39,8 +39,9 @@ def publish_to_queue(uri, *messages):
 
 def sealed(envelopes, source="kerneltest"):
     """Messages exactly as ``source``'s relay publishes ``envelopes`` as one batch."""
-    signer = RelaySigner.from_key_dir(source, key_dir_of({}))
-    return [to_message(e, seal) for e, seal in zip(envelopes, signer.seal_headers(envelopes))]
+    messages = [to_message(e) for e in envelopes]
+    RelaySigner.from_key_dir(source, key_dir_of({})).seal(messages)
+    return messages
 
 
 def rejections():
@@ -88,7 +89,8 @@ def test_a_replayed_copy_with_a_new_id_is_parked_whatever_seal_it_carries(runnin
     zero_hash_copy = dataclasses.replace(real, id=str(uuid.uuid4()), hash=GENESIS_HASH)
     # A copy whose hash was recomputed, wearing the real event's seal: not in the signed batch.
     rehashed = dataclasses.replace(real, id=str(uuid.uuid4())).sealed()
-    wearing_the_seal = to_message(rehashed, {authenticity.SEAL_HEADER: real_message.headers["seal"]})
+    wearing_the_seal = to_message(rehashed)
+    wearing_the_seal.properties["application_headers"]["seal"] = real_message.headers["seal"]
     publish_to_queue(uri, to_message(zero_hash_copy), wearing_the_seal)
     assert parked_reasons(uri, 2) == ["hash", "proof"]
     assert len(running.seen()) == 3 and running.inbox_count() == 3
