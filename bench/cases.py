@@ -149,9 +149,9 @@ def bench_authentication(backend: Backend, log: EventLog, amqp_uri: str, runs: i
     return Result(
         "authentication", backend.name, n, min(timings[True]), min(timings[False]),
         kernel_does=(f"the relay row's kernel path with kernel.authenticity on: the relay signs each batch's "
-                     f"Merkle root (Ed25519, one signature per {RELAY_BATCH}) and gives each message its inclusion "
-                     "proof; the consumer recomputes each event's hash, checks its proof and each root's "
-                     "signature once, and reads the inbox once per batch for its (stream, sequence)"),
+                     f"Merkle root over the message bodies (Ed25519, one signature per {RELAY_BATCH}) and gives each "
+                     "message its inclusion proof; the consumer recomputes each event's chain hash, checks its proof "
+                     "and each root's signature once, and reads the inbox once per batch for its (stream, sequence)"),
         baseline_does="the same path with the relay signing nothing and CONSUMER.authenticate off",
         min_ratio=0.8, details={"runs": runs})
 
