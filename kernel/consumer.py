@@ -284,10 +284,12 @@ class DurableEventHandler(Entrypoint):
         parked with the reason (``kernel.authenticity`` logs and counts them)."""
         if self.authenticator is None or not ready:
             return ready
-        with self.database.engine.connect() as conn:
-            admitted, rejected = self.authenticator.admit(conn, self.queue_name, ready)
-        for item in rejected:
-            self._park(item.message, item.envelope, item.error, attempts=1)
+        def admit():
+            with self.database.engine.connect() as conn:
+                return self.authenticator.admit(conn, self.queue_name, ready)
+        admitted, rejected = self._waiting_out_faults(admit, events=len(ready))
+        for item in rejected:    # refused, not failed: never replayed by the consumer itself
+            self._park(item.message, item.envelope, item.error, attempts=1, retryable=False)
         return admitted
 
     def _apply_many(self, envelopes: list[Envelope]) -> int:

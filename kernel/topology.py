@@ -106,17 +106,23 @@ class Subscription:
         may not configure another service's exchange, only bind to it)."""
         exchange = events_exchange(self.source, passive=exchange_exists)
         from kombu import binding
+        # Bound to its service's parking exchange by name as well: replays of parked events
+        # (kernel.parked) come back that way, not through the default exchange.
         return Queue(self.consumer, exchange=exchange, durable=True, auto_delete=False,
                      bindings=[binding(exchange, routing_key=binding_key(t, self.county_code))
-                               for t in self.event_types],
+                               for t in self.event_types]
+                     + [binding(parked_exchange(self.consumer), routing_key=self.consumer)],
                      queue_arguments=self.queue_arguments(queue_type))
 
     def dead_letter_queue(self, queue_type: str = "classic") -> Queue:
         arguments = {"x-queue-type": "quorum"} if queue_type == "quorum" else {}
         dead = dead_letter_queue_name(self.consumer)
-        return Queue(dead, exchange=Exchange(parked_exchange_name(self.consumer), type="direct", durable=True,
-                                             auto_delete=False),
-                     routing_key=dead, durable=True, auto_delete=False, queue_arguments=arguments)
+        return Queue(dead, exchange=parked_exchange(self.consumer), routing_key=dead, durable=True,
+                     auto_delete=False, queue_arguments=arguments)
+
+
+def parked_exchange(queue_name: str) -> Exchange:
+    return Exchange(parked_exchange_name(queue_name), type="direct", durable=True, auto_delete=False)
 
 
 def exchange_exists(channel, name: str) -> bool:

@@ -74,6 +74,7 @@ def test_a_forged_event_published_onto_the_queue_is_parked_with_its_reason_not_a
     assert parked_reasons(uri, 2) == ["hash", "unsigned"]
     parked = list_parked(uri, SINK_QUEUE)
     assert {p.error_type for p in parked} == {"InauthenticEventError"}
+    assert not any(p.retryable for p in parked)          # refused: the consumer never replays them itself
     assert {p.event_id for p in parked} == {forged.id, recomputed.id}
     assert 666 not in [row.number for row in running.seen()] and len(running.seen()) == 3
     assert rejections() == {"hash": 1, "unsigned": 1}

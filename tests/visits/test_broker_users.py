@@ -86,6 +86,9 @@ def test_a_service_cannot_publish_to_another_services_exchange_or_read_its_queue
     assert refused(visits, lambda channel: channel.basic_get("registry.on_facility_event"))
     assert refused(broker_users["eldercare-registry"], lambda channel: channel.basic_get("visits.on_registry_event"))
     assert not refused(visits, lambda channel: channel.basic_get("visits.on_registry_event.dead"))
+    # Parking and the consumer's own replays go through its own parking exchange.
+    assert not refused(visits, publish("visits.parked", "visits.on_registry_event.dead"))
+    assert refused(visits, publish("registry.parked", "registry.on_facility_event"))
 
 
 def test_rpc_and_events_work_with_every_service_on_its_own_user(deployed):
