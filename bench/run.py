@@ -27,8 +27,8 @@ from bench.imports_load import DEFAULT_IMPORT_ROWS, bench_imports
 from bench.orders_load import DEFAULT_ORDER_ELDERS, DEFAULT_ORDER_FACILITIES, DEFAULT_ORDERS, bench_orders
 from bench.infra import EventLog, open_backend, progress, rabbit_version, seed_log, throwaway_vhost
 
-BENCHMARKS = ("append", "relay", "seal", "rebuild", "verify", "audit", "registry", "visits", "facilities", "notifications", "subsidies", "cluster",
-              "gateway", "accounts", "imports", "personal", "orders")
+BENCHMARKS = ("append", "relay", "authentication", "seal", "rebuild", "verify", "audit", "registry", "visits", "facilities",
+              "notifications", "subsidies", "cluster", "gateway", "accounts", "imports", "personal", "orders")
 BACKENDS = ("sqlite", "postgresql")
 DEFAULT_EVENTS = 20_000
 # The durable consumer applies one event per transaction (~200/s on PostgreSQL here), so the
@@ -121,20 +121,24 @@ def run(events: int, only, backends, amqp_uri: str | None = None,
                 result, log = cases.bench_append(backend, events, keep_log=True)
                 results.append(best_of(earlier + [result]))
             if log is None and (any(b in only for b in ("rebuild", "verify", "audit"))
-                                or ("relay" in only and relay_events == events)):
+                                or (("relay" in only or "authentication" in only) and relay_events == events)):
                 progress(f"{backend_name}: seeding a log of {events:,} events through the kernel …")
                 started = time.perf_counter()
                 log = seed_log(backend, events)
                 progress(f"{backend_name}: seeded in {time.perf_counter() - started:.1f} s")
-            if "relay" in only:
+            relay_cases = [(name, case) for name, case in (("relay", cases.bench_relay),
+                                                           ("authentication", cases.bench_authentication))
+                           if name in only]
+            if relay_cases:
                 relay_log = log if relay_events == events else seed_log(backend, relay_events)
-                progress(f"{backend_name}: relay → consumer, {relay_events:,} events …")
                 try:
-                    if amqp_uri is not None:
-                        results.append(cases.bench_relay(backend, relay_log, amqp_uri))
-                    else:
-                        with throwaway_vhost() as vhost_uri:
-                            results.append(cases.bench_relay(backend, relay_log, vhost_uri))
+                    for name, case in relay_cases:
+                        progress(f"{backend_name}: {name}, relay → consumer, {relay_events:,} events …")
+                        if amqp_uri is not None:
+                            results.append(case(backend, relay_log, amqp_uri))
+                        else:
+                            with throwaway_vhost() as vhost_uri:
+                                results.append(case(backend, relay_log, vhost_uri))
                 finally:
                     if relay_log is not log:
                         relay_log.dispose()
@@ -195,7 +199,7 @@ def run(events: int, only, backends, amqp_uri: str | None = None,
         # services' databases are SQLite files, so the row runs once, under sqlite.
         progress(f"cluster: {DEFAULT_CLUSTER_COMMANDS:,} registry commands through a 3-node quorum cluster and one node …")
         results.append(bench_cluster("sqlite", DEFAULT_CLUSTER_COMMANDS))
-    if "relay" in only or "seal" in only:
+    if "relay" in only or "seal" in only or "authentication" in only:
         versions.append(rabbit_version())
     order = {name: i for i, name in enumerate(BENCHMARKS)}
     order.update({"personal_append": order["personal"], "personal_read": order["personal"]})
@@ -218,7 +222,7 @@ def main(argv=None) -> int:
     header = [f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · Python {platform.python_version()} · "
               f"{os.cpu_count()} CPUs · " + " · ".join(versions),
               f"--events {args.events} "
-              + (f"--relay-events {args.relay_events} " if "relay" in args.only else "")
+              + (f"--relay-events {args.relay_events} " if {"relay", "authentication"} & set(args.only) else "")
               + f"--only {','.join(args.only)} --backends {','.join(args.backends)} --repeat {args.repeat} · "
               + ("PostgreSQL via psycopg 3 with PSYCOPG_WAIT_FUNC=wait_select under eventlet (as the "
                  "services run) · " if "postgresql" in args.backends else "")

@@ -164,10 +164,12 @@ def unroutable_list(service: str):
 def unroutable_republish(service: str):
     """Publish again the unroutable events (once the missing consumer queue exists)."""
     from cli.services import catalogue_of
+    from kernel.authenticity import relay_signer_for
     from kernel.relay import OutboxRelay
     from kernel.store import SqlAlchemyEventStore
     engine = _engine(_known_service(service))
-    relay = OutboxRelay(engine, SqlAlchemyEventStore(engine, service, catalogue_of(service)), amqp_uri(_config()))
+    relay = OutboxRelay(engine, SqlAlchemyEventStore(engine, service, catalogue_of(service)), amqp_uri(_config()),
+                        signer=relay_signer_for(service, _config()))
     try:
         console.print(f"[green]✓[/] republished {relay.republish_unroutable()} event(s)")
     finally:
@@ -215,6 +217,19 @@ def _declare_events_exchange(connection, source: str) -> None:
         connection.default_channel.exchange_delete(events_exchange(source).name)
         events_exchange(source)(connection.default_channel).declare()
         console.print(f"[yellow]![/] {source}.events re-declared with its archive (alternate exchange)")
+
+
+@app.command("broker-users")
+def broker_users(api: str = typer.Option("http://guest:guest@127.0.0.1:15672", help="management API, with an "
+                                                                                    "administrator's credentials"),
+                 vhost: str = typer.Option("/", help="the vhost the services use"),
+                 passwords: str = typer.Option("var/broker-users.yml", help="user → password (generated when missing)")):
+    """Give every process its own broker user: publish only to its own exchanges, read only
+    its own queues (contracts.broker_permissions; the k8s manifests declare the same)."""
+    from cli.broker import ManagementApi, apply_users, passwords_for
+    from kernel.config import repository_path
+    for user in apply_users(ManagementApi(api), vhost, passwords_for(repository_path(passwords))):
+        console.print(f"[green]✓[/] {user} on vhost {vhost}")
 
 
 @app.command("check-broker")
@@ -282,15 +297,15 @@ def keys(action: str = typer.Argument("init", help="init | personal | rotate | r
     rewrap: rewrap under the active key (after MASTER_KEY changed). retire <id>: drop an old
     master key once no data key needs it. init also makes the accounts service's key for
     TOTP secrets (ACCOUNTS_SECRET_KEY_FILE) unless ACCOUNTS_SECRET_KEY gives it."""
-    from contracts.services import SEALING_SERVICES
     from kernel import personal
+    from kernel.authenticity import key_dir_of
     from kernel.checkpoints import init_keys
-    from kernel.config import setting
     config = _config()
     personal.configure(config)
     if action == "init":
-        key_dir = setting(config, "CHECKPOINTS", "key_dir", "var/keys")
-        for service, signing_key in init_keys(SEALING_SERVICES, key_dir).items():
+        # Every process with a log: the key signs its checkpoints and each batch its relay publishes.
+        key_dir = key_dir_of(config)
+        for service, signing_key in init_keys(PROCESSES, key_dir).items():
             console.print(f"[green]✓[/] {service}: signing key {signing_key} in {key_dir}")
         ring = _master_keyring()
         console.print(f"[green]✓[/] personal data: master key {ring.active} ({ring.path or 'MASTER_KEY'})")

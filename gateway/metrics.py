@@ -12,7 +12,7 @@ import kombu
 import structlog
 from nameko.extensions import DependencyProvider
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
@@ -116,12 +116,19 @@ class QueueCollector(Collector):
         except Exception as exc:  # noqa: BLE001 - a broker that does not answer must not break /metrics
             log.warning("could not ping the services", error=str(exc), error_type=type(exc).__name__)
             answers = {name: None for name in self.services}
+        rejected = CounterMetricFamily("eldercare_events_rejected",
+                                       "Events a consumer parked as not proved to come from their source's "
+                                       "log (forged, altered, replayed), since the service started",
+                                       labels=["service", "queue", "reason"])
         for name, answer in answers.items():
             answering.add_metric([name], 0 if answer is None else 1)
+            for row in (answer or {}).get("events_rejected", ()):
+                rejected.add_metric([name, row["queue"], row["reason"]], row["count"])
             if answer is not None and "outbox_backlog" in answer:
                 backlog.add_metric([name], answer["outbox_backlog"])
         yield backlog
         yield answering
+        yield rejected
 
     def _add_queue_samples(self, families: dict) -> None:
         names = [s.consumer for s in self.subscriptions]

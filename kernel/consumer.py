@@ -10,6 +10,9 @@ whose handler raised).
   to fill one — in ONE transaction: one inbox lookup, one inbox insert, the handler called
   for each new event in order (inside one nameko worker whose context data is set to each
   event's in turn), commit, then one multiple-ack.
+- Before anything is applied, each event must prove it came from the source's log
+  (``kernel.authenticity``: hash, the relay's batch signature, its place in its stream);
+  one that does not is parked at once with the reason and counted.
 - Each event is applied in the same transaction as its inbox record ``(consumer, event
   id)``; a duplicate (redelivery, relay replay, a repeat inside a batch) is skipped.
   "Applied" means: the service's projections that handle the event's type are updated
@@ -48,6 +51,7 @@ from eventlet.event import Event as GreenEvent
 from nameko.containers import WorkerContext
 from nameko.extensions import Entrypoint
 
+from kernel.authenticity import EventAuthenticator, PublicKeys
 from kernel.clock import utc_now
 from kernel.config import amqp_uri, setting
 from kernel.db import transaction
@@ -57,7 +61,7 @@ from kernel.faults import is_transient
 from kernel.inbox import consumed_among, record_many
 from kernel.logging import configure_logging
 from kernel.providers import find_database
-from kernel.topology import Subscription, dead_letter_queue_name, declare
+from kernel.topology import Subscription, dead_letter_queue_name, declare, parked_exchange_name
 from kernel.uow import UnitOfWork, apply_page_to_projections
 
 log = structlog.get_logger(__name__)
@@ -105,6 +109,12 @@ class DurableEventHandler(Entrypoint):
         self.parked_retry_seconds = float(setting(config, "CONSUMER", "parked_retry_seconds",
                                                   DEFAULT_PARKED_RETRY_SECONDS))
         self.parked_retries = int(setting(config, "CONSUMER", "parked_retries", DEFAULT_PARKED_RETRIES))
+        # Off only to measure what authentication costs (bench); never in production.
+        self.authenticator = (EventAuthenticator(self.source, PublicKeys.of(config), self._hashed_as_sent)
+                              if setting(config, "CONSUMER", "authenticate", True) else None)
+        if self.authenticator is None:
+            log.warning("event authentication is OFF for this consumer: any publisher's events are applied",
+                        queue=self.queue_name)
 
     def start(self):
         self.database = find_database(self.container)
@@ -155,7 +165,7 @@ class DurableEventHandler(Entrypoint):
             channel.basic_qos(0, self.prefetch, False)
             self._park_channel = connection.channel()
             self._connection = connection
-            queue = self.subscription.queue(self.queue_type)(channel)
+            queue = self.subscription.queue(self.queue_type, exchange_exists=True)(channel)   # declare() made sure
             delivered: list = []   # on_message only buffers; batches are applied between drains
             with kombu.Consumer(channel, queues=[queue], on_message=delivered.append, no_ack=False):
                 log.info("consuming", queue=self.queue_name, source=self.source, types=list(self.event_types),
@@ -207,6 +217,7 @@ class DurableEventHandler(Entrypoint):
             envelope = self._decode(message)
             if envelope is not None:
                 ready.append((message, envelope))
+        ready = self._admit(ready)
         if not ready:
             return
         if len(ready) == 1:
@@ -263,6 +274,23 @@ class DurableEventHandler(Entrypoint):
             eventlet.sleep(min(left, 1.0))
             if self._connection is not None:
                 self._connection.heartbeat_check()
+
+    def _hashed_as_sent(self, event_type: str) -> bool:
+        """An event with personal fields is hashed with them sealed and sent with them open."""
+        return not self.database.catalogue.contract(event_type).personal_paths
+
+    def _admit(self, ready: list[tuple]) -> list[tuple]:
+        """The (message, envelope) pairs proved to come from the source's log; the others are
+        parked with the reason (``kernel.authenticity`` logs and counts them)."""
+        if self.authenticator is None or not ready:
+            return ready
+        def admit():
+            with self.database.engine.connect() as conn:
+                return self.authenticator.admit(conn, self.queue_name, ready)
+        admitted, rejected = self._waiting_out_faults(admit, events=len(ready))
+        for item in rejected:    # refused, not failed: never replayed by the consumer itself
+            self._park(item.message, item.envelope, item.error, attempts=1, retryable=False)
+        return admitted
 
     def _apply_many(self, envelopes: list[Envelope]) -> int:
         """One transaction for the batch, the handler called for each new event in one worker.
@@ -398,7 +426,7 @@ class DurableEventHandler(Entrypoint):
                               content_encoding=message.content_encoding or "utf-8", delivery_mode=2,
                               message_id=(envelope.id if envelope else message.properties.get("message_id", "")),
                               application_headers=headers)
-        self._park_channel.basic_publish_confirm(parked, exchange="",
+        self._park_channel.basic_publish_confirm(parked, exchange=parked_exchange_name(self.queue_name),
                                                  routing_key=dead_letter_queue_name(self.queue_name))
         message.ack()
         log.error("event parked in dead-letter queue after failing", queue=self.queue_name,

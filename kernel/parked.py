@@ -15,7 +15,7 @@ import kombu
 
 from kernel.clock import utc_now
 from kernel.envelope import parse_time
-from kernel.topology import dead_letter_queue_name
+from kernel.topology import dead_letter_queue_name, parked_exchange_name
 
 AUTO_REPLAYS = "x-auto-replays"      # how often the consumer itself has replayed the event
 GIVEN_UP = "x-given-up"              # the consumer stopped replaying it: an operator must act
@@ -83,13 +83,15 @@ def _drain(channel, queue_name: str):
 
 
 def _republish(channel, message, routing_key: str, headers: dict, message_id: str) -> None:
-    """The message's body as it was (bytes or text, any encoding), with ``headers``."""
+    """The message's body as it was (bytes or text, any encoding), with ``headers``, through the
+    consuming service's parking exchange (its queues are bound to it by name): its broker user
+    may not publish to the default exchange."""
     properties = message.properties or {}
     channel.basic_publish_confirm(
         amqp.Message(message.body, content_type=properties.get("content_type") or "application/json",
                      content_encoding=properties.get("content_encoding") or "utf-8", delivery_mode=2,
                      message_id=message_id, application_headers=headers),
-        exchange="", routing_key=routing_key)
+        exchange=parked_exchange_name(routing_key), routing_key=routing_key)
 
 
 def list_parked(uri: str, queue_name: str) -> list[ParkedEvent]:

@@ -14,6 +14,7 @@ import kernel.rpc  # noqa: F401 - registers our errors for nameko's RPC (both di
 import kernel.nameko_fixes  # noqa: F401 - nameko 2.14.1 settling messages on a dead connection
 
 from kernel import commands, personal
+from kernel.authenticity import rejected_counts, relay_signer_for
 from kernel.catalogue import EventCatalogue
 from kernel.commands import CommandKey
 from kernel.clock import ShiftedClock, SystemClock
@@ -110,9 +111,10 @@ class ServiceDatabase(DependencyProvider):
 def ping_answer(service_name: str, db: Database) -> dict:
     """What every service's ``ping`` RPC answers. Answering at all shows the process consumes
     its RPC queue; the log's last position and the outbox backlog (appended, not yet
-    published) are what the gateway's /metrics reports for each service."""
+    published) are what the gateway's /metrics reports for each service, with the events its
+    consumers rejected as inauthentic (``kernel.authenticity``)."""
     return {"service": service_name, "events": db.store.last_position(),
-            "outbox_backlog": outbox_backlog(db.engine, db.store)}
+            "outbox_backlog": outbox_backlog(db.engine, db.store), "events_rejected": rejected_counts()}
 
 
 def clock_from_config(config) -> SystemClock:
@@ -154,7 +156,8 @@ class OutboxRelayRunner(DependencyProvider):
         database = find_database(self.container)
         config = self.container.config
         self.relay = OutboxRelay(database.engine, database.store, amqp_uri(config),
-                                 batch_size=setting(config, "RELAY", "batch_size", 500))
+                                 batch_size=setting(config, "RELAY", "batch_size", 500),
+                                 signer=relay_signer_for(self.container.service_name, config))
         self.poll_interval = setting(config, "RELAY", "poll_interval", self.poll_interval)
         database.add_commit_listener(lambda _envelopes: self._wake.set())
         self._running = True

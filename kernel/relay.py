@@ -142,8 +142,11 @@ class OutboxRelay:
     on PostgreSQL an advisory lock elects it; SQLite runs one process per file."""
 
     def __init__(self, engine: Engine, store: SqlAlchemyEventStore, amqp_uri: str,
-                 batch_size: int = 500):
+                 batch_size: int = 500, signer=None):
+        """``signer``: a ``kernel.authenticity.RelaySigner`` of this log's source; without one
+        the events go out unsigned (and consumers park them)."""
         self.engine, self.store, self.batch_size = engine, store, batch_size
+        self.signer = signer
         self.publisher = BatchConfirmPublisher(amqp_uri)
         self.exchange = exchange_name(store.source)
         self._leader_connection = None
@@ -212,8 +215,11 @@ class OutboxRelay:
         return len(batch)
 
     def _publish(self, envelopes: list[Envelope]) -> list[Returned]:
+        messages = [to_message(e) for e in envelopes]
+        if self.signer is not None:
+            self.signer.seal(messages)      # kernel.authenticity: consumers park what is not sealed
         return self.publisher.publish_batch(
-            [(self.exchange, routing_key(e.type, e.county_code), to_message(e)) for e in envelopes])
+            [(self.exchange, routing_key(e.type, e.county_code), m) for e, m in zip(envelopes, messages)])
 
     def _move_cursor(self, conn, previous: int, position: int) -> None:
         now = format_time(utc_now())

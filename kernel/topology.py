@@ -38,6 +38,12 @@ def dead_letter_queue_name(queue_name: str) -> str:
     return f"{queue_name}.dead"
 
 
+def parked_exchange_name(queue_name: str) -> str:
+    """The consuming service's own exchange its consumers park through: a broker user may
+    publish only to its own exchanges, never to the default one (that would reach any queue)."""
+    return f"{queue_name.split('.')[0]}.parked"
+
+
 def alternate_exchange_name(source: str) -> str:
     return f"{exchange_name(source)}.unrouted"
 
@@ -52,9 +58,9 @@ def events_exchange_arguments(source: str) -> dict:
     return {"alternate-exchange": alternate_exchange_name(source)}
 
 
-def events_exchange(source: str) -> Exchange:
+def events_exchange(source: str, passive: bool = False) -> Exchange:
     return Exchange(exchange_name(source), type="topic", durable=True, auto_delete=False,
-                    arguments=events_exchange_arguments(source))
+                    arguments=events_exchange_arguments(source), passive=passive)
 
 
 def alternate_exchange(source: str) -> Exchange:
@@ -95,23 +101,52 @@ class Subscription:
             arguments["x-queue-type"] = "quorum"
         return arguments
 
-    def queue(self, queue_type: str = "classic") -> Queue:
-        exchange = events_exchange(self.source)
+    def queue(self, queue_type: str = "classic", exchange_exists: bool = False) -> Queue:
+        """``exchange_exists``: only check the source's exchange (a consumer's broker user
+        may not configure another service's exchange, only bind to it)."""
+        exchange = events_exchange(self.source, passive=exchange_exists)
         from kombu import binding
+        # Bound to its service's parking exchange by name as well: replays of parked events
+        # (kernel.parked) come back that way, not through the default exchange.
         return Queue(self.consumer, exchange=exchange, durable=True, auto_delete=False,
                      bindings=[binding(exchange, routing_key=binding_key(t, self.county_code))
-                               for t in self.event_types],
+                               for t in self.event_types]
+                     + [binding(parked_exchange(self.consumer), routing_key=self.consumer)],
                      queue_arguments=self.queue_arguments(queue_type))
 
     def dead_letter_queue(self, queue_type: str = "classic") -> Queue:
         arguments = {"x-queue-type": "quorum"} if queue_type == "quorum" else {}
-        return Queue(dead_letter_queue_name(self.consumer), durable=True, auto_delete=False,
-                     queue_arguments=arguments)
+        dead = dead_letter_queue_name(self.consumer)
+        return Queue(dead, exchange=parked_exchange(self.consumer), routing_key=dead, durable=True,
+                     auto_delete=False, queue_arguments=arguments)
+
+
+def parked_exchange(queue_name: str) -> Exchange:
+    return Exchange(parked_exchange_name(queue_name), type="direct", durable=True, auto_delete=False)
+
+
+def exchange_exists(channel, name: str) -> bool:
+    """A passive declare on a channel of its own: the broker closes a channel that asks
+    for a missing exchange."""
+    import amqp
+    probe = channel.connection.channel()
+    try:
+        probe.exchange_declare(name, "topic", passive=True)
+        return True
+    except amqp.exceptions.NotFound:
+        return False
+    finally:
+        try:
+            probe.close()
+        except Exception:  # noqa: BLE001 - already closed by the broker
+            pass
 
 
 def declare(channel, subscription: Subscription, queue_type: str = "classic") -> None:
-    """Declare the exchange, the consumer queue with its bindings, and its dead-letter queue."""
-    events_exchange(subscription.source)(channel).declare()
-    queue = subscription.queue(queue_type)(channel)
-    queue.declare()
+    """Declare the exchange (unless it exists: then it is only checked), the consumer queue
+    with its bindings, and its dead-letter queue bound to the service's parking exchange."""
+    exists = exchange_exists(channel, exchange_name(subscription.source))
+    if not exists:
+        events_exchange(subscription.source)(channel).declare()
+    subscription.queue(queue_type, exchange_exists=True)(channel).declare()
     subscription.dead_letter_queue(queue_type)(channel).declare()

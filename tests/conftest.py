@@ -28,6 +28,27 @@ os.environ.setdefault("LOG_FORMAT", "console")
 # of the key file and rotation set their own.
 os.environ.setdefault("MASTER_KEY", "test:" + "dGVzdC1tYXN0ZXIta2V5LWZvci1wZXJzb25hbC1kYXQ=")
 
+# Every relay signs its batches and every consumer checks them (kernel.authenticity): one
+# key directory for the session, with a key for each service and the kernel's test sources,
+# found through CHECKPOINT_KEY_DIR by every config that names no CHECKPOINTS.key_dir.
+TEST_KEY_SOURCES = ("kerneltest", "kernelsink", "kernelcommands", "tracetest", "bench", "benchsink")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def signing_keys(tmp_path_factory):
+    from contracts.services import PROCESSES
+    from kernel.checkpoints import init_keys
+
+    key_dir = tmp_path_factory.mktemp("keys")
+    init_keys([*PROCESSES, *TEST_KEY_SOURCES], key_dir)
+    previous = os.environ.get("CHECKPOINT_KEY_DIR")
+    os.environ["CHECKPOINT_KEY_DIR"] = str(key_dir)
+    yield key_dir
+    if previous is None:
+        os.environ.pop("CHECKPOINT_KEY_DIR", None)
+    else:
+        os.environ["CHECKPOINT_KEY_DIR"] = previous
+
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from contracts import CATALOGUE
 from contracts.services import SEALING_SERVICES
+from kernel.authenticity import rejected_counts
 from kernel.providers import LoggingContext, ServiceDatabase
 from kernel.rpc import command_rpc
 from kernel.witness import checkpoint_witness, held_checkpoints_of
@@ -22,4 +23,4 @@ class AuditWitnessService(checkpoint_witness(SEALING_SERVICES)):
 
     @command_rpc
     def ping(self):
-        return {"service": self.name, "sources": list(SEALING_SERVICES)}
+        return {"service": self.name, "sources": list(SEALING_SERVICES), "events_rejected": rejected_counts()}

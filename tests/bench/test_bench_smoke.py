@@ -78,6 +78,16 @@ def test_seal_signs_a_checkpoint_after_every_relayed_batch(backend, rabbit_confi
     assert result.min_ratio == 0.8 and result.details["checkpoints signed"] == 3
 
 
+def test_authentication_row_times_the_relay_path_with_and_without_it(backend, rabbit_config):
+    log = seed_log(backend, N, batch_size=50)
+    try:
+        result = cases.bench_authentication(backend, log, rabbit_config["AMQP_URI"], runs=1)
+    finally:
+        log.dispose()
+    assert_well_formed(result, "authentication", N)
+    assert result.min_ratio == 0.8 and result.details["runs"] == 1
+
+
 def test_run_renders_a_table_row_per_benchmark(capsys):
     results, versions = run(N, ["append", "rebuild", "verify"], ["sqlite"])
     assert [r.benchmark for r in results] == ["append", "rebuild", "verify"]

@@ -51,7 +51,7 @@ def system(rabbit_config, database_url, tmp_path, container_factory):
     config = {**rabbit_config, "DATABASES": urls, "FIXED_TODAY": TODAY.isoformat(), "RELAY": {"poll_interval": 0.1},
               "REGISTRY": {"status_review_interval_seconds": 3600},
               "NOTIFICATIONS": {"sweep_interval_seconds": 3600, "delivery_interval_seconds": 3600},
-              "CHECKPOINTS": {"interval_seconds": 3600, "key_dir": str(tmp_path / "keys")}}
+              "CHECKPOINTS": {"interval_seconds": 3600}}
     for cls in classes:
         container_factory(cls, config).start()
     with ClusterRpcProxy(config, timeout=60) as rpc:

@@ -44,7 +44,7 @@ def system(rabbit_config, web_config, tmp_path, container_factory):
               "RELAY": {"poll_interval": 0.1}, "REGISTRY": {"status_review_interval_seconds": 3600},
               "VISITS": {"period_close_interval_seconds": 3600},
               "NOTIFICATIONS": {"sweep_interval_seconds": 3600, "delivery_interval_seconds": 3600},
-              "CHECKPOINTS": {"interval_seconds": 3600, "key_dir": str(tmp_path / "keys")},
+              "CHECKPOINTS": {"interval_seconds": 3600},
               "GATEWAY": {"token_keyring": str(keyring_path), "rpc_timeout_seconds": 5},
               "IMPORTS": {"work_interval_seconds": 0.2}, "ACCOUNTS": {"secret_key": SECRET_KEY}}
     containers = {}

@@ -124,3 +124,21 @@ def test_every_service_reports_its_outbox_backlog_through_its_ping(gateway, web_
     backlog = {dict(labels)["service"]: value
                for labels, value in scrape(web_session)["eldercare_outbox_backlog_events"].items()}
     assert backlog["registry"] >= 2 and backlog["gateway"] == 0.0
+
+
+def test_events_a_consumer_rejected_as_inauthentic_are_a_counter_per_service_queue_and_reason(monkeypatch):
+    """Each service's ping carries its consumers' rejections (kernel.authenticity); a service
+    that does not answer has no sample."""
+    import gateway.metrics as metrics
+    rejected = [{"queue": "visits.on_registry_event", "reason": "hash", "count": 2},
+                {"queue": "visits.on_registry_event", "reason": "unsigned", "count": 1}]
+    monkeypatch.setattr(metrics, "ping_services", lambda uri, names: {
+        "visits": {"outbox_backlog": 0, "events_rejected": rejected}, "registry": None})
+    monkeypatch.setattr(metrics, "queue_depths", lambda uri, names: {})
+    collector = QueueCollector()
+    collector.amqp_uri, collector.services = "amqp://guest:guest@127.0.0.1:1//", ("visits", "registry")
+    [family] = [f for f in collector.collect() if f.name == "eldercare_events_rejected"]
+    assert family.type == "counter"
+    assert {(s.name, s.labels["reason"], s.value) for s in family.samples} == {
+        ("eldercare_events_rejected_total", "hash", 2), ("eldercare_events_rejected_total", "unsigned", 1)}
+    assert {s.labels["service"] for s in family.samples} == {"visits"}

@@ -37,7 +37,8 @@ def test_every_builtin_object_is_valid_for_kubernetes(objects):
 def test_every_custom_resource_is_valid_for_its_operator(objects):
     custom = [o for o in objects if CRDS.knows(o)]
     kinds = {o["kind"] for o in custom}
-    assert kinds == {"RabbitmqCluster", "Cluster", "Database", "ScaledObject", "TriggerAuthentication"}
+    assert kinds == {"RabbitmqCluster", "Cluster", "Database", "ScaledObject", "TriggerAuthentication",
+                     "User", "Permission", "TopicPermission"}
     problems = {f"{o['kind']}/{o['metadata']['name']}": CRDS.errors(o) for o in custom}
     assert not {k: v for k, v in problems.items() if v}
 
@@ -74,7 +75,7 @@ UPSTREAM = {
 
 
 def test_the_vendored_crds_are_the_upstream_files_unmodified():
-    assert len(UPSTREAM) == 5
+    assert len(UPSTREAM) == 8
     for name, (repository, tag, commit, path, blob) in UPSTREAM.items():
         assert path.endswith("/" + name)
         assert _git_blob_sha1((CRD_DIRECTORY / name).read_bytes()) == blob, f"{name} differs from {repository}@{tag}"

@@ -293,12 +293,13 @@ def test_every_object_is_labelled(objects, key):
     assert key == "app.kubernetes.io/name" and all(u.startswith("Namespace/") for u in unlabelled) or not unlabelled, unlabelled
 
 
-def test_each_sealing_service_mounts_its_own_checkpoint_key_and_no_other(objects):
-    from contracts.services import SEALING_SERVICES
+def test_each_process_mounts_its_own_key_and_the_public_key_list_and_no_other_key(objects):
+    """Its key signs its checkpoints and the batches its relay publishes (issue 25); the public
+    key list is what its consumers check every event against."""
     deployments = by_kind(objects, "Deployment")
-    for name in SERVICES:
+    for name in [*SERVICES, "gateway"]:
         spec = pod_spec(deployments[name])
         keys = [item["key"] for volume in spec.get("volumes", [])
                 if volume.get("secret", {}).get("secretName") == "eldercare-checkpoint-keys"
                 for item in volume["secret"]["items"]]
-        assert keys == ([f"{name}.ed25519"] if name in SEALING_SERVICES else []), name
+        assert keys == [f"{name}.ed25519", "public_keys.yml"], name

@@ -7,6 +7,7 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import func, select
 
 from kernel import migrate
+from kernel.authenticity import relay_signer_for
 from kernel.db import create_service_engine
 from kernel.inbox import consumed_count
 from kernel.parked import list_parked, replay_parked
@@ -86,7 +87,7 @@ def test_duplicate_delivery_is_applied_once(system):
     # Rewind the relay: every event is published a second time.
     engine = create_service_engine(system.producer_url)
     relay = OutboxRelay(engine, SqlAlchemyEventStore(engine, "kerneltest", test_catalogue()),
-                        system.producer.config["AMQP_URI"])
+                        system.producer.config["AMQP_URI"], signer=relay_signer_for("kerneltest", {}))
     with engine.begin() as conn:
         conn.execute(relay_cursor.update().values(position=0))
     assert relay.run_until_caught_up() == 20
@@ -102,7 +103,8 @@ def test_relay_crash_between_publish_and_mark_loses_nothing(system, monkeypatch)
     system.sink.start()
     engine = create_service_engine(system.producer_url)
     store = SqlAlchemyEventStore(engine, "kerneltest", test_catalogue())
-    relay = OutboxRelay(engine, store, system.producer.config["AMQP_URI"], batch_size=10)
+    relay = OutboxRelay(engine, store, system.producer.config["AMQP_URI"], batch_size=10,
+                        signer=relay_signer_for("kerneltest", {}))
     system.producer.start()
     system.producer.stop()   # its relay must not race ours; we drive the relay by hand
     from kernel.db import transaction
@@ -119,7 +121,8 @@ def test_relay_crash_between_publish_and_mark_loses_nothing(system, monkeypatch)
     monkeypatch.undo()
     relay.publisher.close()
     assert relay.cursor_position() == 0
-    restarted = OutboxRelay(engine, store, system.producer.config["AMQP_URI"], batch_size=10)
+    restarted = OutboxRelay(engine, store, system.producer.config["AMQP_URI"], batch_size=10,
+                            signer=relay_signer_for("kerneltest", {}))
     assert restarted.run_until_caught_up() == 25
     wait_for(lambda: len(system.seen()) == 25)
     eventlet.sleep(0.3)
@@ -285,7 +288,7 @@ def test_a_batch_with_repeated_events_applies_each_once(system, container_factor
     store = SqlAlchemyEventStore(engine, "kerneltest", test_catalogue())
     with transaction(engine) as conn:
         store.append(conn, [note("a", n) for n in range(8)], {"a": 0})
-    relay = OutboxRelay(engine, store, uri)
+    relay = OutboxRelay(engine, store, uri, signer=relay_signer_for("kerneltest", {}))
     assert relay.run_until_caught_up() == 8
     with engine.begin() as conn:
         conn.execute(relay_cursor.update().values(position=0))
@@ -318,7 +321,8 @@ def test_unroutable_events_are_republished_once_a_queue_exists(system):
     late = Subscription("latecomer.on_note_dropped", "kerneltest", ("kerneltest.note_dropped.v1",))
     with kombu.Connection(uri) as connection:
         declare(connection.default_channel, late)
-    relay = OutboxRelay(engine, SqlAlchemyEventStore(engine, "kerneltest", test_catalogue()), uri)
+    relay = OutboxRelay(engine, SqlAlchemyEventStore(engine, "kerneltest", test_catalogue()), uri,
+                        signer=relay_signer_for("kerneltest", {}))
     assert relay.republish_unroutable() == 1
     relay.release()
     assert pending_rows() == 0

@@ -105,7 +105,7 @@ def system(rabbit_config, database_url, tmp_path, container_factory):
               "REGISTRY": {"status_review_interval_seconds": 3600},
               "NOTIFICATIONS": {"sweep_interval_seconds": 3600, "delivery_interval_seconds": 3600},
               "ORDERS": {"overdue_check_interval_seconds": 3600},
-              "CHECKPOINTS": {"interval_seconds": 3600, "key_dir": str(tmp_path / "keys")}}
+              "CHECKPOINTS": {"interval_seconds": 3600}}
     # Consumers first: orders and notifications declare their queues before anyone publishes.
     containers = {cls.name: container_factory(cls, config) for cls in reversed(classes)}
     for container in containers.values():

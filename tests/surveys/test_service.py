@@ -37,7 +37,7 @@ def system(rabbit_config, tmp_path, container_factory):
               "REGISTRY": {"status_review_interval_seconds": 3600},
               "NOTIFICATIONS": {"sweep_interval_seconds": 3600, "delivery_interval_seconds": 3600},
               "SURVEYS": {"late_check_interval_seconds": 3600},
-              "CHECKPOINTS": {"interval_seconds": 3600, "key_dir": str(tmp_path / "keys")}}
+              "CHECKPOINTS": {"interval_seconds": 3600}}
     containers = {cls.name: container_factory(cls, config) for cls in classes}
     for container in containers.values():
         container.start()
