@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 from gateway.access import ForbiddenError
 from gateway.auth import SESSION_COOKIE, AuthenticationError, Principal
 from gateway.webapp import security
-from kernel.config import setting
+from kernel.config import gateway_base_url, setting
 
 ADMIN = frozenset({"admin", "system"})
 
@@ -48,6 +48,14 @@ def _admin(method: str, id_param: str | None = None, status: int = 200):
         payload = {**body, **({id_param: params[id_param]} if id_param else {})}
         return getattr(gateway.rpc["accounts"], method)(payload, principal.actor()), status
     return call
+
+
+def reset_password(gateway, request, principal, params, body):
+    """The one-time code, and the link to send the person: the code after ``#``, so the
+    browser never sends it to a server (nor to a log) when the link is opened."""
+    answer = gateway.rpc["accounts"].reset_password({**body, "person_id": params["person_id"]}, principal.actor())
+    link = f"{gateway_base_url(gateway.settings)}/app/password-reset#{answer['reset_token']}"
+    return {**answer, "reset_link": link}, 201
 
 
 def client_address(gateway, request) -> str:
@@ -172,7 +180,7 @@ ACCOUNT_ROUTES = [
     R("POST", "/api/people/<person_id>/unlock", "unlock_account", _admin("unlock_account", "person_id"),
       "unlock_account", "Unlock an account locked after failed sign-ins", admin_only=True),
     R("POST", "/api/people/<person_id>/password-reset", "reset_password",
-      _admin("reset_password", "person_id", 201), "reset_password", "Issue a one-time password reset code",
+      reset_password, "reset_password", "Issue a one-time password reset code",
       admin_only=True),
     R("POST", "/api/people/<person_id>/second-factor-removal", "remove_second_factor",
       _admin("remove_second_factor", "person_id"), "remove_second_factor", "Remove a person's authenticator",

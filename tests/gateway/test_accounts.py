@@ -169,6 +169,12 @@ def test_an_administrator_cannot_grant_outside_their_county(front):
     # A village worker administers nobody.
     sign_in(front, "cadre-1")
     assert front.http.get("/api/people").status_code == 403
+    # The reset an administrator issues comes with the link to send, its code after the '#'.
+    assert sign_in(front, "county-admin", secret=secret).status_code == 201
+    issued = front.http.post(f"/api/people/{cadre.json()['person_id']}/password-reset", json={})
+    assert issued.status_code == 201, issued.text
+    link, code = issued.json()["reset_link"], issued.json()["reset_token"]
+    assert link.startswith("http://127.0.0.1:") and link.endswith(f"/app/password-reset#{code}")
 
 
 def test_the_access_table_names_departments_the_department_data_declares():
