@@ -153,8 +153,11 @@ NAMES: dict[str, dict[str, str]] = {
     "campaign_status": {"open": N_("Under way"), "closed": N_("Closed")},
     "survey_outcome": {"confirmed": N_("Confirmed"), "corrected": N_("Corrected"), "not_found": N_("Not found")},
     # the timeline: each service whose log speaks of an elder, and each of its events (type, no version)
-    "source": {"registry": N_("Ledger"), "visits": N_("Visits"), "facilities": N_("Facilities"), "notifications": N_("Alerts and referrals"), "subsidies": N_("Subsidies"), "departments": N_("Departments"), "orders": N_("Home services"),
-               "accounts": N_("Accounts and sign-in"), "imports": N_("Ledger imports"), "surveys": N_("Survey campaigns")},
+    "source": {"registry": N_("Ledger"), "visits": N_("Visits"), "facilities": N_("Facilities"),
+               "notifications": N_("Alerts and referrals"), "subsidies": N_("Subsidies"),
+               "departments": N_("Departments"), "orders": N_("Home services"),
+               "accounts": N_("Accounts and sign-in"), "imports": N_("Ledger imports"),
+               "surveys": N_("Survey campaigns")},
     "event": {
         "departments.case_closed": N_("Case closed"),
         "departments.case_opened": N_("Case opened (department)"),

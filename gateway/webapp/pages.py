@@ -5,6 +5,7 @@ charts, elder search and subsidy runs."""
 from __future__ import annotations
 
 import base64
+from functools import partial
 from datetime import date, datetime, timezone
 
 from werkzeug.routing import Map
@@ -12,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from gateway.auth import AuthenticationError
 from gateway.parties import party_of
-from gateway.webapp import forms, ledger_pages, security
+from gateway.webapp import forms, ledger_pages, security, work_pages
 from gateway.webapp.app import PREFIX, Page, rule, safe_next, static_file
 from gateway.webapp.charts import bar_chart, coverage_chart
 from gateway.webapp.i18n import LANGUAGES
@@ -516,8 +517,9 @@ URLS = Map([
 HANDLERS = {**{name: function for name, function in globals().items()
                if callable(function) and name in {r.endpoint for r in URLS.iter_rules()}}, **ledger_pages.HANDLERS}
 
-# The work pages (referrals, inbox, party contacts) keep their own module; their rules join the table.
-from gateway.webapp import work_pages  # noqa: E402 — it imports this module's names
+# The work pages (referrals, inbox, contacts, corrections, audit, finance) keep their own module;
+# their rules join the table.
 for _rule in work_pages.RULES:
     URLS.add(_rule)
 HANDLERS.update(work_pages.HANDLERS)
+HANDLERS.update({name: partial(handler, card=elder) for name, handler in work_pages.CARD_HANDLERS.items()})

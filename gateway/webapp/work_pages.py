@@ -222,27 +222,29 @@ def correction_context(page: Page, record: dict, extra: dict) -> dict:
             "sex_options": [(s, page.name("sex", s)) for s in ("male", "female")]}
 
 
-def correct_details(page: Page, elder_id: str) -> Response:
+def correct_details(page: Page, elder_id: str, card) -> Response:
     """Only what was typed and differs from the record is sent (a masked identity number left
     as shown, or a field left empty, is not a change); the registry checks each change as at
-    registration."""
-    from gateway.webapp import pages
+    registration. ``card`` renders the elder's card (``pages.elder``), the refusal on it."""
     form = page.request.form
     record = page.perform("get_elder", {"elder_id": elder_id}, purpose="web app: correct details")
     changes = {name: forms.text(form, name) for name in CORRECTED
                if forms.text(form, name) and forms.text(form, name) != (record.get(name) or "")}
-    body = {"changes": changes, "reason": forms.text(form, "reason"), "effective_date": forms.text(form, "effective_date")}
+    body = {"changes": changes, "reason": forms.text(form, "reason"),
+            "effective_date": forms.text(form, "effective_date")}
     try:
         page.perform("correct_details", {"elder_id": elder_id}, body={k: v for k, v in body.items() if v is not None},
                      idempotency_key=form.get("idempotency_key"))
     except REFUSALS as error:
-        return pages.elder(page, elder_id, status=_status(error), correction_values=dict(form.items()),
-                           correction_errors=_correction_errors(error))
+        return card(page, elder_id, status=_status(error), correction_values=dict(form.items()),
+                    correction_errors=_correction_errors(error))
     return page.redirect(f"{PREFIX}/elders/{elder_id}?corrected=1")
 
 
 RULES.append(rule("/elders/<elder_id>/corrections", "correct_details", ("POST",)))
-HANDLERS["correct_details"] = correct_details
+# Handlers that show their refusal on the elder's card: ``pages`` binds them to it (this module
+# does not import ``pages``, which imports it).
+CARD_HANDLERS = {"correct_details": correct_details}
 
 
 # -- the auditor's view of an elder ---------------------------------------------------------------
