@@ -7,16 +7,16 @@ from __future__ import annotations
 from nameko.exceptions import RpcTimeout, UnknownService
 
 from contracts.services import SEALING_SERVICES
+from kernel.authenticity import key_dir_of
 from kernel.checkpoints import PUBLIC_KEYS_FILE, Checkpoint, CheckpointKeyError, load_public_keys, signature_problem
 from kernel.config import repository_path
 
 
 def public_keys(settings) -> dict | None:
-    """The published checkpoint keys (``CHECKPOINTS.key_dir``); None when this gateway has
-    no copy, and then signatures are shown as not checked rather than as bad."""
-    key_dir = (settings.get("CHECKPOINTS") or {}).get("key_dir") or "var/keys"
+    """The published checkpoint keys (the key directory as the kernel finds it); None when this
+    gateway has no copy, and then signatures are shown as not checked rather than as bad."""
     try:
-        return load_public_keys(repository_path(f"{key_dir}/{PUBLIC_KEYS_FILE}"))
+        return load_public_keys(repository_path(f"{key_dir_of(settings)}/{PUBLIC_KEYS_FILE}"))
     except CheckpointKeyError:
         return None
 

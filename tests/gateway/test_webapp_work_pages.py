@@ -192,11 +192,8 @@ def test_details_are_corrected_from_the_card_and_a_bad_identity_number_is_refuse
 
 def test_the_county_sees_each_services_latest_checkpoint_and_its_signature(system, web_session, api, tmp_path,
                                                                           container_factory):
-    from contracts.services import SEALING_SERVICES
     from kernel import migrate
-    from kernel.checkpoints import init_keys
     from services.audit.service import AuditWitnessService
-    init_keys(SEALING_SERVICES, system.config["CHECKPOINTS"]["key_dir"])   # the services sign with these
     url = f"sqlite:///{tmp_path / 'audit.db'}"
     migrate.upgrade("audit", url)
     container_factory(AuditWitnessService, {**system.config, "DATABASES": {**system.config["DATABASES"],
