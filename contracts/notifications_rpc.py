@@ -3,7 +3,9 @@ marshmallow schemas (the service validates with these and builds its domain comm
 what they load; the gateway documents its routes with them)."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+import re
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from contracts.fields import AcceptedDate, DivisionCode, PageOffset
 from contracts.notifications import (ALERT_KINDS, ALERT_SEVERITIES, CHANNELS, DEPARTMENTS, DEVICE_ALARMS,
@@ -52,15 +54,56 @@ class CloseAlertSchema(AnswerAlertSchema):
     outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
 
 
+# A mainland mobile number (optionally +86), and an e-mail address with a dotted domain: what an
+# SMS gateway and a mail server can be asked to reach, refused when set rather than at delivery.
+MOBILE = re.compile(r"^(\+?86)?1[3-9][0-9]{9}$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
 class ChannelSchema(Schema):
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
     address = fields.String(required=True, validate=validate.Length(min=1, max=255))
+
+    @validates_schema
+    def address_fits_channel(self, data, **_kwargs):
+        address = data.get("address") or ""
+        if data.get("channel") == "sms" and not MOBILE.match(address):
+            raise ValidationError(["must be an 11-digit mobile number (e.g. 13900000001)"], "address")
+        if data.get("channel") == "email" and not EMAIL.match(address):
+            raise ValidationError(["must be an e-mail address (e.g. name@example.org)"], "address")
 
 
 class PartyContactsSchema(Schema):
     # "party:" + party is the stream id, at most 64 characters.
     party = fields.String(required=True, validate=validate.Length(min=3, max=58))
     channels = fields.List(fields.Nested(ChannelSchema), required=True)
+
+
+class PartyContactsFilterSchema(Schema):
+    """Parties whose place lies within ``division_code`` (a village committee, township, county
+    civil affairs or a department's county bureau), with the channels set for each."""
+
+    division_code = DivisionCode(load_default=None, allow_none=True)
+    limit = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=5000))
+
+
+class PartyContactsView(Schema):
+    party = fields.String()
+    channels = fields.List(fields.Nested(ChannelSchema))
+    set_at = fields.String(metadata={"format": "date-time"})
+
+
+class InboxMessageView(Schema):
+    """One message of a party's in-app inbox: an alert delivered there (the channel of last
+    resort, or the one the party chose)."""
+
+    message_id = fields.String()
+    party = fields.String()
+    alert_id = fields.String()
+    subject = fields.String()
+    body = fields.String()
+    created_at = fields.String(metadata={"format": "date-time"})
+    read_at = fields.String(allow_none=True, metadata={"format": "date-time"})
 
 
 class CreateReferralSchema(Schema):

@@ -5,7 +5,8 @@ generated from) is in ``gateway.service_schemas``, by route name.
 ``scope`` says where the division code that the caller's jurisdiction must contain comes
 from: ``("elder", param)`` the elder's record in the registry, ``("facility", param)`` the
 facility's, ``("alert", param)`` the alert's, ``("order", param)`` the order's (its elder's village),
-``("body_facility", field)`` the facility named in the body, ``("body", field)`` / ``("query", field)`` a
+``("body_facility", field)`` the facility named in the body, ``("body_party", field)`` the place of
+the notifications party named in the body, ``("body", field)`` / ``("query", field)`` a
 division code in the request, ``None`` nothing to check (e.g. the caller's own inbox).
 ``personal`` marks reads of an elder's personal record: each is written to the access log.
 """
@@ -16,6 +17,7 @@ from typing import Callable
 
 from contracts.departments_rpc import OWNERS as DEPARTMENT_OWNERS
 from kernel.divisions import significant_prefix
+from gateway.parties import party_of
 from gateway.access import COORDINATORS, EVERYONE, FIELD_ROLES, OFFICERS, Permission, command, query
 
 CIVIL_AFFAIRS = {"civil_affairs"}
@@ -410,6 +412,24 @@ def _routes() -> list[Route]:
                         "Erase the elder's personal data (legal ground; the key is destroyed, every service "
                         "drops its copies, the logs still verify)", command(CIVIL_AFFAIRS, COORDINATORS),
                         _command("registry", "erase_elder", "elder_id"), ("elder", "elder_id")))
+    routes += [
+        # the in-app inbox and the parties' contacts (the web app's work pages, issue 19)
+        Route("GET", "/api/inbox", "own_inbox",
+              "Your office's in-app inbox: the alerts delivered there (the fallback channel), newest first",
+              query(EVERYONE - {"auditor"}), RpcCall("notifications", "inbox",
+                               lambda rpc, principal, params, args, body: rpc["notifications"].inbox(
+                                   party_of(principal), 100)), None, tag="notifications"),
+        Route("GET", "/api/parties/contacts", "list_party_contacts",
+              "Who gets alerts at each level: the channels set for the parties within a division", query(),
+              _filters("notifications", "list_party_contacts"), ("query", "division_code"), tag="notifications"),
+        Route("POST", "/api/parties/contacts", "set_party_contacts",
+              "Set a party's channels, preferred first (SMS, e-mail, in-app inbox)",
+              command(CIVIL_AFFAIRS, COORDINATORS), _command("notifications", "set_party_contacts"),
+              ("body_party", "party"), tag="notifications"),
+        Route("GET", "/api/audit/checkpoints", "latest_checkpoints",
+              "Each service's latest checkpoint held by the audit witness: sealed size, signature, events after it",
+              query(COORDINATORS | {"auditor"}), None, None, tag="audit"),
+    ]
     for segment, (method, summary) in FACILITY_COMMANDS.items():
         routes.append(Route("POST", f"/api/facilities/<facility_id>/{segment}", method, summary,
                             command(CIVIL_AFFAIRS, COORDINATORS | {"township_officer"}),

@@ -45,6 +45,19 @@ class AccessRecord(Schema):
     reason = fields.String(allow_none=True, metadata={"description": "why a refused attempt was refused"})
 
 
+class CheckpointStatus(Schema):
+    service = fields.String()
+    witness_answering = fields.Boolean(metadata={"description": "the audit witness answered for this service"})
+    log_answering = fields.Boolean(metadata={"description": "the service itself answered (its log's size)"})
+    events = fields.Integer(allow_none=True, metadata={"description": "events in the service's log now"})
+    tree_size = fields.Integer(allow_none=True, metadata={"description": "events the latest checkpoint seals"})
+    sealed_at = fields.String(allow_none=True)
+    key_id = fields.String(allow_none=True)
+    unsealed = fields.Integer(allow_none=True, metadata={"description": "events appended after it"})
+    signature = fields.String(allow_none=True, metadata={
+        "description": "valid, the problem found, or null when not checked (no public key list here)"})
+
+
 class Error(Schema):
     error = fields.String(metadata={"description": "machine-readable code, e.g. validation_failed"})
     message = fields.String()

@@ -214,6 +214,9 @@ class GatewayService:
             result = timeline(self.rpc, params["elder_id"])
         elif route.name == "elder_access_log":
             result = privacy.access_history(self.db.engine, params["elder_id"])
+        elif route.name == "latest_checkpoints":
+            from gateway.checkpoint_status import checkpoint_status
+            result = checkpoint_status(self.rpc, self.settings)
         else:
             result = route.call(self.rpc, principal, params, args, body)
         if route.name in privacy.RECORD_ROUTES:
@@ -350,6 +353,8 @@ class GatewayService:
             facility_id = body.get(name)
             return self.rpc["facilities"].get_facility(facility_id)["division_code"] \
                 if isinstance(facility_id, str) else None
+        if kind == "body_party":
+            return _place_of_party(body.get(name), name)
         if kind == "body_elder":
             elder_id = body.get(name)
             return self.rpc["registry"].get_elder(elder_id)["division_code"] if isinstance(elder_id, str) else None
@@ -427,3 +432,11 @@ class GatewayService:
     def prometheus(self, request):
         body, content_type = METRICS.exposition()
         return Response(body, content_type=content_type)
+
+
+def _place_of_party(party, field: str) -> str:
+    """``township:410928101`` → ``410928101000``: the place whose people may set its contacts."""
+    place = party.rsplit(":", 1)[-1] if isinstance(party, str) else ""
+    if not (place.isascii() and place.isdigit() and len(place) in (6, 9, 12)):
+        raise ValidationError({field: ["must be the party of a place, e.g. township:410928101"]})
+    return place.ljust(12, "0")

@@ -65,5 +65,6 @@ ROUTE_SCHEMAS: dict[str, RouteSchemas] = {
     # composed by the gateway
     "elder_timeline": RouteSchemas(response=gateway.Timeline),
     "elder_access_log": RouteSchemas(response=gateway.AccessRecord, many=True),
+    "latest_checkpoints": RouteSchemas(response=gateway.CheckpointStatus, many=True),
     "quarterly_report": RouteSchemas(gateway.QuarterlyReportQuery),
 }

@@ -88,6 +88,12 @@ class Page:
         except AuthenticationError:
             return None
 
+    def may(self, route_name: str) -> bool:
+        """Whether the access table lets this person use that route (a page shows only the
+        links and forms its person may use; the route itself still decides)."""
+        principal = self.signed_in()
+        return principal is not None and ROUTE_BY_NAME[route_name].permission.refusal(principal) is None
+
     # -- names --------------------------------------------------------------------------------
     def name(self, kind: str, code) -> str:
         return name_of(kind, code, self.gettext)
@@ -104,7 +110,7 @@ class Page:
     # -- answers ------------------------------------------------------------------------------
     def render(self, template: str, status: int = 200, **context) -> Response:
         body = self.env.get_template(template).render(
-            page=self, principal=self.signed_in(), name=self.name, place=self.place,
+            page=self, principal=self.signed_in(), name=self.name, place=self.place, may=self.may,
             csrf_token=security.csrf_token(self.request), path=self.request.full_path.rstrip("?"), **context)
         return Response(body, status=status, mimetype="text/html")
 

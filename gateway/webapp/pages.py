@@ -5,13 +5,15 @@ charts, elder search and subsidy runs."""
 from __future__ import annotations
 
 import base64
+from functools import partial
 from datetime import date, datetime, timezone
 
 from werkzeug.routing import Map
 from werkzeug.wrappers import Response
 
 from gateway.auth import AuthenticationError
-from gateway.webapp import forms, ledger_pages, security
+from gateway.parties import party_of
+from gateway.webapp import forms, ledger_pages, security, work_pages
 from gateway.webapp.app import PREFIX, Page, rule, safe_next, static_file
 from gateway.webapp.charts import bar_chart, coverage_chart
 from gateway.webapp.i18n import LANGUAGES
@@ -37,14 +39,7 @@ def _today(page: Page) -> date:
 
 def party_for(principal) -> str:
     """The party of the notifications routing a person answers for (their office)."""
-    code = principal.jurisdiction
-    if principal.role == "department_officer":
-        return f"department:{principal.department}:{code[:6]}"
-    if principal.role == "village_worker":
-        return f"village_committee:{code}"
-    if principal.role == "township_officer":
-        return f"township:{code[:9]}"
-    return f"county_civil_affairs:{code[:6]}"
+    return party_of(principal)
 
 
 # -- sign-in --------------------------------------------------------------------------------------
@@ -143,6 +138,7 @@ def home(page: Page) -> Response:
         work["overdue"] = page.perform("list_overdue", args={"division_code": principal.jurisdiction, "limit": 500})
     if principal.role in COORDINATING or principal.department == "finance":
         work["runs"] = page.perform("list_runs", args={"month": _today(page).strftime("%Y-%m")})
+    work.update(work_pages.home_work(page))
     return page.render("home.html", work=work, today=_today(page))
 
 
@@ -236,7 +232,7 @@ def _registration_choices(page: Page, villages) -> dict:
 
 
 def elder(page: Page, elder_id: str, status: int = 200, supporter_errors: dict | None = None,
-          order_errors: dict | None = None, order_values: dict | None = None) -> Response:
+          order_errors: dict | None = None, order_values: dict | None = None, **extra) -> Response:
     record = page.perform("get_elder", {"elder_id": elder_id}, purpose="web app: elder card")
     try:
         plan = page.perform("get_visit_plan", {"elder_id": elder_id}, purpose="web app: elder card")
@@ -248,7 +244,8 @@ def elder(page: Page, elder_id: str, status: int = 200, supporter_errors: dict |
     flash = page.gettext("Visit recorded.") if args.get("recorded") else \
         page.gettext("Elder registered.") if args.get("registered") else \
         page.gettext("Supporter's whereabouts recorded.") if args.get("supporter") else \
-        page.gettext("Order placed.") if args.get("ordered") else None
+        page.gettext("Order placed.") if args.get("ordered") else \
+        page.gettext("Details corrected.") if args.get("corrected") else None
     try:
         orders = page.perform("elder_orders", {"elder_id": elder_id})
     except EldercareError:
@@ -258,7 +255,8 @@ def elder(page: Page, elder_id: str, status: int = 200, supporter_errors: dict |
                        supporter_errors=supporter_errors or {}, idempotency_key=new_stream_id(), orders=orders,
                        order_errors=order_errors or {}, order_values=order_values or {"caller": "family"},
                        service_options=[(k, page.name("home_service", k)) for k in HOME_SERVICES],
-                       caller_options=[(k, page.name("caller", k)) for k in CALLERS])
+                       caller_options=[(k, page.name("caller", k)) for k in CALLERS],
+                       **work_pages.correction_context(page, record, extra))
 
 
 # Form field → the field of place_order it fills.
@@ -518,3 +516,10 @@ URLS = Map([
 ], strict_slashes=False)
 HANDLERS = {**{name: function for name, function in globals().items()
                if callable(function) and name in {r.endpoint for r in URLS.iter_rules()}}, **ledger_pages.HANDLERS}
+
+# The work pages (referrals, inbox, contacts, corrections, audit, finance) keep their own module;
+# their rules join the table.
+for _rule in work_pages.RULES:
+    URLS.add(_rule)
+HANDLERS.update(work_pages.HANDLERS)
+HANDLERS.update({name: partial(handler, card=elder) for name, handler in work_pages.CARD_HANDLERS.items()})

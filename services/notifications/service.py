@@ -11,6 +11,8 @@ delivery round (attempts due, retries, fallbacks).
 """
 from __future__ import annotations
 
+import json
+
 import structlog
 from sqlalchemy import and_, select
 
@@ -22,7 +24,7 @@ from kernel.consumer import durable_event_handler
 from kernel.errors import NotFoundError
 from kernel.providers import (CallContext, CheckpointSealer, LoggingContext, OutboxRelayRunner, ServiceDatabase,
                               configured_timer, ping_answer)
-from kernel.divisions import significant_prefix
+from kernel.divisions import is_ascii_digits, significant_prefix
 from kernel.rpc import command_rpc
 from kernel.trace import events_about
 from kernel.witness import checkpoint_witness
@@ -31,7 +33,7 @@ from services.notifications import handlers as h
 from services.notifications import queries
 from contracts import notifications_rpc as s
 from services.notifications.adapters.projections import notifications_projections
-from services.notifications.adapters.tables import alert_routes, alerts, inbox_messages, referrals
+from services.notifications.adapters.tables import alert_routes, alerts, inbox_messages, party_contacts, referrals
 from services.notifications.domain import (AcceptReferral, AcknowledgeAlert, ChannelAddress, CloseAlert, CloseReferral,
                                            CreateReferral, RaiseAlert, RecordReferralAction)
 from services.notifications.intake import (alert_for_departments_event, alert_for_orders_event,
@@ -45,6 +47,7 @@ SCHEMAS = {name: schema() for name, schema in {
     "acknowledge": s.AnswerAlertSchema, "close": s.CloseAlertSchema, "contacts": s.PartyContactsSchema,
     "create": s.CreateReferralSchema, "accept": s.AcceptReferralSchema, "act": s.ReferralActionSchema,
     "close_referral": s.CloseReferralSchema, "alerts": s.AlertFilterSchema, "referrals": s.ReferralFilterSchema,
+    "contact_filter": s.PartyContactsFilterSchema,
 }.items()}
 ALERT_VIEW, REFERRAL_VIEW = s.AlertView(), s.ReferralView()
 
@@ -211,6 +214,21 @@ class NotificationsService(checkpoint_witness(SEALING_SERVICES, own="notificatio
         self._retrying(lambda uow: h.set_party_contacts(uow, self.rules.context, data["party"], channels,
                                                         self.db.clock.now(), meta), "set contacts")
         return {"party": data["party"], "channels": data["channels"]}
+
+    @command_rpc
+    def list_party_contacts(self, filters=None):
+        """Each party's channels, preferred first, for the parties placed within a division
+        (``township:410928101`` is placed at 410928101; family parties have no place)."""
+        query = load_or_refuse(SCHEMAS["contact_filter"], filters or {})
+        prefix = significant_prefix(query["division_code"]) if query["division_code"] else ""
+        statement = select(party_contacts).order_by(party_contacts.c.party)
+        if prefix:
+            statement = statement.where(party_contacts.c.party.contains(":" + prefix))
+        with self.db.connect() as conn:
+            rows = [dict(row._mapping) for row in conn.execute(statement)]
+        placed = [row for row in rows if is_ascii_digits(place := row["party"].rsplit(":", 1)[-1])
+                  and place.startswith(prefix)]
+        return [{**row, "channels": json.loads(row["channels"])} for row in placed[:query["limit"]]]
 
     @command_rpc
     def inbox(self, party, limit=100):

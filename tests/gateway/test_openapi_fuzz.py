@@ -79,6 +79,8 @@ REFUSALS = {
     "report_alert": {"400": WORDS},
     "create_referral": {"400": f"another department than the caller's; due_on not before today; {WORDS}"},
     "record_referral_action": {"400": WORDS},
+    "set_party_contacts": {"400": "the party of a place (e.g. township:410928101); an SMS address a mobile number, "
+                                  "an e-mail address one"},
     # subsidies
     "start_run": {"400": "a month not after this one"},
     # ledger import

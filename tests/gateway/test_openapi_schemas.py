@@ -19,7 +19,7 @@ from gateway.service_schemas import ROUTE_SCHEMAS
 from contracts import facilities_rpc as facilities
 from services.facilities.adapters.tables import facilities as facility_rows
 from contracts import notifications_rpc as notifications
-from services.notifications.adapters.tables import alerts, referrals
+from services.notifications.adapters.tables import alerts, inbox_messages, referrals
 from contracts import registry_rpc as registry
 from services.registry.adapters.tables import elders
 from contracts.registry_rpc import CORRECTABLE_FIELDS
@@ -145,7 +145,7 @@ RESHAPED = {("VisitorListItemView", "village_codes"): "array"}    # stored space
 ROW_VIEWS = [(registry.ElderListItemView, elders), (visits.VisitorListItemView, visitors),
              (visits.OverduePeriodView, period_outcomes), (facilities.FacilityListItemView, facility_rows),
              (notifications.AlertListItemView, alerts), (notifications.ReferralListItemView, referrals),
-             (subsidies_schemas.RunListItemView, runs)]
+             (subsidies_schemas.RunListItemView, runs), (notifications.InboxMessageView, inbox_messages)]
 SQL_TYPES = {Boolean: "boolean", Integer: "integer", BigInteger: "integer", String: "string", Text: "string"}
 
 

@@ -47,6 +47,9 @@ def test_every_page_has_no_serious_or_critical_accessibility_violation(api, syst
     open_facility(api, "canteen-1", VILLAGE)      # with an order offered to it, its page shows the forms
     wait_for(lambda: api("POST", "/api/orders", json={"elder_id": "elder-1", "service_kind": "meals",
                                                       "caller": "family"}).status_code == 201)
+    referred = api("POST", "/api/referrals", json={"to_department": "health", "division_code": VILLAGE,
+                                                   "request": "请安排家庭医生上门", "elder_id": "elder-1"})
+    assert referred.status_code == 201, referred.text
     system.clock("notifications").offset += timedelta(hours=25)
     with ServiceRpcProxy("notifications", system.config) as notifications:
         notifications.sweep()
@@ -61,12 +64,16 @@ def test_every_page_has_no_serious_or_critical_accessibility_violation(api, syst
     sign_in(phone, system, OFFICER)
     phone.get(f"{phone.base}/app/language/{lang}?next=/app/")
     found += violations(phone, "/app/") + violations(phone, "/app/alerts")
+    found += violations(phone, "/app/referrals") + violations(phone, "/app/inbox")
     phone.delete_all_cookies()
     sign_in(phone, system, COORDINATOR)
     phone.get(f"{phone.base}/app/language/{lang}?next=/app/")
     assert api("POST", "/api/surveys", json={"campaign_id": "winter", "name": "冬季摸底排查", "jurisdiction": COUNTY,
                                              "deadline": "2026-12-20", "fields_to_confirm": ["name"]}).status_code == 201
     for path in ("/app/", "/app/dashboard", "/app/dashboard/410928101000", "/app/subsidies",
-                 "/app/elders?name=王", "/app/imports", "/app/surveys", "/app/surveys/winter"):
+                 "/app/elders?name=王", "/app/imports", "/app/surveys", "/app/surveys/winter",
+                 "/app/contacts", "/app/contacts?township=410928101000",
+                 "/app/elders/elder-1", "/app/elders/elder-1/access-log", "/app/elders/elder-1/timeline",
+                 "/app/audit", "/app/finance"):
         found += violations(phone, path)
     assert found == []

@@ -9,6 +9,9 @@ from babel.messages.pofile import read_po
 
 from contracts import departments, facilities, notifications, orders, privacy, registry, subsidies, visits
 from contracts.actors import DEFAULT_DEPARTMENTS, ROLES
+from contracts import CATALOGUE
+from contracts.services import SEALING_SERVICES
+from gateway.timeline import TIMELINE_SOURCES
 from gateway.webapp.i18n import catalogue_path, translations
 from gateway.webapp.names import NAMES, name_of
 from kernel.config import REPOSITORY_ROOT
@@ -30,7 +33,8 @@ CODES = {
     "case_outcome": departments.CASE_OUTCOMES, "cultural_service": departments.CULTURAL_SERVICES,
     "record_status": departments.RECORD_STATUSES, "payee_card": departments.PAYEE_CARDS,
     "payment_result": departments.PAYMENT_OUTCOMES, "after_failure": departments.AFTER_FAILURE,
-    "home_service": facilities.HOME_SERVICE_KINDS, "order_status": orders.ORDER_STATUSES, "caller": orders.CALLERS,
+    "channel": notifications.CHANNELS, "source": TIMELINE_SOURCES + SEALING_SERVICES,
+    "event": {t.rsplit(".", 1)[0] for t in CATALOGUE.types() if t.split(".")[0] in TIMELINE_SOURCES}, "home_service": facilities.HOME_SERVICE_KINDS, "order_status": orders.ORDER_STATUSES, "caller": orders.CALLERS,
 }
 
 
