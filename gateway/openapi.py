@@ -21,7 +21,8 @@ from gateway.service_schemas import ELDER_DETAIL_CHANGES, FIELD_SHAPES, FIELD_TY
 ERROR_RESPONSES = {"400": "invalid input: `errors` names each bad field (a JSON body nested more than "
                           "`GATEWAY.max_json_depth` levels names `body`; a header line with a CR or LF of its own "
                           "names `headers`)", "401": "no or invalid token",
-                   "403": "not allowed for your role or department", "404": "unknown elder, "
+                   "403": "not allowed for your role or department, or a division outside your jurisdiction",
+                   "404": "unknown elder, "
                    "facility, alert or route — or one outside your jurisdiction, answered alike",
                    "409": "conflict: concurrent change, duplicate, or refused by the "
                    "current state", "422": "refused by the jurisdiction's policy (e.g. no subsidy rules in force), or an "
