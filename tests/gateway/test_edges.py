@@ -24,7 +24,7 @@ from kernel import migrate
 from kernel.errors import TooManyAttemptsError, ValidationError
 from services.accounts.service import AccountsService
 from services.registry.service import RegistryService
-from tests.accounts.support import FAST_ARGON2, STRONG, make_person
+from tests.accounts.support import FAST_ARGON2, SECRET_KEY, STRONG, make_person
 from tests.gateway.conftest import COUNTY, OTHER_TOWNSHIP_VILLAGE, TODAY, TOWNSHIP, VILLAGE
 from tests.registry.test_service import registration
 
@@ -42,7 +42,7 @@ def edge(rabbit_config, web_config, web_config_port, tmp_path, container_factory
     keyring.rotate()
     config = {**rabbit_config, **web_config, "DATABASES": urls, "FIXED_TODAY": TODAY.isoformat(),
               "RELAY": {"poll_interval": 0.1}, "REGISTRY": {"status_review_interval_seconds": 3600},
-              "ACCOUNTS": {**FAST_ARGON2, "address_failures": 1000, "lock_after_failures": 1000},
+              "ACCOUNTS": {**FAST_ARGON2, "address_failures": 1000, "lock_after_failures": 1000, "secret_key": SECRET_KEY},
               "CHECKPOINTS": {"interval_seconds": 3600, "key_dir": str(tmp_path / "keys")},
               "GATEWAY": {"token_keyring": str(tmp_path / "tokens.yml"), "rpc_timeout_seconds": 5,
                           "trust_forwarded_for": True, "metrics_token": METRICS_TOKEN,
