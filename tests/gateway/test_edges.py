@@ -43,7 +43,7 @@ def edge(rabbit_config, web_config, web_config_port, tmp_path, container_factory
     config = {**rabbit_config, **web_config, "DATABASES": urls, "FIXED_TODAY": TODAY.isoformat(),
               "RELAY": {"poll_interval": 0.1}, "REGISTRY": {"status_review_interval_seconds": 3600},
               "ACCOUNTS": {**FAST_ARGON2, "address_failures": 1000, "lock_after_failures": 1000, "secret_key": SECRET_KEY},
-              "CHECKPOINTS": {"interval_seconds": 3600, "key_dir": str(tmp_path / "keys")},
+              "CHECKPOINTS": {"interval_seconds": 3600},          # keys: the session's (tests/conftest.py)
               "GATEWAY": {"token_keyring": str(tmp_path / "tokens.yml"), "rpc_timeout_seconds": 5,
                           "trust_forwarded_for": True, "metrics_token": METRICS_TOKEN,
                           "auth_failures_per_client": CLIENT_FAILURES,
