@@ -6,10 +6,8 @@ import shutil
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
 
-from contracts.accounts import SECOND_FACTOR_ROLES
 from gateway.auth import SESSION_COOKIE
-from services.accounts.adapters.secrets import totp_now
-from tests.accounts.support import STRONG, enrol, make_person
+from tests.accounts.support import STRONG, enrol, make_person, next_code, paired_authenticator
 from tests.gateway.conftest import COUNTY, VILLAGE, bearer
 from tests.gateway.test_api import register, wait_for
 
@@ -36,13 +34,16 @@ def figure(driver, key):
     return driver.find_element("id", key).text
 
 
-def session_of(system, web_session, login="coordinator", role="county_coordinator", jurisdiction=COUNTY) -> str:
-    """A signed-in person's session token (the web app's cookie), as signing in gives it."""
+def session_of(system, web_session, login="coordinator") -> str:
+    """A signed-in county coordinator's session token (the web app's cookie), as signing in
+    with a password and a one-time code gives it."""
+    clock = paired_authenticator(system.containers["accounts"])
     with ServiceRpcProxy("accounts", system.config) as accounts:
-        make_person(accounts, login, role, jurisdiction)
-        secret = enrol(accounts, login) if role in SECOND_FACTOR_ROLES else None
-    answer = web_session.post("/api/session", json={"login": login, "password": STRONG, **(
-        {"one_time_password": totp_now(secret)} if secret else {})})
+        accounts.authenticator = clock
+        make_person(accounts, login, "county_coordinator", COUNTY)
+        secret = enrol(accounts, login)
+    answer = web_session.post("/api/session", json={"login": login, "password": STRONG,
+                                                    "one_time_password": next_code(clock, secret)})
     assert answer.status_code == 201, answer.text
     return answer.json()["session_token"]
 
