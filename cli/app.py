@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 import warnings
 
@@ -43,7 +44,11 @@ console = Console(stderr=True, soft_wrap=True)
 def _out() -> Console:
     """Tables on stdout: full width when piped (rich would cut them at 80 columns)."""
     return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 240)
+
+
 STATE = {"config_path": None}
+# An emergency operator token lasts at most this long (a person's own API token: 30 days).
+MAX_TOKEN_HOURS = 720.0
 
 
 @app.callback()
@@ -407,10 +412,10 @@ def token_rotate():
 
 
 def _token_help() -> str:
-    from contracts.actors import DEFAULT_DEPARTMENTS, ROLES
+    from contracts.actors import DEFAULT_DEPARTMENTS, INTERNAL_ROLES, ROLES
     return ("Print a signed bearer token for a user (admin only: whoever can read the keyring).\n\n"
             f"Departments: {', '.join(DEFAULT_DEPARTMENTS)}.\n\n"
-            f"Roles: {', '.join(r for r in ROLES if r != 'system')}.\n\n"
+            f"Roles: {', '.join(r for r in ROLES if r not in INTERNAL_ROLES)}.\n\n"
             "For example an auditor: --department civil_affairs --role auditor --jurisdiction 410928000000.")
 
 
@@ -419,15 +424,25 @@ def token_issue(user: str,
                 department: str = typer.Option(..., help="one of the departments listed above"),
                 role: str = typer.Option(..., help="one of the roles listed above"),
                 jurisdiction: str = typer.Option(..., help="12-digit division code"),
-                hours: float = typer.Option(12.0)):
-    from contracts.actors import ROLES, is_department_code
+                hours: float = typer.Option(12.0, help=f"how long it is valid: more than 0, at most "
+                                                        f"{MAX_TOKEN_HOURS:.0f} hours")):
+    from contracts.actors import INTERNAL_ROLES, ROLES, is_department_code
     from gateway.auth import Keyring, Principal
     from kernel.config import setting
     from services.accounts.cli import record_emergency_token
-    if not is_department_code(department) or role not in ROLES:
-        _fail(f"department must be a department code (e.g. civil_affairs); role one of {', '.join(ROLES)}", 2)
+    people_roles = [r for r in ROLES if r not in INTERNAL_ROLES]
+    if not is_department_code(department):
+        _fail("--department must be a department code (e.g. civil_affairs)", 2)
+    if role in INTERNAL_ROLES:
+        _fail(f"--role {role} is the system's own and is never issued; use one of {', '.join(people_roles)}", 2)
+    if role not in ROLES:
+        _fail(f"--role must be one of {', '.join(people_roles)}", 2)
     if not (len(jurisdiction) == 12 and jurisdiction.isdigit()):
-        _fail("jurisdiction must be a 12-digit division code", 2)
+        _fail("--jurisdiction must be a 12-digit division code", 2)
+    # A token that has already expired (or never expires) is a mistake, not an emergency.
+    if not (math.isfinite(hours) and 0 < hours <= MAX_TOKEN_HOURS):
+        _fail(f"--hours must be more than 0 and at most {MAX_TOKEN_HOURS:.0f} (got {hours:g}): "
+              "a token's expiry lies in the future", 2)
     keyring = Keyring(setting(_config(), "GATEWAY", "token_keyring", "var/keys/gateway_tokens.yml"))
     if not keyring.path.exists():
         keyring.rotate()
@@ -542,12 +557,13 @@ def show_config(as_json: bool = typer.Option(False, "--json")):
 
 
 @app.command()
-def where(token: str = typer.Option("", help="a token to put in the dashboard link"),
-          division: str = typer.Option("410928000000", help="the dashboard's division")):
-    """The addresses to open, from the configuration (WEB_SERVER_ADDRESS or GATEWAY.public_url)."""
+def where(division: str = typer.Option("410928000000", help="the dashboard's division")):
+    """The addresses to open, from the configuration (WEB_SERVER_ADDRESS or GATEWAY.public_url).
+    No address carries a token: sign in to the web app, and the dashboard opens."""
     from kernel.config import gateway_base_url
     base = gateway_base_url(_config())
-    print(f"dashboard  {base}/dashboard/{division}" + (f"?token={token}" if token else ""))
+    print(f"web app    {base}/app/  (sign in with an account; `eldercare accounts demo` lists the demo ones)")
+    print(f"dashboard  {base}/dashboard/{division}  (after signing in to the web app)")
     print(f"API docs   {base}/docs")
     print(f"API        curl -H \"Authorization: Bearer $TOKEN\" {base}/api/elders")
     print(f"ready      {base}/ready")

@@ -16,6 +16,8 @@ DEFAULT_DEPARTMENTS = (
 DEPARTMENT_CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,47}$")
 ROLES = ("village_worker", "township_officer", "county_coordinator", "city_coordinator",
          "department_officer", "auditor", "admin", "system")
+# Roles the system acts under itself (timers, imports, demo loading); no person or token holds one.
+INTERNAL_ROLES = frozenset({"system"})
 
 
 class ActorSchema(Schema):

@@ -36,6 +36,7 @@ class AccountRoute:
     summary: str
     signed_in: bool = True
     admin_only: bool = False
+    checks_secret: bool = False    # a password or code: failures are throttled (gateway.throttle)
 
     @property
     def status(self) -> int:
@@ -64,6 +65,11 @@ def client_address(gateway, request) -> str:
     if setting(gateway.settings, "GATEWAY", "trust_forwarded_for", False) and request.access_route:
         return str(request.access_route[0])[:64]
     return str(request.remote_addr or "unknown")[:64]
+
+
+def login_of(login) -> str | None:
+    """The account a sign-in names, as the throttle counts it (case and spaces aside)."""
+    return (login.strip().lower() or None) if isinstance(login, str) else None
 
 
 def _session_cookie(request, response: Response, token: str | None) -> None:
@@ -145,19 +151,19 @@ CREATING = frozenset({"sign_in", "create_person", "grant_role", "reset_password"
 R = AccountRoute
 ACCOUNT_ROUTES = [
     R("POST", "/api/session", "sign_in", sign_in, "sign_in", "Sign in: a session (cookie) for one grant",
-      signed_in=False),
+      signed_in=False, checks_secret=True),
     R("GET", "/api/session", "current_session", current_session, None, "Who is signed in, with which grant"),
     R("DELETE", "/api/session", "sign_out", sign_out, "sign_out", "Sign out (ends the session)", signed_in=False),
     R("POST", "/api/session/grant", "select_grant", select_grant, "select_grant",
       "Work under another of your grants", signed_in=False),
     R("POST", "/api/password", "change_password", change_password, "set_password", "Change your password",
-      signed_in=False),
+      signed_in=False, checks_secret=True),
     R("POST", "/api/password-reset", "complete_password_reset", _public("complete_password_reset"),
-      "complete_password_reset", "Set a new password with a reset code", signed_in=False),
+      "complete_password_reset", "Set a new password with a reset code", signed_in=False, checks_secret=True),
     R("POST", "/api/second-factor", "begin_second_factor", _public("begin_second_factor", True),
-      "begin_second_factor", "Start enrolling an authenticator app (TOTP)", signed_in=False),
+      "begin_second_factor", "Start enrolling an authenticator app (TOTP)", signed_in=False, checks_secret=True),
     R("POST", "/api/second-factor/confirmation", "confirm_second_factor", _public("confirm_second_factor", True),
-      "confirm_second_factor", "Confirm the authenticator with a code", signed_in=False),
+      "confirm_second_factor", "Confirm the authenticator with a code", signed_in=False, checks_secret=True),
     R("GET", "/api/people", "list_people", list_people, "list_people", "People of a jurisdiction",
       admin_only=True),
     R("POST", "/api/people", "create_person", _admin("create_person", status=201), "create_person",
@@ -221,7 +227,11 @@ def serve_account_route(gateway, request, route: AccountRoute, params) -> Respon
     if principal is not None and route.method == "POST" and principal.role == "auditor":
         raise ForbiddenError(f"{route.name}: auditors read and never write", field="authorization")
     body = gateway._body(request) if route.method == "POST" else {}
-    result = route.call(gateway, request, principal, params, body)
+    if route.checks_secret:
+        keys = {"client": client_address(gateway, request), "account": login_of(body.get("login"))}
+        result = gateway.throttle.attempt(keys, lambda: route.call(gateway, request, principal, params, body))
+    else:
+        result = route.call(gateway, request, principal, params, body)
     answer, status = result[0], result[1]
     response = Response(json.dumps(answer, ensure_ascii=False, default=str), status=status,
                         mimetype="application/json", headers={"Cache-Control": "no-store"})
@@ -231,4 +241,4 @@ def serve_account_route(gateway, request, route: AccountRoute, params) -> Respon
     return response
 
 
-__all__ = ["ACCOUNT_ROUTES", "match_account_route", "serve_account_route", "client_address"]
+__all__ = ["ACCOUNT_ROUTES", "match_account_route", "serve_account_route", "client_address", "login_of"]

@@ -28,7 +28,7 @@ from pathlib import Path
 import jwt
 import yaml
 
-from contracts.actors import ROLES, is_department_code
+from contracts.actors import DEFAULT_DEPARTMENTS, ROLES, is_department_code
 from kernel.config import repository_path
 from kernel.errors import AuthenticationError
 
@@ -40,7 +40,7 @@ API_TOKEN_PREFIX = "ect_"              # personal API tokens (accounts); anythin
 SESSION_COOKIE = "eldercare_session"   # the API's session cookie (set by POST /api/session)
 
 __all__ = ["AuthenticationError", "Principal", "Keyring", "IdentityResolver", "principal_from_session",
-           "principal_from_api_token", "configure_identity"]
+           "principal_from_api_token", "configure_identity", "claimed_account"]
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,19 @@ class IdentityResolver:
         if isinstance(cached[1], AuthenticationError):
             raise cached[1]
         return cached[1]
+
+
+def claimed_account(token: str) -> str | None:
+    """Whose a bearer token says it is, unverified (for throttling guesses per account): a
+    personal API token's id, or an operator token's subject; None when it names no one."""
+    if token.startswith(API_TOKEN_PREFIX):
+        token_id = token[len(API_TOKEN_PREFIX):].split("_", 1)[0]
+        return f"token:{token_id}" if token_id else None
+    try:
+        subject = jwt.decode(token, options={"verify_signature": False}).get("sub")
+    except (jwt.PyJWTError, ValueError, TypeError, AttributeError):
+        return None
+    return subject if isinstance(subject, str) and subject else None
 
 
 def _cache_key(secret: str) -> str:

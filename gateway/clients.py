@@ -142,3 +142,20 @@ class Identity(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self.resolver
+
+
+class AuthThrottle(DependencyProvider):
+    """Failed authentications per client address and per account (``gateway.throttle``),
+    counted in this process: ``GATEWAY.auth_failures_per_client`` / ``_per_account`` within
+    ``auth_failure_window_seconds``."""
+
+    def setup(self):
+        from gateway.throttle import ACCOUNT_FAILURES, CLIENT_FAILURES, WINDOW_SECONDS, FailureThrottle
+        config = self.container.config
+        self.throttle = FailureThrottle(
+            int(setting(config, "GATEWAY", "auth_failures_per_client", CLIENT_FAILURES)),
+            int(setting(config, "GATEWAY", "auth_failures_per_account", ACCOUNT_FAILURES)),
+            float(setting(config, "GATEWAY", "auth_failure_window_seconds", WINDOW_SECONDS)))
+
+    def get_dependency(self, worker_ctx):
+        return self.throttle

@@ -3,11 +3,11 @@ browser's multipart upload as the JSON body the same route takes (the API and th
 from __future__ import annotations
 
 import base64
-import json
 from urllib.parse import quote
 
 from werkzeug.wrappers import Response
 
+from gateway.edges import MAX_JSON_DEPTH, load_json
 from kernel.errors import ValidationError
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -21,7 +21,7 @@ def file_response(answer: dict) -> Response:
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"})
 
 
-def uploaded_file_body(request) -> dict:
+def uploaded_file_body(request, max_depth: int = MAX_JSON_DEPTH) -> dict:
     """A browser form's upload (multipart: a ``file`` part and text fields) as the JSON body
     the same route takes: the file's name and its bytes in base64, the other fields as sent."""
     upload = request.files.get("file")
@@ -30,7 +30,7 @@ def uploaded_file_body(request) -> dict:
     body = {key: value for key, value in request.form.items()}
     if "mapping" in body:
         try:
-            body["mapping"] = json.loads(body["mapping"])
-        except ValueError:
+            body["mapping"] = load_json(body["mapping"], max_depth)
+        except ValidationError:
             raise ValidationError({"mapping": ["must be a JSON object of column: the file's header"]}) from None
     return {**body, "filename": upload.filename or "ledger", "content_base64": base64.b64encode(upload.read()).decode()}

@@ -18,13 +18,22 @@ from gateway.auth import SESSION_COOKIE
 from gateway.routes import ROUTES, Route
 from gateway.service_schemas import ELDER_DETAIL_CHANGES, FIELD_SHAPES, FIELD_TYPES, ROUTE_SCHEMAS
 
-ERROR_RESPONSES = {"400": "invalid input: `errors` names each bad field", "401": "no or invalid token",
-                   "403": "not allowed for your role, department or jurisdiction", "404": "unknown elder, "
-                   "facility, alert or route", "409": "conflict: concurrent change, duplicate, or refused by the "
+ERROR_RESPONSES = {"400": "invalid input: `errors` names each bad field (a JSON body nested more than "
+                          "`GATEWAY.max_json_depth` levels names `body`; a header line with a CR or LF of its own "
+                          "names `headers`)", "401": "no or invalid token",
+                   "403": "not allowed for your role or department, or a division outside your jurisdiction",
+                   "404": "unknown elder, "
+                   "facility, alert or route — or one outside your jurisdiction, answered alike",
+                   "409": "conflict: concurrent change, duplicate, or refused by the "
                    "current state", "422": "refused by the jurisdiction's policy (e.g. no subsidy rules in force), or an "
                    "Idempotency-Key already used for another request",
+                   "429": "too many failed authentications from this client address or for this account; retry "
+                          "after `Retry-After` seconds",
                    "502": "a service failed to answer (the fault is in its log)",
                    "503": "a service is not answering; retry after `Retry-After` seconds"}
+# Only a request with a body can send one too large.
+BODY_RESPONSES = {"413": "the body is larger than the route takes (`limit_bytes`): `GATEWAY.max_body_bytes`, or "
+                         "`GATEWAY.max_upload_bytes` for an upload; refused before it is read"}
 FILE_TYPES = ("text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 PERSONAL_READ_PARAMETERS = [
     {"name": "purpose", "in": "query", "required": False, "schema": {"type": "string"},
@@ -74,8 +83,9 @@ def _responses(route: Route) -> dict:
         content = {"application/json": {"schema": answer}}
     done = {"200": {"description": "Nothing changed: already done (the answer says `changed: false`)",
                     "content": content}} if route.creates else {}
+    errors = {**ERROR_RESPONSES, **(BODY_RESPONSES if route.method == "POST" else {})}
     return {("201" if route.permission.writes else "200"): {"description": "OK", "content": content}, **done,
-            **_error_responses(ERROR_RESPONSES)}
+            **_error_responses(dict(sorted(errors.items())))}
 
 
 def _error_responses(texts: dict) -> dict:
@@ -101,7 +111,8 @@ def _operation(route: Route, path_names: list[str]) -> dict:
 
 
 SIGN_IN_RESPONSES = {"423": "the account is locked after failed sign-ins (`Retry-After` when it unlocks itself)",
-                     "429": "too many attempts from this address; retry after `Retry-After` seconds"}
+                     "429": "too many failed attempts from this address or for this login; retry after "
+                            "`Retry-After` seconds"}
 # What the gateway fills in itself from the request: the session cookie and the caller's address.
 FILLED_BY_THE_GATEWAY = ("session_token", "client_address")
 
@@ -122,7 +133,8 @@ def _account_operation(route: AccountRoute, path_names: list[str]) -> dict:
                        for n in path_names] + ([{"in": "query", "schema": schema}]
                                                if schema is not None and route.method == "GET" else []),
         "responses": {str(route.status): {"description": "OK", "content": answer},
-                      **_error_responses({**ERROR_RESPONSES, **SIGN_IN_RESPONSES})},
+                      **_error_responses(dict(sorted({**ERROR_RESPONSES, **SIGN_IN_RESPONSES, **(
+                          BODY_RESPONSES if route.method == "POST" else {})}.items())))},
     }
     if schema is not None and route.method == "POST":
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}

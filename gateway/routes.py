@@ -38,6 +38,7 @@ class Route:
     personal: bool = False
     tag: str = "registry"
     answers_file: bool = False     # the service answers {filename, content_base64}: sent as the file
+    upload: bool = False           # takes a file: bodies up to GATEWAY.max_upload_bytes (gateway.edges)
 
     @property
     def creates(self) -> bool:
@@ -311,7 +312,7 @@ def _routes() -> list[Route]:
               answers_file=True),
         Route("POST", "/api/imports", "open_import",
               "Upload a ledger (XLSX or CSV, base64; or multipart with a `file` part) for its dry run",
-              IMPORTING, _command("imports", "open_import"), ("body", "jurisdiction"), tag="imports"),
+              IMPORTING, _command("imports", "open_import"), ("body", "jurisdiction"), tag="imports", upload=True),
         Route("GET", "/api/imports/<import_id>", "get_import", "An import: status and figures (progress)",
               IMPORT_READERS, _get("imports", "get_import", "import_id"), ("import", "import_id"), tag="imports"),
         Route("GET", "/api/imports/<import_id>/refused-rows", "import_refused_rows",
@@ -385,7 +386,7 @@ def _routes() -> list[Route]:
         Route("POST", "/api/finance/bank-returns", "read_bank_return",
               "Finance: the bank's return file — each line paid or failed (re-issued or alerted)",
               department_command("read_bank_return"), _command("departments", "read_bank_return"),
-              ("payment_file", "file_id"), tag="departments"),
+              ("payment_file", "file_id"), tag="departments", upload=True),
         Route("GET", "/api/finance/payment-files/<file_id>", "get_payment_file",
               "Finance: a payment file's run and its lines by status", query(COORDINATORS | {"department_officer",
                                                                                           "auditor"}),

@@ -63,7 +63,8 @@ class Error(Schema):
     message = fields.String()
     field = fields.String(allow_none=True)
     errors = fields.Dict(metadata={"description": "field → messages, for validation errors"})
-    retry_after_seconds = fields.Integer(metadata={"description": "when a service is unavailable"})
+    retry_after_seconds = fields.Integer(metadata={"description": "503, 429: when to try again"})
+    limit_bytes = fields.Integer(metadata={"description": "413: the largest body the route takes"})
     allowed = fields.Dict(metadata={"description": "403: the departments and roles that may do this"})
     known = fields.Dict(metadata={"description": "403: every department and role a token can name"})
 

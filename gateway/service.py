@@ -5,14 +5,14 @@ every failure to an HTTP status in one table — never a 500 with a stack trace.
 """
 from __future__ import annotations
 
-import json
+import hmac
 import re
 import time
 import uuid
+from urllib.parse import quote
 
 import structlog
 from nameko.exceptions import RemoteError, RpcTimeout, UnknownService
-from nameko.web.handlers import http
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Response
@@ -20,11 +20,14 @@ from werkzeug.wrappers import Response
 from contracts import CATALOGUE
 from gateway import privacy
 from gateway.access import ForbiddenError, check_jurisdiction, check_permission, within
-from gateway.accounts_api import match_account_route, serve_account_route
-from gateway.auth import API_TOKEN_PREFIX, SESSION_COOKIE, AuthenticationError, Principal
-from gateway.clients import GatewayConfig, Identity, RpcClients, TokenKeyring
+from gateway.accounts_api import client_address, match_account_route, serve_account_route
+from gateway.auth import API_TOKEN_PREFIX, SESSION_COOKIE, AuthenticationError, Principal, claimed_account
+from gateway.clients import AuthThrottle, GatewayConfig, Identity, RpcClients, TokenKeyring
 from gateway.dashboard import render_dashboard
 from gateway.files import file_response, uploaded_file_body
+from gateway.edges import MAX_JSON_DEPTH, http, load_json
+from gateway.errors import (RETRY_AFTER_SECONDS, STATUS_BY_CODE, MethodNotAllowedError, ServiceUnavailable,
+                            error_response, json_response)
 from gateway.metrics import METRICS, Metrics
 from gateway.openapi import docs_page, openapi_document
 from gateway.routes import ROUTES, RpcCall
@@ -35,25 +38,14 @@ from gateway.webapp.app import serve
 from gateway.webapp.pages import HANDLERS, URLS
 from gateway.webapp.security import csrf_ok
 from kernel.commands import CONTEXT_KEY as COMMAND_ID
+from kernel.config import setting
 from kernel.errors import EldercareError, NotFoundError, NotPermittedError, ValidationError
 from kernel.providers import LoggingContext, OutboxRelayRunner, ServiceDatabase
 
 log = structlog.get_logger(__name__)
 
-# The one table: error code → HTTP status.
-STATUS_BY_CODE = {
-    "validation_failed": 400, "event_schema_mismatch": 400,
-    "unauthenticated": 401,
-    "account_locked": 423,
-    "too_many_attempts": 429,
-    "forbidden": 403,
-    "not_found": 404,
-    "method_not_allowed": 405,
-    "conflict": 409, "concurrency_conflict": 409, "command_rejected": 409,
-    "policy_error": 422, "command_id_reused": 422,
-    "service_unavailable": 503,
-}
-RETRY_AFTER_SECONDS = 5
+# The one table of error code → HTTP status is gateway.errors.STATUS_BY_CODE.
+__all__ = ["GatewayService", "STATUS_BY_CODE", "error_response", "json_response", "command_id_for"]
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # /ready waits for every service a route, the timeline or the dashboard calls.
 # Accounts resolves every signed-in person and API token.
@@ -62,11 +54,27 @@ CALLED_SERVICES = tuple(sorted({route.call.service for route in ROUTES if isinst
 IDEMPOTENCY_NAMESPACE = uuid.UUID("0b6f2d5e-3c4a-4f7e-9a51-6d1e8f2b7c90")
 URL_MAP = Map([Rule(route.path, methods=[route.method], endpoint=index) for index, route in enumerate(ROUTES)])
 MIN_BREAK_GLASS_REASON = 10
+# Scopes that look a record up by its id. Outside the caller's jurisdiction such a record
+# answers exactly as an id that names nothing (404, same body), so ids do not leak whether
+# they exist; the refusal is still logged.
+ENTITY_SCOPES = {"elder": "elder", "facility": "facility", "alert": "alert", "import": "import",
+                 "campaign": "campaign", "payment_file": "payment file", "payment_file_path": "payment file",
+                 "case": "case", "order": "order", "body_facility": "facility", "body_elder": "elder"}
 
 
-def json_response(body, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(json.dumps(body, ensure_ascii=False, default=str), status=status,
-                    headers=headers or {}, mimetype="application/json")
+class OutsideJurisdiction(ForbiddenError):
+    """A record that exists outside the caller's jurisdiction: recorded as a refusal, then
+    answered as ``unknown_record`` (``perform``)."""
+
+    def __init__(self, action: str):
+        super().__init__(f"{action}: the record is outside your jurisdiction", field="jurisdiction")
+
+
+def unknown_record(route, params, body) -> NotFoundError:
+    """What a route answers for a record id that names nothing the caller may see."""
+    kind, name = route.scope
+    value = params.get(name) if name in params else body.get(name)
+    return NotFoundError(f"no {ENTITY_SCOPES[kind]} {value}", field=name)
 
 
 def command_id_for(principal: Principal, idempotency_key: str | None) -> str:
@@ -82,39 +90,6 @@ def command_id_for(principal: Principal, idempotency_key: str | None) -> str:
     return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, caller))
 
 
-def error_response(error: EldercareError) -> Response:
-    status = STATUS_BY_CODE.get(error.code, 500)
-    body = {"error": error.code, "message": error.message, "field": error.field}
-    if isinstance(error, ValidationError):
-        body["errors"] = error.errors
-    if isinstance(error, ForbiddenError):
-        body["allowed"], body["known"] = error.allowed, error.known
-    headers = {}
-    if status == 503:
-        body["retry_after_seconds"] = RETRY_AFTER_SECONDS
-        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    if status == 401:
-        headers["WWW-Authenticate"] = 'Bearer realm="eldercare"'
-    if status == 423:
-        body["locked_until"] = getattr(error, "locked_until", None)
-    if status == 429:
-        body["retry_after_seconds"] = int(getattr(error, "retry_after_seconds", RETRY_AFTER_SECONDS))
-        headers["Retry-After"] = str(body["retry_after_seconds"])
-    if isinstance(error, MethodNotAllowedError):
-        headers["Allow"] = ", ".join(error.allowed)
-    return json_response(body, status, headers)
-
-
-class ServiceUnavailable(EldercareError):
-    code = "service_unavailable"
-
-
-class MethodNotAllowedError(EldercareError):
-    code = "method_not_allowed"
-
-    def __init__(self, message: str, allowed):
-        super().__init__(message, field="method")
-        self.allowed = sorted(allowed)
 
 
 class GatewayService:
@@ -125,6 +100,7 @@ class GatewayService:
     rpc = RpcClients()
     tokens = TokenKeyring()
     identity = Identity()
+    throttle = AuthThrottle()
     settings = GatewayConfig()
     metrics = Metrics()
     log = LoggingContext()
@@ -207,6 +183,8 @@ class GatewayService:
         except (ForbiddenError, NotPermittedError, ValidationError) as refusal:
             if watched:
                 privacy.record_refused(self.db, params.get("elder_id"), principal, route.name, purpose, refusal)
+            if isinstance(refusal, OutsideJurisdiction):
+                raise unknown_record(route, params, body) from None     # recorded, then answered as unknown
             raise
         if route.creates:
             self.rpc.command_id = command_id_for(principal, idempotency_key)
@@ -274,7 +252,7 @@ class GatewayService:
         else the session cookie of a signed-in person (``gateway.auth``)."""
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):
-            return self._bearer(header[len("Bearer "):].strip())
+            return self._bearer(header[len("Bearer "):].strip(), client_address(self, request))
         session = request.cookies.get(SESSION_COOKIE)
         if session:
             # A browser sends the cookie by itself; a write must also show this browser's CSRF token.
@@ -285,21 +263,23 @@ class GatewayService:
         raise AuthenticationError("sign in (POST /api/session) or send 'Authorization: Bearer <token>'",
                                   field="authorization")
 
-    def _bearer(self, token: str) -> Principal:
-        if token.startswith(API_TOKEN_PREFIX):
-            return self.identity.api_token(token)
-        return self.tokens.verify(token)
+    def _bearer(self, token: str, client: str) -> Principal:
+        """The bearer's principal; a bad token counts against its client and the account it
+        claims (``gateway.throttle``), and a client or account out of tries is refused
+        before the token is even looked at."""
+        def resolve():
+            if token.startswith(API_TOKEN_PREFIX):
+                return self.identity.api_token(token)
+            return self.tokens.verify(token)
+        return self.throttle.attempt({"client": client, "account": claimed_account(token)}, resolve)
 
-    @staticmethod
-    def _body(request) -> dict:
+    def _body(self, request) -> dict:
+        max_depth = int(setting(self.settings, "GATEWAY", "max_json_depth", MAX_JSON_DEPTH))
         if request.mimetype == "multipart/form-data":
-            return uploaded_file_body(request)
+            return uploaded_file_body(request, max_depth)
         if not request.data:
             return {}
-        try:
-            body = json.loads(request.data)
-        except ValueError as exc:
-            raise ValidationError({"body": [f"not valid JSON: {exc}"]}) from None
+        body = load_json(request.data, max_depth)
         if not isinstance(body, dict):
             raise ValidationError({"body": ["must be a JSON object"]})
         return body
@@ -323,11 +303,21 @@ class GatewayService:
         except ForbiddenError:
             log.warning("refused outside jurisdiction", user=principal.user, department=principal.department,
                         route=route.name, division=division, caller_jurisdiction=principal.jurisdiction)
+            if route.scope[0] in ENTITY_SCOPES:
+                raise OutsideJurisdiction(route.name) from None
             raise
 
     def _scope_division(self, route, principal, params, args, body) -> str | None:
         if route.scope is None:
             return None
+        try:
+            return self._lookup_division(route, principal, params, args, body)
+        except NotFoundError:
+            if route.scope[0] in ENTITY_SCOPES:
+                raise unknown_record(route, params, body) from None
+            raise
+
+    def _lookup_division(self, route, principal, params, args, body) -> str | None:
         kind, name = route.scope
         if kind == "elder":
             return self.rpc["registry"].get_elder(params[name])["division_code"]
@@ -382,8 +372,17 @@ class GatewayService:
 
     @http("GET", "/dashboard/<division_code>")
     def dashboard(self, request, division_code):
+        """The joint-meeting page for whoever signed in to the web app (its session cookie) or
+        sends ``Authorization: Bearer``; a browser that did neither is sent to sign in and
+        back. A token is never taken from the address: addresses end up in logs and history."""
         try:
-            principal = self._authenticate_page(request)
+            try:
+                principal = self._authenticate(request)
+            except AuthenticationError:
+                if request.headers.get("Authorization"):
+                    raise
+                return Response("", status=303, headers={
+                    "Location": f"/app/sign-in?next={quote(request.full_path.rstrip('?'), safe='')}"})
             check_jurisdiction(principal, division_code, "dashboard")
             page = render_dashboard(self.rpc, division_code, request.args.get("lang", "zh"),
                                     self.db.clock.today(), self.settings)
@@ -392,12 +391,6 @@ class GatewayService:
             return error_response(error)
         except (UnknownService, RpcTimeout) as exc:
             return error_response(ServiceUnavailable(f"a service is not answering: {exc}"))
-
-    def _authenticate_page(self, request) -> Principal:
-        token = request.args.get("token") or request.cookies.get("token")
-        if token:
-            return self._bearer(token)
-        return self._authenticate(request)
 
     # -- the web app (gateway.webapp) ----------------------------------------------------------
     @api_http("/app/<path:path>")
@@ -430,6 +423,17 @@ class GatewayService:
 
     @http("GET", "/metrics")
     def prometheus(self, request):
+        """Prometheus metrics for a scraper holding ``GATEWAY.metrics_token`` as its bearer
+        token (``authorization: {credentials_file: …}`` in the scrape config); none set:
+        nobody reads them."""
+        expected = str(setting(self.settings, "GATEWAY", "metrics_token", "") or "")
+        sent = request.headers.get("Authorization", "")
+        sent = sent[len("Bearer "):].strip() if sent.startswith("Bearer ") else ""
+        if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+            return error_response(AuthenticationError(
+                "metrics need 'Authorization: Bearer <GATEWAY_METRICS_TOKEN>'" if expected else
+                "metrics are off: set GATEWAY_METRICS_TOKEN and give the scraper the same token",
+                field="authorization"))
         body, content_type = METRICS.exposition()
         return Response(body, content_type=content_type)
 

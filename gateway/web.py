@@ -4,8 +4,9 @@ JSON, with 404 for an unknown route and 405 plus ``Allow`` for a method the rout
 take."""
 from __future__ import annotations
 
-from nameko.web.handlers import HttpRequestHandler
 from werkzeug.routing import PathConverter, Rule
+
+from gateway.edges import EdgeHttpHandler
 
 
 class AnyPathConverter(PathConverter):
@@ -22,7 +23,7 @@ class AnyPathRule(Rule):
         return super().get_converter(variable_name, converter_name, args, kwargs)
 
 
-class ApiHandler(HttpRequestHandler):
+class ApiHandler(EdgeHttpHandler):
     """``@api_http("/api/<path:path>")``: every method reaches the entrypoint, which routes
     with the route table and answers 405 itself."""
 

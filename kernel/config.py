@@ -91,7 +91,7 @@ def broker_management_url(config: dict) -> str:
 
 
 _ENV_REFERENCE = re.compile(r"\$\{([^}:\s]+)")
-_SECRET_KEY = re.compile(r"password|secret|api_key|apikey|credential|master_key$", re.IGNORECASE)
+_SECRET_KEY = re.compile(r"password|secret|api_key|apikey|credential|master_key$|_token$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ def mask_secrets(key: str, value):
     if value is None:
         return None
     if _SECRET_KEY.search(key):
-        return "***"
+        return "***" if value != "" else ""        # an unset secret says so
     if isinstance(value, str):
         value = re.sub(r"(//[^/:@\s]+:)[^@/\s]+@", r"\1***@", value)
         return re.sub(r"([?&](?:token|key|secret|password|api_key|access_token)=)[^&\s]+", r"\1***", value,

@@ -85,9 +85,10 @@ def test_eldercare_config_prints_the_effective_configuration_with_secrets_masked
 
 def test_the_printed_addresses_come_from_the_configuration(monkeypatch):
     monkeypatch.setenv("WEB_SERVER_ADDRESS", "0.0.0.0:9137")
-    result = CliRunner().invoke(app, ["where", "--token", "T"])
+    result = CliRunner().invoke(app, ["where"])
     assert result.exit_code == 0, result.output
-    assert "http://127.0.0.1:9137/dashboard/410928000000?token=T" in result.stdout
+    assert "http://127.0.0.1:9137/dashboard/410928000000 " in result.stdout
+    assert "http://127.0.0.1:9137/app/" in result.stdout and "token=" not in result.stdout
     assert "http://127.0.0.1:9137/docs" in result.stdout and ":8000" not in result.stdout
     monkeypatch.setenv("GATEWAY_PUBLIC_URL", "https://eldercare.example.gov.cn/")
     assert "https://eldercare.example.gov.cn/docs" in CliRunner().invoke(app, ["where"]).stdout

@@ -127,11 +127,13 @@ class Page:
 
 
 def safe_next(target: str | None) -> str:
-    """Where to go after signing in: a path inside the app only (never another site)."""
+    """Where to go after signing in: a path inside the app or a dashboard page only (never
+    another site)."""
     if not target:
         return PREFIX + "/"
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not parts.path.startswith(PREFIX + "/") or target.startswith("//"):
+    if parts.scheme or parts.netloc or not parts.path.startswith((PREFIX + "/", "/dashboard/")) \
+            or target.startswith("//"):
         return PREFIX + "/"
     return target
 

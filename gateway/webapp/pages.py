@@ -11,6 +11,7 @@ from datetime import date, datetime, timezone
 from werkzeug.routing import Map
 from werkzeug.wrappers import Response
 
+from gateway.accounts_api import client_address, login_of
 from gateway.auth import AuthenticationError
 from gateway.parties import party_of
 from gateway.webapp import forms, ledger_pages, security, work_pages
@@ -25,7 +26,7 @@ from contracts.orders import CALLERS, SERVICE_KINDS as HOME_SERVICES
 from contracts.registry import SELF_CARE_LEVELS, SEXES
 from contracts.visits import RISK_KINDS, SERVICE_KINDS, SEVERITIES, VISIT_MODES
 from kernel.divisions import LEVELS, significant_prefix
-from kernel.errors import CommandRejected, ConflictError, EldercareError, ValidationError
+from kernel.errors import CommandRejected, ConflictError, EldercareError, TooManyAttemptsError, ValidationError
 from kernel.ids import new_stream_id
 
 ROUTINE_SERVICES = ("emotional_comfort", "safety_supervision")
@@ -51,10 +52,19 @@ def sign_in(page: Page) -> Response:
                            password_was_reset=page.request.args.get("reset") == "done")
     form = page.request.form
     values = {"login": (form.get("login") or "").strip()}
+    client = client_address(page.service, page.request)
     try:
-        session = accounts_sign_in(page.service, values["login"], form.get("password") or "",
-                                   (form.get("one_time_password") or "").strip() or None,
-                                   page.request.remote_addr or "")
+        # The same throttle as the API's sign-in: per client address and per account.
+        session = page.service.throttle.attempt(
+            {"client": client, "account": login_of(values["login"])},
+            lambda: accounts_sign_in(page.service, values["login"], form.get("password") or "",
+                                     (form.get("one_time_password") or "").strip() or None, client))
+    except TooManyAttemptsError as error:
+        minutes = max(1, -(-int(error.retry_after_seconds) // 60))
+        response = page.render("sign_in.html", status=429, next=target, values=values, errors={"_": [
+            _("Too many failed sign-ins. Try again in %(minutes)s minutes.") % {"minutes": minutes}]})
+        response.headers["Retry-After"] = str(int(error.retry_after_seconds))
+        return response
     except (AuthenticationError, ValidationError) as error:
         errors = {"_": [_("The login or password is not right.")]}
         if isinstance(error, ValidationError):

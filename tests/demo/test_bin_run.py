@@ -5,6 +5,7 @@ said (at start and by `eldercare status`), and the printed address is the config
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -60,11 +61,25 @@ def test_a_healthy_demo_prints_no_error_line_and_its_alerts_are_real(rabbit_conf
             assert process.poll() is None, "bin/run stopped:\n" + "".join(lines[-60:])
             assert time.monotonic() < deadline, "bin/run printed no dashboard link:\n" + "".join(lines[-60:])
             time.sleep(0.5)
-        link = next(line for line in lines if "/dashboard/" in line).split()[-1]
-        assert link.startswith(f"http://127.0.0.1:{port}/dashboard/410928000000?token=")
+        link = next(word for word in next(line for line in lines if "/dashboard/" in line).split()
+                    if "/dashboard/" in word)
+        assert link == f"http://127.0.0.1:{port}/dashboard/410928000000"
         time.sleep(OBSERVE_SECONDS)
         assert process.poll() is None, "bin/run stopped while observed:\n" + "".join(lines[-60:])
-        assert requests.get(link, timeout=30).status_code == 200         # the printed address is real
+        # No address or line carries a token; the link opens once signed in with a printed demo account.
+        assert not [line for line in lines if "token=" in line or "eyJ" in line], \
+            [line for line in lines if "token=" in line or "eyJ" in line][:3]
+        assert requests.get(link, timeout=30, allow_redirects=False).status_code == 303      # sign in first
+        assert f"http://127.0.0.1:{port}/app/" in "".join(lines)
+        password = next(match.group(0) for line in lines if "demo-county" in line
+                        for match in [re.search(r"demo-[0-9a-f]{6}-[0-9a-f]{6}-[0-9a-f]{6}", line)] if match)
+        code = subprocess.run([str(REPOSITORY_ROOT / ".venv" / "bin" / "eldercare"), "accounts", "code", "demo-county"],
+                              cwd=REPOSITORY_ROOT, env=env, capture_output=True, text=True, timeout=60).stdout.strip()
+        browser = requests.Session()
+        signed_in = browser.post(f"http://127.0.0.1:{port}/api/session", timeout=30, json={
+            "login": "demo-county", "password": password, "one_time_password": code})
+        assert signed_in.status_code == 201, signed_in.text
+        assert browser.get(link, timeout=30).status_code == 200         # the printed address is real
         with ClusterRpcProxy({"AMQP_URI": rabbit_config["AMQP_URI"], "serializer": "json"}, timeout=30) as rpc:
             alerts = rpc.notifications.list_alerts({"division_code": "410928000000", "limit": 1000})
         seen = list(lines)

@@ -3,7 +3,7 @@ status from the one table, access control, the access log and the cross-agency t
 import base64
 import eventlet
 
-from tests.gateway.conftest import COUNTY, OTHER_TOWNSHIP_VILLAGE, OTHER_VILLAGE, TOWNSHIP, VILLAGE
+from tests.gateway.conftest import COUNTY, METRICS_HEADERS, OTHER_TOWNSHIP_VILLAGE, OTHER_VILLAGE, TOWNSHIP, VILLAGE
 from tests.imports.ledger_files import demo_rows, to_csv
 from tests.registry.test_service import registration
 
@@ -117,8 +117,8 @@ def test_who_may_do_what_where(api, system):
     health_doctor = system.token("doctor", "health", "village_worker", VILLAGE)
     cases = [
         ("GET", "/api/elders/elder-1", worker, {}, 200),                 # in their village
-        ("GET", "/api/elders/elder-1", neighbour, {}, 403),              # another village
-        ("GET", "/api/elders/elder-far", worker, {}, 403),
+        ("GET", "/api/elders/elder-1", neighbour, {}, 404),              # another village: as if unknown
+        ("GET", "/api/elders/elder-far", worker, {}, 404),
         ("POST", "/api/elders", finance, registration("elder-9", sequence=9), 403),   # finance does not register
         ("POST", "/api/elders", auditor, registration("elder-9", sequence=9), 403),   # auditors never write
         ("GET", "/api/elders/elder-far", auditor, {}, 200),              # auditors read the county
@@ -129,6 +129,8 @@ def test_who_may_do_what_where(api, system):
         assert response.status_code == expected, (method, path, response.text)
         if expected == 403:
             assert response.json()["error"] == "forbidden"
+        if expected == 404:
+            assert response.json()["error"] == "not_found" and response.json()["field"] == "elder_id"
 
 
 def test_every_personal_read_is_in_the_access_log_and_break_the_glass_is_marked(api, system):
@@ -136,7 +138,7 @@ def test_every_personal_read_is_in_the_access_log_and_break_the_glass_is_marked(
     neighbour = system.token(**{**VILLAGE_WORKER, "jurisdiction": OTHER_VILLAGE})
     api("GET", "/api/elders/elder-1", params={"purpose": "monthly review"})
     refused = api("GET", "/api/elders/elder-1", token=neighbour, params={"break_glass": "short"})
-    assert refused.status_code == 403
+    assert refused.status_code == 404           # outside the jurisdiction without a reason: as if unknown
     emergency = api("GET", "/api/elders/elder-1", token=neighbour,
                     params={"break_glass": "elder found wandering at our village gate"})
     assert emergency.status_code == 200
@@ -174,7 +176,7 @@ def test_a_service_that_is_down_gives_503_with_a_retry_hint(api, system):
     response = api("GET", "/api/facilities/statistics")
     assert response.status_code == 503
     assert response.headers["Retry-After"] and response.json()["retry_after_seconds"] > 0
-    metrics = api("GET", "/metrics").text
+    metrics = api("GET", "/metrics", token=False, headers=dict(METRICS_HEADERS)).text
     assert 'eldercare_gateway_rpc_errors_total{kind="UnknownService",route="facility_statistics"}' in metrics \
         or 'eldercare_gateway_rpc_errors_total{kind="RpcTimeout",route="facility_statistics"}' in metrics
 
@@ -201,7 +203,8 @@ def test_openapi_document_and_docs_page(api, web_session):
     assert document["paths"]["/api/elders"]["post"]["responses"]["400"]
     assert "eldercare gateway API" in web_session.get("/docs").text
     assert web_session.get("/health").json()["status"] == "ok"
-    assert "eldercare_gateway_request_seconds" in web_session.get("/metrics").text
+    assert web_session.get("/metrics").status_code == 401          # only the scraper's token reads them
+    assert "eldercare_gateway_request_seconds" in web_session.get("/metrics", headers=METRICS_HEADERS).text
 
 
 def test_subsidy_runs_belong_to_civil_affairs_and_approval_to_finance(api, system):
@@ -245,7 +248,8 @@ def test_the_quarterly_report_is_reproducible_byte_for_byte_and_ignores_later_re
 
 
 def test_access_table_role_department_jurisdiction_action(api, system, caplog):
-    """One row per (who, what, where) → allowed or not; refusals are 403 and logged. Every
+    """One row per (who, what, where) → allowed or not; refusals are 403 and logged (a record
+    outside the caller's jurisdiction: 404, as an unknown id, and logged). Every
     write route × department and auditor: test_access.py, generated from the route table."""
     register(api)
     who = {
@@ -288,14 +292,16 @@ def test_access_table_role_department_jurisdiction_action(api, system, caplog):
     ]
     for name, method, path, body, allowed in table:
         response = api(method, path, token=who[name], json=body)
-        refused = response.status_code == 403
+        refused = response.status_code in (403, 404)
         if path == "/api/reports/quarterly":
             assert response.status_code == 400, response.text
             continue
         assert refused != allowed, (name, method, path, response.status_code, response.text)
-        if refused:
+        if response.status_code == 403:
             assert response.json()["error"] == "forbidden" and response.json()["field"] in (
                 "authorization", "jurisdiction")
+        elif refused:
+            assert response.json()["error"] == "not_found" and response.json()["field"] == "elder_id"
 
 
 def test_a_write_sent_again_with_its_idempotency_key_is_applied_once(api, system):

@@ -4,8 +4,11 @@ page equal what the API says."""
 import shutil
 
 import pytest
+from nameko.standalone.rpc import ServiceRpcProxy
 
-from tests.gateway.conftest import COUNTY, VILLAGE
+from gateway.auth import SESSION_COOKIE
+from tests.accounts.support import STRONG, enrol, make_person, next_code, paired_authenticator
+from tests.gateway.conftest import COUNTY, VILLAGE, bearer
 from tests.gateway.test_api import register, wait_for
 
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -31,14 +34,31 @@ def figure(driver, key):
     return driver.find_element("id", key).text
 
 
-def test_dashboard_in_chromium_shows_the_apis_numbers(api, system, browser, web_config_port, tmp_path):
+def session_of(system, web_session, login="coordinator") -> str:
+    """A signed-in county coordinator's session token (the web app's cookie), as signing in
+    with a password and a one-time code gives it."""
+    clock = paired_authenticator(system.containers["accounts"])
+    with ServiceRpcProxy("accounts", system.config) as accounts:
+        accounts.authenticator = clock
+        make_person(accounts, login, "county_coordinator", COUNTY)
+        secret = enrol(accounts, login)
+    answer = web_session.post("/api/session", json={"login": login, "password": STRONG,
+                                                    "one_time_password": next_code(clock, secret)})
+    assert answer.status_code == 201, answer.text
+    return answer.json()["session_token"]
+
+
+def test_dashboard_in_chromium_shows_the_apis_numbers(api, system, browser, web_session, web_config_port, tmp_path):
     for number in range(3):
         register(api, f"elder-{number}", VILLAGE, sequence=number)
     wait_for(lambda: len(system.visits.list_plans({"division_code": COUNTY})) == 3)
     left_behind = api("GET", "/api/elders", params={"division_code": COUNTY, "left_behind": "true"}).json()
     key_targets = api("GET", "/api/elders", params={"division_code": COUNTY, "key_target": "true"}).json()
-    token = system.token()
-    browser.get(f"http://127.0.0.1:{web_config_port}/dashboard/{COUNTY}?token={token}")
+    # Signed in to the web app: its session cookie opens the dashboard (no token in the address).
+    base = f"http://127.0.0.1:{web_config_port}"
+    browser.get(f"{base}/health")
+    browser.add_cookie({"name": SESSION_COOKIE, "value": session_of(system, web_session), "path": "/"})
+    browser.get(f"{base}/dashboard/{COUNTY}")
     assert "濮阳县" in browser.title
     assert figure(browser, "elders-left_behind") == str(len(left_behind))
     assert figure(browser, "elders-key_target") == str(len(key_targets))
@@ -53,14 +73,20 @@ def test_dashboard_in_chromium_shows_the_apis_numbers(api, system, browser, web_
     # Drill down: the county page links to its townships; English on request.
     browser.find_element("css selector", "a[href^='/dashboard/410928101']").click()
     assert "410928101" in browser.current_url
-    browser.get(f"http://127.0.0.1:{web_config_port}/dashboard/{COUNTY}?token={token}&lang=en")
+    browser.get(f"{base}/dashboard/{COUNTY}?lang=en")
     assert "joint meeting" in browser.title
 
 
-def test_dashboard_refuses_outside_jurisdiction(system, web_session):
-    token = system.token(user="cadre", role="village_worker", jurisdiction=VILLAGE)
-    assert web_session.get(f"/dashboard/{COUNTY}?token={token}").status_code == 403
-    assert web_session.get(f"/dashboard/{COUNTY}").status_code == 401
+def test_dashboard_refuses_outside_jurisdiction_and_sends_a_stranger_to_sign_in(system, web_session):
+    assert web_session.get(f"/dashboard/{COUNTY}", headers=bearer(
+        system, user="cadre", role="village_worker", jurisdiction=VILLAGE)).status_code == 403
+    stranger = web_session.get(f"/dashboard/{COUNTY}?lang=en", allow_redirects=False)
+    assert stranger.status_code == 303
+    assert stranger.headers["Location"] == f"/app/sign-in?next=%2Fdashboard%2F{COUNTY}%3Flang%3Den"
+    # A token in the address is not a way in (addresses end up in logs and browser history).
+    assert web_session.get(f"/dashboard/{COUNTY}", params={"token": system.token()},
+                           allow_redirects=False).status_code == 303
+    assert web_session.get(f"/dashboard/{COUNTY}", headers={"Authorization": "Bearer not.a.token"}).status_code == 401
 
 
 def test_dashboard_names_kinds_and_departments_not_their_codes(api, system, web_session):
@@ -69,7 +95,7 @@ def test_dashboard_names_kinds_and_departments_not_their_codes(api, system, web_
         "operating_model": "public_built_public_run", "operator": "村委会", "capacity": 3,
         "effective_date": "2026-01-01"})
     assert opened.status_code == 201, opened.text
-    page = web_session.get(f"/dashboard/{COUNTY}?token={system.token()}").text
+    page = web_session.get(f"/dashboard/{COUNTY}", headers=bearer(system)).text
     assert "农村互助幸福院" in page and "happiness_home" not in page
-    english = web_session.get(f"/dashboard/{COUNTY}?token={system.token()}&lang=en").text
+    english = web_session.get(f"/dashboard/{COUNTY}?lang=en", headers=bearer(system)).text
     assert "Rural mutual-aid happiness home" in english

@@ -15,6 +15,7 @@ from gateway.timeline import record_read
 from kernel import migrate
 from kernel.providers import Database, OutboxRelayRunner, find_database
 from kernel.topology import Subscription, declare
+from tests.gateway.conftest import METRICS_HEADERS, METRICS_TOKEN
 from tests.gateway.test_api import wait_for
 
 QUEUE = "visits.on_registry_event"
@@ -26,7 +27,7 @@ def gateway(rabbit_config, web_config, tmp_path, container_factory):
     url = f"sqlite:///{tmp_path / 'gateway.db'}"
     migrate.upgrade("gateway", url)
     config = {**rabbit_config, **web_config, "DATABASES": {"gateway": url}, "RELAY": {"poll_interval": 0.1},
-              "GATEWAY": {"token_keyring": str(tmp_path / "tokens.yml")}}
+              "GATEWAY": {"token_keyring": str(tmp_path / "tokens.yml"), "metrics_token": METRICS_TOKEN}}
     container = container_factory(GatewayService, config)
     container.start()
     return container
@@ -35,7 +36,9 @@ def gateway(rabbit_config, web_config, tmp_path, container_factory):
 def scrape(web_session) -> dict:
     """{metric name: {frozenset of label items: value}} from /metrics."""
     samples = {}
-    for family in text_string_to_metric_families(web_session.get("/metrics").text):
+    answer = web_session.get("/metrics", headers=METRICS_HEADERS)
+    assert answer.status_code == 200, answer.text
+    for family in text_string_to_metric_families(answer.text):
         for sample in family.samples:
             samples.setdefault(sample.name, {})[frozenset(sample.labels.items())] = sample.value
     return samples

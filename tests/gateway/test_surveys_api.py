@@ -24,7 +24,7 @@ def test_open_record_follow_and_close_a_campaign_over_http(system, api):
     visit = {"elder_id": "elder-1", "outcome": "confirmed", "surveyed_on": "2026-11-23", "visitor": "cadre"}
     assert api("POST", "/api/surveys/winter/visits", token=cadre, json=visit).status_code == 201
     elsewhere = api("POST", "/api/surveys/winter/visits", token=cadre, json={**visit, "elder_id": "elder-2"})
-    assert elsewhere.status_code == 403 and elsewhere.json()["field"] == "jurisdiction"
+    assert elsewhere.status_code == 404 and elsewhere.json()["field"] == "elder_id"     # as if unknown
     progress = api("GET", "/api/surveys/winter/progress").json()
     assert {p["division_code"]: p["surveyed"] for p in progress} == {TOWNSHIP: 1,
                                                                      OTHER_TOWNSHIP_VILLAGE[:9] + "000": 0}

@@ -181,9 +181,12 @@ def test_network_policies_deny_by_default_and_services_reach_only_broker_dns_and
         assert {"podSelector": {"matchLabels": {"cnpg.io/cluster": "postgres"}}} in targets
         assert all(rule.get("to") for rule in policy["spec"]["egress"]), "no egress to anywhere"
     gateway = policies["gateway"]
-    [ingress] = gateway["spec"]["ingress"]
-    assert ingress["ports"] == [{"protocol": "TCP", "port": 8000}]
+    # The ingress controller, and Prometheus (whose scrape of /metrics carries its bearer token).
+    ingress, scrape = gateway["spec"]["ingress"]
+    assert ingress["ports"] == scrape["ports"] == [{"protocol": "TCP", "port": 8000}]
     assert ingress["from"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "ingress-nginx"}
+    assert scrape["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+                               "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}]
     assert _egress_ports(gateway) == {("TCP", 5672), ("UDP", 53), ("TCP", 53)}
 
 
