@@ -539,9 +539,11 @@ def service_config(service_uri: str, queue_type: str, directory: Path) -> dict:
     """nameko config for the registry and visits processes, each on a migrated SQLite file in
     ``directory``; the timers that would add work of their own are pushed an hour out."""
     from kernel import migrate
+    from kernel.checkpoints import init_keys
     urls = {name: f"sqlite:///{directory / (name + '.db')}" for name in ("registry", "visits")}
     for name, url in urls.items():
         migrate.upgrade(name, url)
+    init_keys(list(urls), directory / "keys")       # each relay signs its batches; each consumer checks them
     return {"AMQP_URI": service_uri, "serializer": "json", "max_workers": 10, "QUEUE_TYPE": queue_type,
             "DATABASES": urls, "FIXED_TODAY": "2026-11-23", "RELAY": {"poll_interval": 0.05},
             "REGISTRY": {"status_review_interval_seconds": 3600},

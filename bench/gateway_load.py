@@ -35,6 +35,7 @@ Three phases, each reported:
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
 import random
@@ -91,11 +92,13 @@ def build_template(directory: Path, amqp_uri: str, elders: int, scaled_to: int, 
     from nameko.standalone.rpc import ClusterRpcProxy
 
     from kernel import migrate
+    from kernel.checkpoints import init_keys
     from kernel.providers import find_database
 
     urls = {name: f"sqlite:///{directory / (name + '.db')}" for name in TEMPLATE_SERVICES}
     for name, url in urls.items():
         migrate.upgrade(name, url)
+    init_keys(list(urls), directory / "keys")       # each relay signs its batches; each consumer checks them
     sms, sms_url = _sms_gateway()
     config = {"AMQP_URI": amqp_uri, "serializer": "json", "max_workers": 10, "DATABASES": urls,
               "FIXED_TODAY": MONTHS[0][0].isoformat(), "RELAY": {"poll_interval": 0.05},
@@ -945,7 +948,9 @@ class RunningSystem:
 
         import yaml
 
+        from contracts.services import PROCESSES
         from gateway.auth import Keyring, Principal
+        from kernel.checkpoints import init_keys
         from kernel.config import REPOSITORY_ROOT, load_config
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
@@ -960,6 +965,8 @@ class RunningSystem:
         config["REGISTRY"]["status_review_interval_seconds"] = 3600
         config["NOTIFICATIONS"].update(sweep_interval_seconds=3600, delivery_interval_seconds=3600)
         config["CHECKPOINTS"].update(interval_seconds=3600, key_dir=str(directory / "keys"))
+        init_keys(list(PROCESSES), directory / "keys")   # relays sign their batches, consumers check them
+        config["ACCOUNTS"]["secret_key"] = base64.b64encode(os.urandom(32)).decode()   # seals TOTP secrets
         # Every worker over SLOW_WORKER_MS is logged: the report names the calls behind a tail.
         config["DIAGNOSTICS"] = {"slow_worker_seconds": SLOW_WORKER_MS / 1000}
         config["GATEWAY"].update(token_keyring=str(directory / "tokens.yml"))
