@@ -12,6 +12,7 @@ from sqlalchemy import func, inspect, select, text
 
 from contracts import CATALOGUE
 from kernel import migrate
+from kernel.checkpoints import CHECKPOINT_EVENT, init_keys
 from kernel.consumer import durable_event_handler
 from kernel.db import create_service_engine
 from kernel.errors import (AccountLockedError, AuthenticationError, ConflictError, NotPermittedError,
@@ -63,6 +64,7 @@ def accounts(rabbit_config, database_url, tmp_path, container_factory):
     for service, url in urls.items():
         migrate.upgrade(service, url)
     config = config_for(rabbit_config, urls, str(tmp_path / "keys"))
+    init_keys(("accounts",), tmp_path / "keys")        # its relay signs what the listener checks
     RECEIVED.clear()
     container_factory(AccountsListener, config).start()
     container = container_factory(AccountsService, config)
@@ -75,10 +77,11 @@ def accounts(rabbit_config, database_url, tmp_path, container_factory):
 
 
 def event_count(url, type_=None):
+    """Events of the accounts log (of ``type_``), the checkpoints the relay seals after each
+    batch left out: they are not what a command wrote."""
     engine = create_service_engine(url)
-    statement = select(func.count()).select_from(events_table)
-    if type_:
-        statement = statement.where(events_table.c.type == type_)
+    statement = select(func.count()).select_from(events_table).where(
+        events_table.c.type == type_ if type_ else events_table.c.type != CHECKPOINT_EVENT)
     with engine.connect() as conn:
         count = conn.execute(statement).scalar()
     engine.dispose()
@@ -293,13 +296,12 @@ def test_several_grants_pick_the_active_one(accounts):
 
 
 def test_the_log_is_sealed_into_a_signed_checkpoint(accounts):
-    from kernel.checkpoints import init_keys
     from kernel.providers import CheckpointSealer
     from nameko.testing.utils import get_extension
     make_person(accounts, "cadre-1", "village_worker", VILLAGE)
-    init_keys(("accounts",), accounts.key_dir)
     checkpoint = get_extension(accounts.container, CheckpointSealer).seal_now()
-    assert checkpoint.tree_size == event_count(accounts.database_url) - 1     # the seal is itself an event
+    sealed = event_count(accounts.database_url) + event_count(accounts.database_url, CHECKPOINT_EVENT)
+    assert checkpoint.tree_size in (sealed - 1, sealed - 2)   # the seal is an event; one after its batch may follow
     assert verify_log(create_service_engine(accounts.database_url)).ok
 
 
