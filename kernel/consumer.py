@@ -391,22 +391,10 @@ class DurableEventHandler(Entrypoint):
                 attempt += 1
 
     def _apply_once(self, envelope: Envelope) -> str:
-        applied = self._apply_in_one_transaction([envelope], lambda fresh, uow: self._run_worker(fresh[0], uow))
-        return "applied" if applied else "duplicate_skipped"
-
-    def _run_worker(self, envelope: Envelope, uow: UnitOfWork):
-        finished = GreenEvent()
-
-        def handle_result(worker_ctx, result, exc_info):
-            finished.send((result, exc_info))
-            return result, exc_info
-
-        self.container.spawn_worker(self, (envelope, uow), {}, context_data=_context_data(envelope),
-                                    handle_result=handle_result)
-        result, exc_info = finished.wait()
-        if exc_info is not None:
-            raise exc_info[1].with_traceback(exc_info[2])
-        return result
+        # In this greenthread, as a batch is: a worker spawned from the pool while this
+        # transaction holds the write lock would wait for a slot that RPC workers queued on
+        # that very lock hold (a deadlock once the pool is full).
+        return "applied" if self._apply_many([envelope]) else "duplicate_skipped"
 
     def _park(self, message, envelope: Envelope | None, exc: Exception, attempts: int,
               retryable: bool | None = None) -> None:
