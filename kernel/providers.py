@@ -14,7 +14,7 @@ import kernel.rpc  # noqa: F401 - registers our errors for nameko's RPC (both di
 import kernel.nameko_fixes  # noqa: F401 - nameko 2.14.1 settling messages on a dead connection
 
 from kernel import commands, personal
-from kernel.authenticity import key_dir_of, rejected_counts, relay_signer_for
+from kernel.authenticity import rejected_counts, relay_signer_for
 from kernel.catalogue import EventCatalogue
 from kernel.commands import CommandKey
 from kernel.clock import ShiftedClock, SystemClock
@@ -306,8 +306,7 @@ class CheckpointSealer(DependencyProvider):
         config = self.container.config
         self.interval = float(setting(config, "CHECKPOINTS", "interval_seconds", 3600))
         self.after_batch_seconds = float(setting(config, "CHECKPOINTS", "after_batch_seconds", 2))
-        # Where the relay finds its signing key too (CHECKPOINTS.key_dir, else $CHECKPOINT_KEY_DIR).
-        self.key_dir = key_dir_of(config)
+        self.key_dir = setting(config, "CHECKPOINTS", "key_dir", "var/keys")
         self._running = True
         self._stopping.clear()
         self.container.spawn_managed_thread(self._loop, identifier="checkpoint_sealer")

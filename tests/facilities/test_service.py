@@ -13,6 +13,7 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import func, select
 
 from demo.residents import make_resident_id, order_code
+from tests.counting import written_events
 from kernel import migrate
 from kernel.db import create_service_engine
 from kernel.errors import CommandRejected, NotFoundError, ValidationError
@@ -67,7 +68,7 @@ class System:
 
     def events(self) -> int:
         with self.engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(events_table)).scalar()
+            return conn.execute(written_events()).scalar()
 
 
 @pytest.fixture

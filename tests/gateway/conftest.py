@@ -1,6 +1,7 @@
 """The whole system behind the gateway: registry, visits, facilities, notifications and the
 gateway itself in real nameko containers on one vhost, real SQLite databases, a token
 keyring in the test's directory, and a clock pinned to TODAY."""
+import os
 from datetime import date
 
 import pytest
@@ -46,7 +47,8 @@ def system(rabbit_config, web_config, tmp_path, container_factory):
               "RELAY": {"poll_interval": 0.1}, "REGISTRY": {"status_review_interval_seconds": 3600},
               "VISITS": {"period_close_interval_seconds": 3600},
               "NOTIFICATIONS": {"sweep_interval_seconds": 3600, "delivery_interval_seconds": 3600},
-              "CHECKPOINTS": {"interval_seconds": 3600},
+              # The session's keys (tests/conftest.py): the relays sign, the logs are sealed.
+              "CHECKPOINTS": {"interval_seconds": 3600, "key_dir": os.environ["CHECKPOINT_KEY_DIR"]},
               # The fuzzer presents bad tokens hundreds of times from one address (its ignored_auth
               # check); the throttle itself is tested with its own limits in test_edges.py.
               "GATEWAY": {"token_keyring": str(keyring_path), "rpc_timeout_seconds": 5, "metrics_token": METRICS_TOKEN,

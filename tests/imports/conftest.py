@@ -8,6 +8,7 @@ import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import func, select
 
+from tests.counting import written_events
 from kernel import migrate
 from kernel.db import create_service_engine
 from kernel.schema import events as events_table
@@ -42,7 +43,7 @@ class System:
     def events(self, service):
         engine = create_service_engine(self.urls[service])
         with engine.connect() as conn:
-            count = conn.execute(select(func.count()).select_from(events_table)).scalar()
+            count = conn.execute(written_events()).scalar()
         engine.dispose()
         return count
 

@@ -21,6 +21,7 @@ from nameko.rpc import rpc
 from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import func, select
 
+from tests.counting import written_events
 from contracts import CATALOGUE
 from kernel import migrate
 from kernel.clock import start_of_local_day
@@ -155,7 +156,7 @@ def system(rabbit_config, database_url, tmp_path, container_factory, sms_gateway
                 producer.publish(*args)
 
         def event_count(self, event_type=None):
-            statement = select(func.count()).select_from(events_table)
+            statement = written_events()
             if event_type is not None:
                 statement = statement.where(events_table.c.type == event_type)
             with self.engine.connect() as conn:

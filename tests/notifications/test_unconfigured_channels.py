@@ -8,6 +8,7 @@ from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import func, select
 from structlog.testing import capture_logs
 
+from tests.counting import written_events
 from kernel import migrate
 from kernel.db import create_service_engine
 from kernel.logging import configure_logging
@@ -50,7 +51,7 @@ def system(rabbit_config, tmp_path, container_factory):
 
         def event_count(self, event_type):
             with self.engine.connect() as conn:
-                return conn.execute(select(func.count()).select_from(events_table)
+                return conn.execute(written_events()
                                     .where(events_table.c.type == event_type)).scalar()
 
     running = System()

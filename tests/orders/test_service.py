@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from cli.app import app
 from demo.residents import make_resident_id, order_code
 from kernel import migrate
+from kernel.checkpoints import CHECKPOINT_EVENT
 from kernel.db import create_service_engine
 from kernel.errors import CommandRejected, ConflictError, NotFoundError, ValidationError
 from kernel.hashchain import verify_log
@@ -79,7 +80,8 @@ class System:
                                 .where(home_offers.c.facility_id == facility_id)).scalar()
 
     def events(self, order_id: str | None = None) -> list[str]:
-        query = select(events_table.c.type).order_by(events_table.c.position)
+        query = select(events_table.c.type).where(events_table.c.type != CHECKPOINT_EVENT) \
+            .order_by(events_table.c.position)
         if order_id:
             query = query.where(events_table.c.stream_id == order_id)
         with self.engine.connect() as conn:

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from tests.counting import written_events
 from contracts import CATALOGUE
 from contracts.services import SERVICES as SERVICE_CONTRACTS
 from demo.generator import generate_county
@@ -167,7 +168,7 @@ def test_erasure_refuses_bad_input_naming_the_field_and_writes_nothing(county):
 
     def count():
         with engines["registry"].connect() as conn:
-            return conn.execute(select(func.count()).select_from(events_table)).scalar()
+            return conn.execute(written_events()).scalar()
 
     before = count()
     with pytest.raises(NotFoundError) as unknown:

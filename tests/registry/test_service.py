@@ -9,6 +9,7 @@ import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import func, select
 
+from tests.counting import written_events
 from contracts import CATALOGUE
 from demo.residents import make_resident_id, order_code
 from kernel import migrate
@@ -84,7 +85,7 @@ def registry(rabbit_config, database_url, tmp_path, container_factory):
 def event_count(url):
     engine = create_service_engine(url)
     with engine.connect() as conn:
-        count = conn.execute(select(func.count()).select_from(events_table)).scalar()
+        count = conn.execute(written_events()).scalar()
     engine.dispose()
     return count
 

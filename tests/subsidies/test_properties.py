@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from tests.counting import written_events
 from kernel.schema import events as events_table
 from services.subsidies.adapters.facts import load_histories
 from services.subsidies.domain import Month, elder_entitlements
@@ -56,7 +57,7 @@ def histories(draw):
 
 def _event_count(system) -> int:
     with system.engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(events_table)).scalar()
+        return conn.execute(written_events()).scalar()
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
+from tests.counting import written_events
 from kernel.errors import CommandRejected, NotFoundError, ValidationError
 from kernel.hashchain import verify_log
 from kernel.projection import rebuild
@@ -29,7 +30,7 @@ def subsidies(database_url):
 
 def _event_count(system) -> int:
     with system.engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(events_table)).scalar()
+        return conn.execute(written_events()).scalar()
 
 
 def test_a_monthly_run_pays_each_elder_once_and_a_rerun_changes_nothing(subsidies):

@@ -12,6 +12,7 @@ from nameko.rpc import rpc
 from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import func, select
 
+from tests.counting import written_events
 from contracts import CATALOGUE
 from demo.residents import make_resident_id, order_code
 from kernel import migrate
@@ -93,7 +94,7 @@ def knows(subsidies, elder_id, month, programme, amount):
 def _events(url):
     engine = create_service_engine(url)
     with engine.connect() as conn:
-        count = conn.execute(select(func.count()).select_from(events_table)).scalar()
+        count = conn.execute(written_events()).scalar()
     engine.dispose()
     return count
 

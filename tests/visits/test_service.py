@@ -8,6 +8,7 @@ import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import func, select, update
 
+from tests.counting import written_events
 from contracts import CATALOGUE
 from kernel import migrate
 from kernel.consumer import durable_event_handler
@@ -61,7 +62,7 @@ def county(rabbit_config, database_url, tmp_path, container_factory):
 
 def _count(url, event_type=None):
     engine = create_service_engine(url)
-    statement = select(func.count()).select_from(events_table)
+    statement = written_events()
     if event_type:
         statement = statement.where(events_table.c.type == event_type)
     with engine.connect() as conn:
