@@ -66,3 +66,8 @@ def field_errors(error, fields: dict[str, str]) -> dict[str, list[str]]:
             messages = [f"{name}: {m}" for m in messages]
         shown.setdefault(form_field, []).extend(str(m) for m in messages)
     return shown
+
+
+def all_messages(error, fields: dict[str, str] | None = None) -> list[str]:
+    """Every message of the refusal in one list, for a form that shows them in one place."""
+    return [m for ms in field_errors(error, fields or {}).values() for m in ms]

@@ -24,10 +24,6 @@ def _refused(error) -> int:
     return 400 if isinstance(error, ValidationError) else 409
 
 
-def _messages(error) -> list[str]:
-    return [m for ms in forms.field_errors(error, {}).values() for m in ms]
-
-
 # -- ledger imports ------------------------------------------------------------------------------
 def imports(page: Page, status: int = 200, errors: dict | None = None) -> Response:
     return page.render("imports.html", status=status, errors=errors or {}, idempotency_key=new_stream_id())
@@ -50,7 +46,7 @@ def open_import(page: Page) -> Response:
         opened = page.perform("open_import", body=body, idempotency_key=page.request.form.get("idempotency_key"))
     except (ValidationError, CommandRejected, ConflictError) as error:
         # Whatever the import names (the file, a column, the jurisdiction) is about the file chosen.
-        return imports(page, _refused(error), {"file": _messages(error)})
+        return imports(page, _refused(error), {"file": forms.all_messages(error)})
     return page.redirect(f"{PREFIX}/imports/{opened['import_id']}")
 
 
@@ -77,7 +73,8 @@ def decide_duplicate(page: Page, import_id: str) -> Response:
         page.perform("decide_duplicate", {"import_id": import_id}, body=body,
                      idempotency_key=form.get("idempotency_key"))
     except (ValidationError, CommandRejected, ConflictError) as error:
-        return ledger_import(page, import_id, _refused(error), {f"duplicate-{row}-{body['other']}": _messages(error)})
+        key = f"duplicate-{row}-{body['other']}"
+        return ledger_import(page, import_id, _refused(error), {key: forms.all_messages(error)})
     return page.redirect(f"{PREFIX}/imports/{import_id}#duplicates")
 
 
@@ -85,7 +82,7 @@ def commit_import(page: Page, import_id: str) -> Response:
     try:
         page.perform("commit_import", {"import_id": import_id}, idempotency_key=page.request.form.get("idempotency_key"))
     except (ValidationError, CommandRejected, ConflictError) as error:
-        return ledger_import(page, import_id, _refused(error), {"commit": _messages(error)})
+        return ledger_import(page, import_id, _refused(error), {"commit": forms.all_messages(error)})
     return page.redirect(f"{PREFIX}/imports/{import_id}")
 
 

@@ -308,7 +308,7 @@ def answer_order(page: Page, facility_id: str, order_id: str, action: str) -> Re
         page.perform(ORDER_ACTIONS[action], {"order_id": order_id}, body={k: v for k, v in body.items() if v},
                      idempotency_key=form.get("idempotency_key"))
     except (ValidationError, CommandRejected, ConflictError) as error:
-        messages = [m for ms in forms.field_errors(error, {}).values() for m in ms]
+        messages = forms.all_messages(error)
         return facility_orders(page, facility_id, status=400 if isinstance(error, ValidationError) else 409,
                                errors={order_id: messages})
     return page.redirect(f"{PREFIX}/facilities/{facility_id}/orders")
@@ -327,7 +327,7 @@ def supporter_moved(page: Page, elder_id: str, supporter_id: str) -> Response:
                      body={k: v for k, v in body.items() if v is not None},
                      idempotency_key=form.get("idempotency_key"))
     except (ValidationError, CommandRejected, ConflictError) as error:
-        messages = [m for ms in forms.field_errors(error, {"effective_date": "effective_date"}).values() for m in ms]
+        messages = forms.all_messages(error, {"effective_date": "effective_date"})
         return elder(page, elder_id, status=400 if isinstance(error, ValidationError) else 409,
                      supporter_errors={supporter_id: messages})
     return page.redirect(f"{PREFIX}/elders/{elder_id}?supporter=1")
@@ -402,7 +402,7 @@ def _answer_alert(page: Page, alert_id: str, route: str, body: dict) -> Response
     except (ValidationError, CommandRejected, ConflictError) as error:
         return page.render("alerts.html", status=409, alerts=_alerts_to_answer(page), outcomes=OUTCOMES,
                            now=datetime.now(timezone.utc).isoformat(),
-                           errors={alert_id: [m for ms in forms.field_errors(error, {}).values() for m in ms]})
+                           errors={alert_id: forms.all_messages(error)})
     return page.redirect(f"{PREFIX}/alerts")
 
 

@@ -26,10 +26,6 @@ def _status(error) -> int:
     return 400 if isinstance(error, ValidationError) else 409
 
 
-def _messages(error, fields: dict[str, str]) -> dict[str, list[str]]:
-    return forms.field_errors(error, fields)
-
-
 # -- home -----------------------------------------------------------------------------------------
 def home_work(page: Page) -> dict:
     """What the home page counts for these pages: referrals to act on, messages kept."""
@@ -87,7 +83,7 @@ def create_referral(page: Page) -> Response:
         page.perform("create_referral", body={k: v for k, v in body.items() if v is not None},
                      idempotency_key=form.get("idempotency_key"))
     except REFUSALS as error:
-        return referrals(page, status=_status(error), new_errors=_messages(error, NEW_REFERRAL_FIELDS),
+        return referrals(page, status=_status(error), new_errors=forms.field_errors(error, NEW_REFERRAL_FIELDS),
                          new_values=dict(form.items()))
     return page.redirect(f"{PREFIX}/referrals?sent=1")
 
@@ -103,7 +99,7 @@ def answer_referral(page: Page, referral_id: str, action: str) -> Response:
                      body={k: v for k, v in body.items() if v is not None},
                      idempotency_key=form.get("idempotency_key"))
     except REFUSALS as error:
-        messages = [m for ms in _messages(error, ANSWER_FIELDS).values() for m in ms]
+        messages = forms.all_messages(error, ANSWER_FIELDS)
         return referrals(page, status=_status(error), errors={referral_id: messages},
                          values={referral_id: {**dict(form.items()), "form": action}})
     return page.redirect(f"{PREFIX}/referrals#referral-{referral_id}")
@@ -176,7 +172,7 @@ def set_contacts(page: Page) -> Response:
         page.perform("set_party_contacts", body={"party": party, "channels": channels},
                      idempotency_key=form.get("idempotency_key"))
     except REFUSALS as error:
-        return contacts(page, status=_status(error), errors={party: _messages(error, {**fields, "_": "party"})},
+        return contacts(page, status=_status(error), errors={party: forms.field_errors(error, {**fields, "_": "party"})},
                         values={party: dict(form.items())})
     township = forms.text(form, "township")
     return page.redirect(f"{PREFIX}/contacts?saved=1" + (f"&township={township}" if township else "")
@@ -310,7 +306,7 @@ def finance_step(page: Page, step: str) -> Response:
                               idempotency_key=form.get("idempotency_key"))
     except REFUSALS as error:
         key = f"{run['jurisdiction']}-{run['month']}"
-        messages = [m for ms in _messages(error, {}).values() for m in ms]
+        messages = forms.all_messages(error)
         return finance(page, status=_status(error), errors={key: messages}, values={key: dict(form.items())})
     if step == "payment-file" and not answer.get("file_id"):
         # Nothing payable yet (every entry held, e.g. no payee account): say so at the run.
@@ -338,7 +334,7 @@ def bank_return(page: Page) -> Response:
         answer = page.perform("read_bank_return", body=body, idempotency_key=form.get("idempotency_key"))
     except (*REFUSALS, NotFoundError) as error:
         return finance(page, status=404 if isinstance(error, NotFoundError) else _status(error),
-                       return_errors=_messages(error, {"file_id": "file_id", "return_file": "csv"}),
+                       return_errors=forms.field_errors(error, {"file_id": "file_id", "return_file": "csv"}),
                        return_values={"file_id": body["file_id"]})
     return finance(page, returned=answer)
 
