@@ -80,7 +80,8 @@ def decide_duplicate(page: Page, import_id: str) -> Response:
 
 def commit_import(page: Page, import_id: str) -> Response:
     try:
-        page.perform("commit_import", {"import_id": import_id}, idempotency_key=page.request.form.get("idempotency_key"))
+        page.perform("commit_import", {"import_id": import_id},
+                     idempotency_key=page.request.form.get("idempotency_key"))
     except (ValidationError, CommandRejected, ConflictError) as error:
         return ledger_import(page, import_id, _refused(error), {"commit": forms.all_messages(error)})
     return page.redirect(f"{PREFIX}/imports/{import_id}")

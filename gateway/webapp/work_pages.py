@@ -172,7 +172,8 @@ def set_contacts(page: Page) -> Response:
         page.perform("set_party_contacts", body={"party": party, "channels": channels},
                      idempotency_key=form.get("idempotency_key"))
     except REFUSALS as error:
-        return contacts(page, status=_status(error), errors={party: forms.field_errors(error, {**fields, "_": "party"})},
+        refused = forms.field_errors(error, {**fields, "_": "party"})
+        return contacts(page, status=_status(error), errors={party: refused},
                         values={party: dict(form.items())})
     township = forms.text(form, "township")
     return page.redirect(f"{PREFIX}/contacts?saved=1" + (f"&township={township}" if township else "")
